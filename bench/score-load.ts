@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: autocannon against POST /v1/transfers/score with varied transfers, beside
+ * bare fastify parsing the same JSON, in the same run, same machine, same client settings.
+ * Prints throughput and p50/p99 for both and their ratio; writes bench/results/score-load.json.
+ *
+ * Traffic goes only to 127.0.0.1, and each phase is bounded in time (BENCH_SECONDS, default 15).
+ * Env: BENCH_SECONDS, BENCH_CONNECTIONS (64), BENCH_PAYERS (100000), BENCH_PAYEES (20000),
+ * REDIS_URL (else a local redis-server is started for the run, append-only like npm start).
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalRedis } from '../src/store/local-redis.ts';
+import { transferGenerator } from './transfer-gen.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const seconds = Number(process.env.BENCH_SECONDS ?? 15);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const payers = Number(process.env.BENCH_PAYERS ?? 100_000);
+const payees = Number(process.env.BENCH_PAYEES ?? 20_000);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function startNode(script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: server exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} not ready after 30 s`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+interface Phase {
+  readonly name: string;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly requests: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+async function load(name: string, port: number, gen: () => Record<string, unknown>, duration: number): Promise<Phase> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/transfers/score',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(gen()) }),
+      },
+    ],
+  });
+  return {
+    name,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+async function main(): Promise<void> {
+  const runId = `b${Date.now().toString(36)}`;
+  let redisUrl = process.env.REDIS_URL;
+  const local = redisUrl
+    ? null
+    : await startLocalRedis({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'calmpay-bench-redis-')), appendOnly: true });
+  redisUrl ??= local!.url;
+
+  const barePort = await freePort();
+  const enginePort = await freePort();
+  const bare = startNode('bench/bare-server.ts', { PORT: String(barePort) });
+  const engine = startNode('src/main.ts', {
+    PORT: String(enginePort),
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `${runId}:`,
+    LOG_LEVEL: 'warn',
+    WATCH_RULES: 'false',
+  });
+  const phases: Phase[] = [];
+  try {
+    await waitReady(`http://127.0.0.1:${barePort}/healthz`, bare);
+    await waitReady(`http://127.0.0.1:${enginePort}/readyz`, engine);
+    const gen = transferGenerator({ seed: 1, payers, payees, runId });
+    // warm up both (JIT, connection pools, Redis script cache), then measure
+    await load('warm-up bare', barePort, gen, 3);
+    await load('warm-up scoring', enginePort, gen, 3);
+    phases.push(await load('bare fastify', barePort, gen, seconds));
+    phases.push(await load('calmpay score', enginePort, gen, seconds));
+  } finally {
+    await stopChild(bare);
+    await stopChild(engine);
+    await local?.stop();
+  }
+
+  const [b, s] = phases as [Phase, Phase];
+  const ratio = s.rps / b.rps;
+  console.log(`\nPOST /v1/transfers/score, ${connections} connections, ${seconds} s each, ${os.cpus().length} cores`);
+  console.log('target            req/s     p50 ms   p99 ms   requests   non-2xx  errors');
+  for (const p of phases) {
+    console.log(
+      `${p.name.padEnd(16)} ${p.rps.toFixed(0).padStart(7)} ${p.p50.toFixed(1).padStart(9)} ${p.p99.toFixed(1).padStart(8)} ${String(p.requests).padStart(10)} ${String(p.non2xx).padStart(9)} ${String(p.errors).padStart(7)}`,
+    );
+  }
+  console.log(`throughput ratio scoring/bare: ${ratio.toFixed(2)} (target >= 0.60); scoring p99 ${s.p99.toFixed(1)} ms (target <= 15)`);
+  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  writeFileSync(
+    path.join(root, 'bench/results/score-load.json'),
+    JSON.stringify({ at: new Date().toISOString(), connections, seconds, cores: os.cpus().length, phases, ratio }, null, 2) + '\n',
+  );
+  if (s.non2xx > 0 || s.errors > 0) {
+    console.error(`scoring answered ${s.non2xx} non-2xx and ${s.errors} errors: the figures above are not valid`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

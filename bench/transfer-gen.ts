@@ -1,0 +1,87 @@
+/**
+ * Varied, realistic-enough transfer events for load tests: many accounts with Zipf-skewed
+ * popularity (a few hot payers and payees), log-normal amounts, optional fields present on
+ * most events. Seeded, so a run is reproducible.
+ */
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Samples ranks 0..n-1 with P(k) ∝ 1/(k+1)^s, by inverting a precomputed CDF. */
+export function zipfSampler(n: number, s: number, rand: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let total = 0;
+  for (let k = 0; k < n; k++) {
+    total += 1 / Math.pow(k + 1, s);
+    cdf[k] = total;
+  }
+  return () => {
+    const u = rand() * total;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+export interface GenOptions {
+  readonly seed: number;
+  readonly payers: number;
+  readonly payees: number;
+  readonly runId: string;
+}
+
+const ZONES = ['Asia/Shanghai', 'Asia/Hong_Kong', 'Europe/London', 'America/New_York'];
+
+export function transferGenerator(o: GenOptions): () => Record<string, unknown> {
+  const rand = mulberry32(o.seed);
+  const payer = zipfSampler(o.payers, 1.1, rand);
+  const payee = zipfSampler(o.payees, 1.2, rand);
+  let n = 0;
+  const year = new Date().getUTCFullYear();
+  return () => {
+    const p = payer();
+    let q = payee();
+    const normal = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const amount = Math.max(1, Math.round(Math.exp(5 + 1.4 * normal) * 100) / 100);
+    const now = Date.now();
+    if (`p-${p}` === `q-${q}`) q += 1;
+    const event: Record<string, unknown> = {
+      transferId: `${o.runId}-${n++}`,
+      occurredAt: new Date(now).toISOString(),
+      amount,
+      currency: 'CNY',
+      channel: rand() < 0.8 ? 'app' : 'web',
+      payer: {
+        accountId: `p-${p}`,
+        birthYear: year - 12 - ((p * 7919) % 80),
+        accountCreatedAt: new Date(now - ((p * 104729) % 3000) * 86_400_000 - 86_400_000).toISOString(),
+        deviceId: `d-${p}-${rand() < 0.95 ? 0 : 1}`,
+        timeZone: ZONES[p % ZONES.length],
+      },
+      payee: {
+        accountId: `q-${q}`,
+        accountCreatedAt: new Date(now - ((q * 7877) % 2000) * 86_400_000 - 3_600_000).toISOString(),
+      },
+      context: {
+        newDevice: rand() < 0.03,
+        onCall: rand() < 0.05,
+        remoteAccess: rand() < 0.01,
+        payeePasted: rand() < 0.1,
+      },
+    };
+    return event;
+  };
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import { renderDecision } from '../../decision/decision.ts';
+import { pickLanguage, type Language } from '../../decision/warnings.ts';
+import { PARSE_MESSAGES, TransferEventSchema } from '../../features/transfer-event.ts';
+import { validationError } from '../../errors.ts';
+import { zodProblems } from '../http-errors.ts';
+import { DecisionSchema, ErrorSchema } from '../schemas.ts';
+import type { ScoreService } from '../score-service.ts';
+
+export interface ScoreRouteDeps {
+  readonly service: ScoreService;
+  readonly defaultLanguage: Language;
+}
+
+export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
+  app.route({
+    method: 'POST',
+    url: '/v1/transfers/score',
+    schema: {
+      summary: 'Score a transfer event',
+      description:
+        'Idempotent on transferId: the same event again returns the same decision (header ' +
+        '`idempotent-replayed: true`) without counting twice; a different event under a used id is a 409. ' +
+        'The warning language comes from the `language` field, else Accept-Language, else DEFAULT_LANGUAGE.',
+      tags: ['transfers'],
+      body: TransferEventSchema,
+      response: { 200: DecisionSchema, 400: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 503: ErrorSchema },
+    },
+    // The body is validated in the handler (timed as the `validate` stage) and the decision is
+    // serialised directly; the schemas above document the route.
+    validatorCompiler: () => (data: unknown) => ({ value: data }),
+    serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+    handler: async (request, reply) => {
+      const startedAt = performance.now();
+      const parsed = TransferEventSchema.safeParse(request.body, PARSE_MESSAGES);
+      if (!parsed.success) throw validationError(zodProblems(parsed.error));
+      const validatedAt = performance.now();
+      const event = parsed.data;
+      const lang = pickLanguage(request.headers['accept-language'], event.language, deps.defaultLanguage);
+      const result = await deps.service.score(event, startedAt, validatedAt);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return renderDecision(result.decision, lang);
+    },
+  });
+}

@@ -1,0 +1,50 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Language } from '../decision/warnings.ts';
+import { installErrorHandler } from './http-errors.ts';
+import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { scoreRoutes } from './routes/score.ts';
+import type { ScoreService } from './score-service.ts';
+
+export interface ServerDeps {
+  readonly bodyLimitBytes: number;
+  readonly logLevel: string;
+  readonly defaultLanguage: Language;
+  readonly service: ScoreService;
+  readonly readiness: readonly ReadinessCheck[];
+}
+
+/** The HTTP shell: fastify with zod schemas, OpenAPI at /docs, one error handler. Not listening. */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: deps.logLevel },
+    // per-request logs would cost more than scoring itself; errors are still logged
+    disableRequestLogging: true,
+    bodyLimit: deps.bodyLimitBytes,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  // every body is JSON: anything else is a 415, not a string handed to the validator
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'calmpay',
+        description: 'Anti-fraud payment risk engine: scores transfers with analyst rules and a model.',
+        version: '0.1.0',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  healthRoutes(app, deps.readiness);
+  scoreRoutes(app, { service: deps.service, defaultLanguage: deps.defaultLanguage });
+  return app;
+}

@@ -1,0 +1,91 @@
+import type { AgeBand } from '../features/catalogue.ts';
+import type { Action } from './actions.ts';
+import type { ScamType } from './scam-types.ts';
+import { renderWarning, type Language, type Warning } from './warnings.ts';
+
+/**
+ * A decision as stored (language-neutral: both reason texts, no rendered warning), and its
+ * rendering for one response language. An idempotent replay re-renders the stored decision,
+ * so asking again in another language gives the same decision in that language.
+ */
+
+export interface StoredHit {
+  readonly ruleId: string;
+  readonly score: number;
+  readonly action: Action;
+  readonly scamType: ScamType;
+  readonly reason: string;
+  readonly reasonZh: string | null;
+}
+
+export interface TimingsUs {
+  readonly validate: number;
+  readonly features: number;
+  readonly rules: number;
+  readonly decision: number;
+  readonly total: number;
+}
+
+export interface StoredDecision {
+  readonly transferId: string;
+  readonly action: Action;
+  readonly riskScore: number;
+  readonly ruleScore: number;
+  readonly modelScore: number | null;
+  readonly scamType: ScamType | null;
+  readonly segment: AgeBand | null;
+  readonly hits: readonly StoredHit[];
+  readonly shadowHits: readonly StoredHit[];
+  /** rules that failed to evaluate: an explicit reason, never a silent false */
+  readonly ruleErrors: readonly { readonly ruleId: string; readonly message: string }[];
+  readonly degraded: readonly string[];
+  readonly rulesVersion: string;
+  readonly modelVersion: string | null;
+  readonly holdMinutes: number;
+  readonly decidedAt: string;
+  readonly timingsUs: TimingsUs;
+}
+
+export interface RenderedHit {
+  readonly ruleId: string;
+  /** stable machine-readable reason code (the rule id) */
+  readonly reasonCode: string;
+  /** human reason in the response language */
+  readonly reason: string;
+  readonly score: number;
+  readonly action: Action;
+  readonly scamType: ScamType;
+}
+
+export interface DecisionResponse extends Omit<StoredDecision, 'hits' | 'shadowHits' | 'holdMinutes'> {
+  readonly hits: readonly RenderedHit[];
+  readonly shadowHits: readonly RenderedHit[];
+  readonly warning: Warning | null;
+  readonly language: Language;
+}
+
+function renderHit(h: StoredHit, lang: Language): RenderedHit {
+  return {
+    ruleId: h.ruleId,
+    reasonCode: h.ruleId,
+    reason: lang === 'zh' && h.reasonZh !== null ? h.reasonZh : h.reason,
+    score: h.score,
+    action: h.action,
+    scamType: h.scamType,
+  };
+}
+
+export function renderDecision(d: StoredDecision, lang: Language): DecisionResponse {
+  const { hits, shadowHits, holdMinutes, ...rest } = d;
+  const warning =
+    (d.action === 'warn' || d.action === 'cool_off') && d.scamType !== null
+      ? renderWarning({ scamType: d.scamType, segment: d.segment, action: d.action, lang, holdMinutes })
+      : null;
+  return {
+    ...rest,
+    hits: hits.map((h) => renderHit(h, lang)),
+    shadowHits: shadowHits.map((h) => renderHit(h, lang)),
+    warning,
+    language: lang,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The error registry (after fastify's lib/errors.js): every error a client can see has a
+ * stable `CALMPAY_ERR_*` code and one HTTP status. Codes are documented in the README and are
+ * never reused for a different meaning. The API's error handler is the only place that turns
+ * these into HTTP responses: `{code, message, details}`.
+ */
+
+export interface ErrorDef {
+  readonly status: number;
+  readonly message: string;
+}
+
+export const ERRORS = {
+  CALMPAY_ERR_VALIDATION: { status: 400, message: 'The request is invalid' },
+  CALMPAY_ERR_INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  CALMPAY_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit' },
+  CALMPAY_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
+  CALMPAY_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  CALMPAY_ERR_TRANSFER_ID_CONFLICT: {
+    status: 409,
+    message: 'This transferId was already scored with a different event',
+  },
+  CALMPAY_ERR_TRANSFER_IN_PROGRESS: {
+    status: 409,
+    message: 'This transferId is being scored by another request; retry shortly',
+  },
+  CALMPAY_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The feature store (Redis) is unavailable' },
+  CALMPAY_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface FieldProblem {
+  /** dotted path of the offending field, '' for the body as a whole */
+  readonly field: string;
+  readonly message: string;
+}
+
+export class CalmpayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: readonly unknown[];
+
+  constructor(code: ErrorCode, message?: string, details: readonly unknown[] = []) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'CalmpayError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+}
+
+export function validationError(problems: readonly FieldProblem[]): CalmpayError {
+  const fields = [...new Set(problems.map((p) => p.field || '(body)'))];
+  return new CalmpayError('CALMPAY_ERR_VALIDATION', `Invalid fields: ${fields.join(', ')}`, problems);
+}

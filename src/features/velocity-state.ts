@@ -1,0 +1,73 @@
+/**
+ * What the feature store knows about a transfer's payer, payee and device BEFORE the
+ * transfer (decoded from the score-features script). Amount sums are in major units.
+ */
+export interface WindowTotals {
+  /** per window, in catalogue WINDOWS order (1h, 24h, 7d, 30d) */
+  readonly counts: readonly number[];
+  readonly sums: readonly number[];
+}
+
+export interface VelocityState {
+  readonly payerOut: WindowTotals;
+  readonly payerLastMs: number | null;
+  readonly payerDistinctPayees24h: number;
+  readonly pairCount: number;
+  readonly pairFirstMs: number | null;
+  /** null without a deviceId */
+  readonly deviceNewForPayer: boolean | null;
+  readonly deviceDistinctPayers24h: number | null;
+  readonly payeeIn: WindowTotals;
+  readonly payeeOutSum1h: number;
+  readonly payeeOutSum24h: number;
+  readonly payeeDistinctPayers24h: number;
+  readonly payeeNewPayers24h: number;
+  readonly payeeReportCount: number;
+  readonly payeeDistinctReporters: number;
+  readonly payeeLastReportMs: number | null;
+}
+
+/** Amounts are kept in Redis as integers in thousandths of a major unit (exact sums). */
+export const AMOUNT_SCALE = 1000;
+
+export function toStoredAmount(amount: number): number {
+  return Math.round(amount * AMOUNT_SCALE);
+}
+
+export function fromStoredAmount(stored: number): number {
+  return stored / AMOUNT_SCALE;
+}
+
+/** Decodes the 30 integers after the status of the score-features script's reply. */
+export function decodeVelocityReply(r: readonly number[]): VelocityState {
+  const at = (i: number): number => {
+    const v = r[i];
+    if (typeof v !== 'number') throw new Error(`score-features reply too short at ${i}`);
+    return v;
+  };
+  const opt = (i: number): number | null => (at(i) < 0 ? null : at(i));
+  const windows = (from: number): WindowTotals => ({
+    counts: [at(from), at(from + 2), at(from + 4), at(from + 6)],
+    sums: [at(from + 1), at(from + 3), at(from + 5), at(from + 7)].map(fromStoredAmount),
+  });
+  const deviceNew = at(12);
+  return {
+    payerOut: windows(0),
+    payerLastMs: opt(8),
+    payerDistinctPayees24h: at(9),
+    pairCount: at(10),
+    pairFirstMs: opt(11),
+    deviceNewForPayer: deviceNew < 0 ? null : deviceNew === 1,
+    deviceDistinctPayers24h: opt(13),
+    payeeIn: windows(14),
+    payeeOutSum1h: fromStoredAmount(at(22)),
+    payeeOutSum24h: fromStoredAmount(at(23)),
+    payeeDistinctPayers24h: at(24),
+    payeeNewPayers24h: at(25),
+    payeeReportCount: at(26),
+    payeeDistinctReporters: at(27),
+    payeeLastReportMs: opt(28),
+  };
+}
+
+export const VELOCITY_REPLY_LENGTH = 29;

@@ -1,0 +1,53 @@
+import path from 'node:path';
+import { buildApp, StartupError } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { startLocalRedis, type LocalRedis } from './store/local-redis.ts';
+
+/** `npm start`: the engine with its defaults, starting its own redis-server when REDIS_URL is unset. */
+async function main(): Promise<void> {
+  let config = loadConfig();
+  let local: LocalRedis | null = null;
+  if (config.redisUrl === undefined) {
+    const dataDir = path.join(config.dataDir, 'redis');
+    local = await startLocalRedis({ dataDir, appendOnly: true, log: (line) => console.log(`[redis] ${line}`) });
+    console.log(`[redis] started redis-server pid ${local.pid} on ${local.url} (append-only, data in ${dataDir})`);
+    config = Object.freeze({ ...config, redisUrl: local.url });
+  }
+  const app = await buildApp(config).catch(async (err: unknown) => {
+    await local?.stop();
+    throw err;
+  });
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: shutting down`);
+    await app.close();
+    await local?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const address = await app.server.listen({ host: config.host, port: config.port });
+  const base = address.replace('[::1]', 'localhost');
+  console.log(`calmpay listening on ${base} (rules ${app.rules.current.version}, OpenAPI at ${base}/docs)`);
+  console.log('Try:');
+  console.log(
+    `  curl -s ${base}/v1/transfers/score -H 'content-type: application/json' -d ` +
+      `'{"transferId":"t-1","occurredAt":"${new Date().toISOString()}","amount":48000,"currency":"CNY",` +
+      `"payer":{"accountId":"p-1","birthYear":1950,"timeZone":"Asia/Shanghai"},` +
+      `"payee":{"accountId":"q-7","accountCreatedAt":"${new Date(Date.now() - 86_400_000).toISOString()}"},` +
+      `"context":{"onCall":true,"payeePasted":true}}'`,
+  );
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof StartupError) {
+    console.error(`calmpay: ${err.message}`);
+  } else {
+    console.error(err);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,121 @@
+import type { Redis, Result } from 'ioredis';
+import { WINDOWS } from '../features/catalogue.ts';
+import type { TransferEvent } from '../features/transfer-event.ts';
+import { decodeVelocityReply, toStoredAmount, type VelocityState } from '../features/velocity-state.ts';
+import { SCRIPTS, type Keys } from './keys.ts';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    cpScoreFeatures(...args: (string | number)[]): Result<(number | string)[], Context>;
+  }
+}
+
+export interface FeatureStoreOptions {
+  readonly idempotencyTtlSeconds: number;
+  readonly pairTtlDays: number;
+  readonly distinctCap: number;
+  readonly decisionStreamMaxLen: number;
+}
+
+export type ClaimResult =
+  | { readonly kind: 'new'; readonly state: VelocityState }
+  | { readonly kind: 'duplicate'; readonly eventHash: string; readonly decision: string | null };
+
+const DAY_MS = 86_400_000;
+
+/** Per window: bucket count, current bucket index and that bucket's field names (see the script header). */
+function windowArgs(tMs: number): string[] {
+  const args: string[] = [];
+  WINDOWS.forEach((w, k) => {
+    const bucket = String(Math.floor(tMs / (w.bucketSeconds * 1000)));
+    args.push(String(w.seconds / w.bucketSeconds), bucket, `w${k + 1}:${bucket}c`, `w${k + 1}:${bucket}s`);
+  });
+  return args;
+}
+const LONGEST = WINDOWS[WINDOWS.length - 1]!;
+/** the window hashes' TTL is refreshed once per 30d-window bucket: the window, plus two buckets */
+const WINDOW_TTL_MS = (LONGEST.seconds + 2 * LONGEST.bucketSeconds) * 1000;
+
+/**
+ * The velocity store in Redis: one script call per score reads and updates every window,
+ * and the decision is written back afterwards without the caller waiting for it.
+ */
+export class FeatureStore {
+  private readonly redis: Redis;
+  private readonly keys: Keys;
+  private readonly opts: FeatureStoreOptions;
+  private readonly onWriteError: (err: Error) => void;
+
+  constructor(redis: Redis, keys: Keys, opts: FeatureStoreOptions, onWriteError: (err: Error) => void) {
+    this.redis = redis;
+    this.keys = keys;
+    this.opts = opts;
+    this.onWriteError = onWriteError;
+    if (typeof (redis as Partial<Redis>).cpScoreFeatures !== 'function') {
+      redis.defineCommand('cpScoreFeatures', SCRIPTS.scoreFeatures);
+    }
+  }
+
+  /** Claims the transferId and, for a new one, returns the state before it and records it. */
+  async claimAndUpdate(e: TransferEvent, tMs: number, eventHash: string): Promise<ClaimResult> {
+    const k = this.keys;
+    const payer = e.payer.accountId;
+    const payee = e.payee.accountId;
+    const device = e.payer.deviceId ?? '';
+    const reply = await this.redis.cpScoreFeatures(
+      k.tx(e.transferId),
+      k.txDecision(e.transferId),
+      k.accountOut(payer),
+      k.accountPayees(payer),
+      k.pair(payer, payee),
+      k.accountDevices(payer),
+      // without a device the script does not touch this key; a payer-slot placeholder keeps
+      // every key of the call inside known slots
+      device === '' ? k.accountDevices(payer) : k.devicePayers(device),
+      k.accountIn(payee),
+      k.accountOut(payee),
+      k.accountPayers(payee),
+      k.accountNewPayers(payee),
+      k.accountReports(payee),
+      tMs,
+      toStoredAmount(e.amount),
+      eventHash,
+      payer,
+      payee,
+      device,
+      this.opts.idempotencyTtlSeconds * 1000,
+      this.opts.pairTtlDays * 86_400_000,
+      this.opts.distinctCap,
+      WINDOW_TTL_MS,
+      tMs - DAY_MS,
+      ...windowArgs(tMs),
+    );
+    if (reply[0] === 1) {
+      const decision = reply[2];
+      return {
+        kind: 'duplicate',
+        eventHash: String(reply[1]),
+        decision: typeof decision === 'string' && decision !== '' ? decision : null,
+      };
+    }
+    return { kind: 'new', state: decodeVelocityReply(reply.slice(1) as number[]) };
+  }
+
+  /** The stored decision JSON of a transfer, or null. */
+  async storedDecision(transferId: string): Promise<string | null> {
+    return this.redis.get(this.keys.txDecision(transferId));
+  }
+
+  /**
+   * Stores the decision for idempotent replays and appends it with its feature vector to the
+   * bounded decision stream. Not awaited on the hot path: ioredis auto-pipelining batches the
+   * writes of concurrent requests; a failure is reported, never silently dropped.
+   */
+  recordDecision(transferId: string, decisionJson: string, streamEntryJson: string): void {
+    const k = this.keys;
+    this.redis.set(k.txDecision(transferId), decisionJson, 'PX', this.opts.idempotencyTtlSeconds * 1000).catch(this.onWriteError);
+    this.redis
+      .xadd(k.decisionStream(), 'MAXLEN', '~', this.opts.decisionStreamMaxLen, '*', 'transferId', transferId, 'entry', streamEntryJson)
+      .catch(this.onWriteError);
+  }
+}

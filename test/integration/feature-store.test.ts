@@ -1,0 +1,160 @@
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WINDOWS } from '../../src/features/catalogue.ts';
+import type { TransferEvent } from '../../src/features/transfer-event.ts';
+import type { VelocityState } from '../../src/features/velocity-state.ts';
+import { FeatureStore } from '../../src/store/feature-store.ts';
+import { makeKeys } from '../../src/store/keys.ts';
+import { mulberry32 } from '../../bench/transfer-gen.ts';
+import { redisUrl } from '../helpers/redis.ts';
+
+/**
+ * The score-features script against a reference model of its contract: for a transfer at t,
+ * window k counts the earlier transfers whose bucket floor(t'/b) lies within the last n
+ * buckets ending at floor(t/b) (so between W - b and W of history).
+ */
+
+interface Tx {
+  readonly t: number;
+  readonly payer: string;
+  readonly payee: string;
+  readonly amount: number;
+  readonly device?: string;
+}
+
+function reference(history: readonly Tx[], x: Tx) {
+  const win = (pred: (h: Tx) => boolean) =>
+    WINDOWS.map((w) => {
+      const b = w.bucketSeconds * 1000;
+      const n = w.seconds / w.bucketSeconds;
+      const from = Math.floor(x.t / b) - n + 1;
+      const hs = history.filter((h) => pred(h) && Math.floor(h.t / b) >= from);
+      return { count: hs.length, sum: Math.round(hs.reduce((s, h) => s + h.amount * 1000, 0)) / 1000 };
+    });
+  const day = (h: Tx) => h.t >= x.t - 86_400_000;
+  const payerOut = win((h) => h.payer === x.payer);
+  const payeeIn = win((h) => h.payee === x.payee);
+  const payeeOut = win((h) => h.payer === x.payee);
+  const pair = history.filter((h) => h.payer === x.payer && h.payee === x.payee);
+  const lastPayer = history.filter((h) => h.payer === x.payer).at(-1);
+  const firstOfPairs = new Map<string, number>();
+  for (const h of history) if (h.payee === x.payee && !firstOfPairs.has(h.payer)) firstOfPairs.set(h.payer, h.t);
+  return {
+    payerOut: { counts: payerOut.map((w) => w.count), sums: payerOut.map((w) => w.sum) },
+    payerLastMs: lastPayer?.t ?? null,
+    payerDistinctPayees24h: new Set(history.filter((h) => h.payer === x.payer && day(h)).map((h) => h.payee)).size,
+    pairCount: pair.length,
+    pairFirstMs: pair[0]?.t ?? null,
+    deviceNewForPayer: x.device === undefined ? null : !history.some((h) => h.payer === x.payer && h.device === x.device),
+    deviceDistinctPayers24h:
+      x.device === undefined ? null : new Set(history.filter((h) => h.device === x.device && day(h)).map((h) => h.payer)).size,
+    payeeIn: { counts: payeeIn.map((w) => w.count), sums: payeeIn.map((w) => w.sum) },
+    payeeOutSum1h: payeeOut[0]!.sum,
+    payeeOutSum24h: payeeOut[1]!.sum,
+    payeeDistinctPayers24h: new Set(history.filter((h) => h.payee === x.payee && day(h)).map((h) => h.payer)).size,
+    payeeNewPayers24h: [...firstOfPairs.values()].filter((t) => t >= x.t - 86_400_000).length,
+    payeeReportCount: 0,
+    payeeDistinctReporters: 0,
+    payeeLastReportMs: null,
+  } satisfies VelocityState;
+}
+
+function event(x: Tx, id: string): TransferEvent {
+  return {
+    transferId: id,
+    occurredAt: new Date(x.t).toISOString(),
+    amount: x.amount,
+    currency: 'CNY',
+    payer: { accountId: x.payer, ...(x.device === undefined ? {} : { deviceId: x.device }) },
+    payee: { accountId: x.payee },
+  };
+}
+
+describe('score-features script', () => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = new Redis(redisUrl());
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  const store = (prefix: string, distinctCap = 10_000) =>
+    new FeatureStore(
+      redis,
+      makeKeys(prefix),
+      { idempotencyTtlSeconds: 3600, pairTtlDays: 400, distinctCap, decisionStreamMaxLen: 1000 },
+      (err) => {
+        throw err;
+      },
+    );
+
+  it('matches the reference windows on a random ordered stream over 40 days', async () => {
+    const rand = mulberry32(7);
+    const s = store(`test-${randomUUID()}:`);
+    const start = Date.UTC(2026, 0, 1);
+    let t = start;
+    const history: Tx[] = [];
+    for (let i = 0; i < 1500; i++) {
+      // bursts of seconds apart mixed with gaps of hours and days
+      const r = rand();
+      t += r < 0.6 ? Math.floor(rand() * 120_000) : r < 0.95 ? Math.floor(rand() * 6 * 3_600_000) : Math.floor(rand() * 3 * 86_400_000);
+      const x: Tx = {
+        t,
+        payer: `p${Math.floor(rand() * 6)}`,
+        payee: `q${Math.floor(rand() * 5)}`,
+        amount: Math.round(rand() * 1_000_000) / 100,
+        ...(rand() < 0.7 ? { device: `d${Math.floor(rand() * 4)}` } : {}),
+      };
+      const got = await s.claimAndUpdate(event(x, `t${i}`), x.t, 'h');
+      expect(got).toEqual({ kind: 'new', state: reference(history, x) });
+      history.push(x);
+    }
+    expect(t - start).toBeGreaterThan(40 * 86_400_000);
+  });
+
+  it('returns the claim for a transferId seen before and changes nothing', async () => {
+    const s = store(`test-${randomUUID()}:`);
+    const x: Tx = { t: Date.UTC(2026, 5, 1), payer: 'a', payee: 'b', amount: 10 };
+    const first = await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-1');
+    expect(first.kind).toBe('new');
+    expect(await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-1')).toEqual({ kind: 'duplicate', eventHash: 'hash-1', decision: null });
+    s.recordDecision('dup', '{"action":"allow"}', '{}');
+    expect(await s.storedDecision('dup')).toBe('{"action":"allow"}');
+    expect(await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-2')).toEqual({
+      kind: 'duplicate',
+      eventHash: 'hash-1',
+      decision: '{"action":"allow"}',
+    });
+    // the duplicate did not count: the next transfer sees exactly one earlier transfer
+    const next = await s.claimAndUpdate(event({ ...x, t: x.t + 1000 }, 'next'), x.t + 1000, 'h');
+    expect(next.kind === 'new' && next.state.payerOut.counts).toEqual([1, 1, 1, 1]);
+  });
+
+  it('caps distinct-account sets and saturates the feature at the cap', async () => {
+    const s = store(`test-${randomUUID()}:`, 10);
+    const t0 = Date.UTC(2026, 5, 1);
+    let last: VelocityState | null = null;
+    for (let i = 0; i < 15; i++) {
+      const r = await s.claimAndUpdate(event({ t: t0 + i * 1000, payer: `m${i}`, payee: 'mule', amount: 5 }, `c${i}`), t0 + i * 1000, 'h');
+      if (r.kind === 'new') last = r.state;
+    }
+    expect(last?.payeeDistinctPayers24h).toBe(10);
+    expect(last?.payeeNewPayers24h).toBe(10);
+    expect(last?.payeeIn.counts).toEqual([14, 14, 14, 14]);
+  });
+
+  it('sets a TTL on every key it writes', async () => {
+    const prefix = `test-${randomUUID()}:`;
+    const s = store(prefix);
+    const t = Date.now();
+    await s.claimAndUpdate(event({ t, payer: 'ttl-p', payee: 'ttl-q', amount: 1, device: 'ttl-d' }, 'ttl-t'), t, 'h');
+    const keys = await redis.keys(`${prefix}*`);
+    // tx claim, payer out/payees/devices, pair, device payers, payee in/payers/newpayers
+    expect(keys.length).toBe(9);
+    const withoutTtl = [];
+    for (const k of keys) if ((await redis.pttl(k)) <= 0) withoutTtl.push(k);
+    expect(withoutTtl).toEqual([]);
+  });
+});
