@@ -113,9 +113,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     defaultLanguage: lang,
     thresholds: Object.freeze(thresholds),
     coolingOffSeconds: int(env, 'COOLING_OFF_SECONDS', 900, 1, 604_800),
-    idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 7 * 86_400, 60, 400 * 86_400),
+    idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     pairTtlDays: int(env, 'PAIR_TTL_DAYS', 400, 1, 3_650),
-    decisionStreamMaxLen: int(env, 'DECISION_STREAM_MAXLEN', 1_000_000, 1_000, 100_000_000),
+    decisionStreamMaxLen: int(env, 'DECISION_STREAM_MAXLEN', 200_000, 1_000, 100_000_000),
     maxFutureSkewSeconds: int(env, 'MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
     distinctCap: int(env, 'DISTINCT_CAP', 10_000, 10, 1_000_000),
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.ts';
-import { idx, vectorToRecord, type FeatureValue } from '../features/catalogue.ts';
+import { CATALOGUE_VERSION, idx, type FeatureValue } from '../features/catalogue.ts';
 import { buildFeatureVector } from '../features/build-vector.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 import type { StoredDecision, StoredHit } from '../decision/decision.ts';
@@ -91,8 +91,6 @@ export class ScoreService {
         score: h.score,
         action: h.action,
         scamType: h.scamType,
-        reason: h.reason,
-        reasonZh: h.reasonZh,
       };
       (h.mode === 'shadow' ? shadowHits : hits).push(stored);
     }
@@ -127,21 +125,25 @@ export class ScoreService {
     return { decision, replayed: false };
   }
 
+  /**
+   * The stream entry (DESIGN §4 step 6): the decision as stored for idempotency, the feature
+   * vector in catalogue order with the catalogue version, and the event's ids and amount —
+   * no names or free text. The same decision string serves both writes.
+   */
   private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[]): void {
     const json = JSON.stringify(decision);
-    const entry = JSON.stringify({
-      event: {
-        transferId: e.transferId,
-        occurredAt: e.occurredAt,
-        amount: e.amount,
-        currency: e.currency,
-        payerId: e.payer.accountId,
-        payeeId: e.payee.accountId,
-      },
-      decision,
-      features: vectorToRecord(v),
+    const event = JSON.stringify({
+      occurredAt: e.occurredAt,
+      amount: e.amount,
+      currency: e.currency,
+      payerId: e.payer.accountId,
+      payeeId: e.payee.accountId,
     });
-    this.deps.store.recordDecision(e.transferId, json, entry);
+    this.deps.store.recordDecision(e.transferId, json, {
+      event,
+      features: JSON.stringify(v),
+      catalogue: CATALOGUE_VERSION,
+    });
   }
 
   /** The decision of the first request for this event, waiting briefly if it is still being made. */

@@ -1,7 +1,8 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { ReasonLookup } from '../decision/decision.ts';
 import type { Language } from '../decision/warnings.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
@@ -13,6 +14,7 @@ export interface ServerDeps {
   readonly logLevel: string;
   readonly defaultLanguage: Language;
   readonly service: ScoreService;
+  readonly reasons: ReasonLookup;
   readonly readiness: readonly ReadinessCheck[];
 }
 
@@ -21,7 +23,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: deps.logLevel },
     // per-request logs would cost more than scoring itself; errors are still logged
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -45,6 +47,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   healthRoutes(app, deps.readiness);
-  scoreRoutes(app, { service: deps.service, defaultLanguage: deps.defaultLanguage });
+  scoreRoutes(app, { service: deps.service, reasons: deps.reasons, defaultLanguage: deps.defaultLanguage });
   return app;
 }

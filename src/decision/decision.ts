@@ -4,19 +4,21 @@ import type { ScamType } from './scam-types.ts';
 import { renderWarning, type Language, type Warning } from './warnings.ts';
 
 /**
- * A decision as stored (language-neutral: both reason texts, no rendered warning), and its
- * rendering for one response language. An idempotent replay re-renders the stored decision,
+ * A decision as stored (language-neutral and compact: rule ids, no texts), and its rendering
+ * for one response language. An idempotent replay re-renders the stored decision,
  * so asking again in another language gives the same decision in that language.
  */
 
+/** A rule hit as stored: ids and numbers only (reasons are rendered from the rule set). */
 export interface StoredHit {
   readonly ruleId: string;
   readonly score: number;
   readonly action: Action;
   readonly scamType: ScamType;
-  readonly reason: string;
-  readonly reasonZh: string | null;
 }
+
+/** The human reason of a rule of a given rule set version, in both languages. */
+export type ReasonLookup = (rulesVersion: string, ruleId: string) => { readonly reason: string; readonly reasonZh: string | null };
 
 export interface TimingsUs {
   readonly validate: number;
@@ -64,18 +66,19 @@ export interface DecisionResponse extends Omit<StoredDecision, 'hits' | 'shadowH
   readonly language: Language;
 }
 
-function renderHit(h: StoredHit, lang: Language): RenderedHit {
+function renderHit(h: StoredHit, lang: Language, version: string, reasons: ReasonLookup): RenderedHit {
+  const r = reasons(version, h.ruleId);
   return {
     ruleId: h.ruleId,
     reasonCode: h.ruleId,
-    reason: lang === 'zh' && h.reasonZh !== null ? h.reasonZh : h.reason,
+    reason: lang === 'zh' && r.reasonZh !== null ? r.reasonZh : r.reason,
     score: h.score,
     action: h.action,
     scamType: h.scamType,
   };
 }
 
-export function renderDecision(d: StoredDecision, lang: Language): DecisionResponse {
+export function renderDecision(d: StoredDecision, lang: Language, reasons: ReasonLookup): DecisionResponse {
   const { hits, shadowHits, holdMinutes, ...rest } = d;
   const warning =
     (d.action === 'warn' || d.action === 'cool_off') && d.scamType !== null
@@ -83,8 +86,8 @@ export function renderDecision(d: StoredDecision, lang: Language): DecisionRespo
       : null;
   return {
     ...rest,
-    hits: hits.map((h) => renderHit(h, lang)),
-    shadowHits: shadowHits.map((h) => renderHit(h, lang)),
+    hits: hits.map((h) => renderHit(h, lang, d.rulesVersion, reasons)),
+    shadowHits: shadowHits.map((h) => renderHit(h, lang, d.rulesVersion, reasons)),
     warning,
     language: lang,
   };

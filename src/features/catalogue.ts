@@ -113,6 +113,20 @@ export const FEATURES: readonly FeatureSpec[] = Object.freeze(
 
 export const FEATURE_COUNT = FEATURES.length;
 
+/**
+ * Identifies the catalogue's names and order; stored with every recorded feature vector so a
+ * replay knows which catalogue a vector was written with.
+ */
+export const CATALOGUE_VERSION: string = (() => {
+  // FNV-1a over the names in order: stable, dependency-free, and enough to tell versions apart
+  let h = 0x811c9dc5;
+  for (const c of FEATURES.map((f) => `${f.name}:${f.type}`).join('|')) {
+    h ^= c.charCodeAt(0);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `fc-${FEATURES.length}-${h.toString(16).padStart(8, '0')}`;
+})();
+
 const INDEX = new Map<string, number>(FEATURES.map((f, i) => [f.name, i]));
 
 /** Position of a feature in the vector, or undefined for an unknown name. */

@@ -45,6 +45,8 @@ export class FeatureStore {
   private readonly keys: Keys;
   private readonly opts: FeatureStoreOptions;
   private readonly onWriteError: (err: Error) => void;
+  private pending: { transferId: string; decisionJson: string; entry: DecisionStreamExtras }[] = [];
+  private flushing: Promise<void> | null = null;
 
   constructor(redis: Redis, keys: Keys, opts: FeatureStoreOptions, onWriteError: (err: Error) => void) {
     this.redis = redis;
@@ -107,15 +109,69 @@ export class FeatureStore {
   }
 
   /**
-   * Stores the decision for idempotent replays and appends it with its feature vector to the
-   * bounded decision stream. Not awaited on the hot path: ioredis auto-pipelining batches the
-   * writes of concurrent requests; a failure is reported, never silently dropped.
+   * Stores the decision for idempotent replays and appends it to the bounded decision stream
+   * (fields: transferId, decision, event, features, catalogue). Not awaited on the hot path:
+   * the writes of every decision made in one event-loop turn go out as one pipeline (one
+   * socket write); a failure is reported, never silently dropped.
    */
-  recordDecision(transferId: string, decisionJson: string, streamEntryJson: string): void {
-    const k = this.keys;
-    this.redis.set(k.txDecision(transferId), decisionJson, 'PX', this.opts.idempotencyTtlSeconds * 1000).catch(this.onWriteError);
-    this.redis
-      .xadd(k.decisionStream(), 'MAXLEN', '~', this.opts.decisionStreamMaxLen, '*', 'transferId', transferId, 'entry', streamEntryJson)
-      .catch(this.onWriteError);
+  recordDecision(transferId: string, decisionJson: string, entry: DecisionStreamExtras): void {
+    this.pending.push({ transferId, decisionJson, entry });
+    if (this.flushing === null) {
+      this.flushing = new Promise((resolve) => setImmediate(() => resolve(this.flush())));
+    }
   }
+
+  /** Resolves once every decision recorded so far has been written (or reported failed). */
+  async drain(): Promise<void> {
+    while (this.flushing !== null) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const k = this.keys;
+    const ttlMs = this.opts.idempotencyTtlSeconds * 1000;
+    const p = this.redis.pipeline();
+    for (const { transferId, decisionJson, entry } of batch) {
+      p.set(k.txDecision(transferId), decisionJson, 'PX', ttlMs);
+      p.xadd(
+        k.decisionStream(),
+        'MAXLEN',
+        '~',
+        this.opts.decisionStreamMaxLen,
+        '*',
+        'transferId',
+        transferId,
+        'decision',
+        decisionJson,
+        'event',
+        entry.event,
+        'features',
+        entry.features,
+        'catalogue',
+        entry.catalogue,
+      );
+    }
+    try {
+      const results = (await p.exec()) ?? [];
+      for (const [err] of results) if (err) this.onWriteError(err);
+    } catch (err) {
+      this.onWriteError(err as Error);
+    } finally {
+      this.flushing = null;
+      if (this.pending.length > 0) {
+        this.flushing = new Promise((resolve) => setImmediate(() => resolve(this.flush())));
+      }
+    }
+  }
+}
+
+/** What the decision stream carries besides the decision: JSON strings, built by the caller. */
+export interface DecisionStreamExtras {
+  /** {occurredAt, amount, currency, payerId, payeeId} */
+  readonly event: string;
+  /** the feature vector in catalogue order */
+  readonly features: string;
+  /** CATALOGUE_VERSION the vector was built with */
+  readonly catalogue: string;
 }

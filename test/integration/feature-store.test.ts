@@ -120,7 +120,8 @@ describe('score-features script', () => {
     const first = await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-1');
     expect(first.kind).toBe('new');
     expect(await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-1')).toEqual({ kind: 'duplicate', eventHash: 'hash-1', decision: null });
-    s.recordDecision('dup', '{"action":"allow"}', '{}');
+    s.recordDecision('dup', '{"action":"allow"}', { event: '{}', features: '[]', catalogue: 'c' });
+    await s.drain();
     expect(await s.storedDecision('dup')).toBe('{"action":"allow"}');
     expect(await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-2')).toEqual({
       kind: 'duplicate',

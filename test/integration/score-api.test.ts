@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionSchema } from '../../src/api/schemas.ts';
+import { CATALOGUE_VERSION, FEATURES } from '../../src/features/catalogue.ts';
 import { testApp } from '../helpers/app.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -69,6 +70,24 @@ describe('POST /v1/transfers/score', () => {
     expect(d.warning.message).toContain('15');
     expect(Object.keys(d.timingsUs)).toEqual(['validate', 'features', 'rules', 'decision', 'total']);
     for (const v of Object.values(d.timingsUs as Record<string, number>)) expect(Number.isInteger(v) && v >= 0).toBe(true);
+  });
+
+  it('appends the decision with its feature vector to the stream, without names or free text', async () => {
+    await score(app, transfer({ transferId: 'stream-1' }));
+    let entries: [string, string[]][] = [];
+    for (let i = 0; i < 50 && entries.length === 0; i++) {
+      entries = (await app.redis.xrange(`${app.prefix}{decisions}`, '-', '+')).filter(([, f]) => f[1] === 'stream-1');
+      if (entries.length === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(entries).toHaveLength(1);
+    const fields = entries[0]![1];
+    const entry = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]));
+    expect(Object.keys(entry)).toEqual(['transferId', 'decision', 'event', 'features', 'catalogue']);
+    expect(JSON.parse(entry.event!)).toEqual({ occurredAt: '2026-11-21T03:10:00Z', amount: 48000, currency: 'CNY', payerId: 'p-1', payeeId: 'q-7' });
+    expect(JSON.parse(entry.decision!).transferId).toBe('stream-1');
+    expect(JSON.parse(entry.features!)).toHaveLength(FEATURES.length);
+    expect(entry.catalogue).toBe(CATALOGUE_VERSION);
+    expect(JSON.stringify(entry)).not.toMatch(/Someone|safe account/);
   });
 
   it('is idempotent: the same event returns the same decision and counts once', async () => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
-import { renderDecision } from '../../decision/decision.ts';
+import { renderDecision, type ReasonLookup } from '../../decision/decision.ts';
 import { pickLanguage, type Language } from '../../decision/warnings.ts';
 import { PARSE_MESSAGES, TransferEventSchema } from '../../features/transfer-event.ts';
 import { validationError } from '../../errors.ts';
@@ -10,6 +10,7 @@ import type { ScoreService } from '../score-service.ts';
 
 export interface ScoreRouteDeps {
   readonly service: ScoreService;
+  readonly reasons: ReasonLookup;
   readonly defaultLanguage: Language;
 }
 
@@ -40,7 +41,7 @@ export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
       const lang = pickLanguage(request.headers['accept-language'], event.language, deps.defaultLanguage);
       const result = await deps.service.score(event, startedAt, validatedAt);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return renderDecision(result.decision, lang);
+      return renderDecision(result.decision, lang, deps.reasons);
     },
   });
 }
