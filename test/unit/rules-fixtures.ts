@@ -6,6 +6,7 @@ import { FEATURES, recordToVector, type FeatureSpec, type FeatureValue } from '.
 import type { CheckedExpr } from '../../src/rules/ast.ts';
 import { checkExpression } from '../../src/rules/checker.ts';
 import { parseExpression } from '../../src/rules/parser.ts';
+import { mulberry32 } from '../../bench/transfer-gen.ts';
 
 /**
  * A feature vector by name: features not given are missing when the catalogue allows it,
@@ -23,16 +24,7 @@ export function vector(overrides: Readonly<Record<string, FeatureValue>> = {}): 
 }
 
 /** mulberry32: a small deterministic PRNG, so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 const NUMBERS = [0, 0, 1, -1, 2, 3, 5, 7, 24, 40, 60, 120, 4_950, 5_000, 10_000, 49_500, 0.5, -0.25, 1e6];
 
