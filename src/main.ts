@@ -44,7 +44,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof StartupError) {
+  // expected start-up failures (bad config, invalid rules, no redis-server) are one clear message
+  if (err instanceof ConfigError || err instanceof StartupError || (err instanceof Error && !process.env.DEBUG)) {
     console.error(`calmpay: ${err.message}`);
   } else {
     console.error(err);
