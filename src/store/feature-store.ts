@@ -116,9 +116,12 @@ export class FeatureStore {
    */
   recordDecision(transferId: string, decisionJson: string, entry: DecisionStreamExtras): void {
     this.pending.push({ transferId, decisionJson, entry });
-    if (this.flushing === null) {
-      this.flushing = new Promise((resolve) => setImmediate(() => resolve(this.flush())));
-    }
+    if (this.flushing === null) this.scheduleFlush();
+  }
+
+  /** Writes what is pending at the end of this event-loop turn. */
+  private scheduleFlush(): void {
+    this.flushing = new Promise((resolve) => setImmediate(() => resolve(this.flush())));
   }
 
   /** Resolves once every decision recorded so far has been written (or reported failed). */
@@ -159,9 +162,7 @@ export class FeatureStore {
       this.onWriteError(err as Error);
     } finally {
       this.flushing = null;
-      if (this.pending.length > 0) {
-        this.flushing = new Promise((resolve) => setImmediate(() => resolve(this.flush())));
-      }
+      if (this.pending.length > 0) this.scheduleFlush();
     }
   }
 }
