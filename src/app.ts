@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { accountRoutes } from './accounts/account-routes.ts';
+import { GuardianStore } from './accounts/guardian-store.ts';
+import { ApiKeyRing } from './api/api-keys.ts';
 import { ScoreService } from './api/score-service.ts';
 import { buildServer } from './api/server.ts';
 import type { Config } from './config.ts';
@@ -72,14 +75,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   let server: FastifyInstance | undefined;
-  const store = new FeatureStore(redis, makeKeys(config.redisKeyPrefix), config, (err) =>
+  const keys = makeKeys(config.redisKeyPrefix);
+  const clock = overrides.clock ?? Date.now;
+  const apiKeys = new ApiKeyRing(config.apiKeys);
+  const store = new FeatureStore(redis, keys, config, (err) =>
     server?.log.error({ err }, 'recording a decision in Redis failed'),
   );
   const service = new ScoreService({
     config,
     store,
     ruleSet: () => rules.current,
-    clock: overrides.clock ?? Date.now,
+    clock,
     sleep: (ms) => sleep(ms),
   });
   server = await buildServer({
@@ -88,10 +94,18 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     defaultLanguage: config.defaultLanguage,
     service,
     reasons: (version, ruleId) => reasons.lookup(version, ruleId),
+    apiKeys,
     readiness: [
       {
         name: 'redis',
         check: async () => ({ ready: (await redis.ping()) === 'PONG', detail: config.redisUrl ?? '' }),
+      },
+      {
+        name: 'auth',
+        check: async () => ({
+          ready: true,
+          detail: apiKeys.enabled ? `${config.apiKeys.length} API keys` : 'off: API_KEYS is not set (development mode)',
+        }),
       },
       {
         // a rejected edit keeps the previous set serving, so the node stays ready
@@ -106,7 +120,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       },
     ],
   });
+  accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   const log = server.log;
+  if (!apiKeys.enabled) log.warn('API_KEYS is not set: authentication is OFF (development mode); every route is open');
   log.info({ version: rules.current.version, rules: rules.current.rules.length }, 'rule set loaded');
 
   const watcher = config.watchRules

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { parseApiKeys, type ApiKeyEntry } from './api/api-keys.ts';
 import type { Language } from './decision/warnings.ts';
+import { AGE_BANDS, type AgeBand } from './features/catalogue.ts';
 
 /**
  * Everything tunable, parsed once from the environment into a frozen object. Every variable
@@ -14,6 +16,19 @@ export interface PolicyThresholds {
   readonly block: number;
 }
 
+/** What the policy does for one age band of payers (issue 6: segment-aware protection). */
+export interface SegmentPolicy {
+  readonly thresholds: PolicyThresholds;
+  readonly coolingOffSeconds: number;
+}
+
+export interface AgeBandLimits {
+  /** a payer younger than this is a minor */
+  readonly minorBelow: number;
+  /** a payer this old or older is elderly */
+  readonly elderlyFrom: number;
+}
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -26,8 +41,14 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
   readonly defaultLanguage: Language;
+  /** thresholds for payers of unknown age and for adults unless overridden */
   readonly thresholds: PolicyThresholds;
   readonly coolingOffSeconds: number;
+  readonly ageBands: AgeBandLimits;
+  /** per age band; a band without its own settings inherits the general ones */
+  readonly segments: Readonly<Record<AgeBand, SegmentPolicy>>;
+  /** API keys as configured (hashed); empty: authentication is off (development mode) */
+  readonly apiKeys: readonly ApiKeyEntry[];
   /** how long a transferId is remembered for idempotency */
   readonly idempotencyTtlSeconds: number;
   /** how long "payer has paid payee before" is remembered */
@@ -55,6 +76,17 @@ export const CONFIG_VARIABLES = [
   'RISK_COOL_OFF_AT',
   'RISK_BLOCK_AT',
   'COOLING_OFF_SECONDS',
+  'MINOR_AGE_BELOW',
+  'ELDERLY_AGE_FROM',
+  'RISK_WARN_AT_MINOR',
+  'RISK_COOL_OFF_AT_MINOR',
+  'RISK_BLOCK_AT_MINOR',
+  'RISK_WARN_AT_ELDERLY',
+  'RISK_COOL_OFF_AT_ELDERLY',
+  'RISK_BLOCK_AT_ELDERLY',
+  'COOLING_OFF_SECONDS_MINOR',
+  'COOLING_OFF_SECONDS_ELDERLY',
+  'API_KEYS',
   'IDEMPOTENCY_TTL_SECONDS',
   'PAIR_TTL_DAYS',
   'DECISION_STREAM_MAXLEN',
@@ -86,20 +118,41 @@ function bool(env: Env, name: string, def: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+function thresholdsFrom(env: Env, suffix: string, def: PolicyThresholds): PolicyThresholds {
+  const t: PolicyThresholds = {
+    warn: int(env, `RISK_WARN_AT${suffix}`, def.warn, 1, 100),
+    coolOff: int(env, `RISK_COOL_OFF_AT${suffix}`, def.coolOff, 1, 100),
+    block: int(env, `RISK_BLOCK_AT${suffix}`, def.block, 1, 101),
+  };
+  if (!(t.warn <= t.coolOff && t.coolOff <= t.block)) {
+    throw new ConfigError(`RISK_WARN_AT${suffix} <= RISK_COOL_OFF_AT${suffix} <= RISK_BLOCK_AT${suffix} must hold`);
+  }
+  return Object.freeze(t);
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const dataDir = path.resolve(cwd, env.DATA_DIR || 'data');
   const lang = env.DEFAULT_LANGUAGE || 'en';
   if (lang !== 'en' && lang !== 'zh') {
     throw new ConfigError(`DEFAULT_LANGUAGE must be en or zh, got "${lang}"`);
   }
-  const thresholds: PolicyThresholds = {
-    warn: int(env, 'RISK_WARN_AT', 30, 1, 100),
-    coolOff: int(env, 'RISK_COOL_OFF_AT', 60, 1, 100),
-    block: int(env, 'RISK_BLOCK_AT', 95, 1, 101),
+  const thresholds = thresholdsFrom(env, '', { warn: 30, coolOff: 60, block: 95 });
+  const coolingOffSeconds = int(env, 'COOLING_OFF_SECONDS', 900, 1, 604_800);
+  const ageBands: AgeBandLimits = Object.freeze({
+    minorBelow: int(env, 'MINOR_AGE_BELOW', 18, 1, 30),
+    elderlyFrom: int(env, 'ELDERLY_AGE_FROM', 60, 40, 120),
+  });
+  const segment = (band: AgeBand): SegmentPolicy => {
+    if (band === 'adult') return Object.freeze({ thresholds, coolingOffSeconds });
+    const suffix = `_${band.toUpperCase()}`;
+    return Object.freeze({
+      thresholds: thresholdsFrom(env, suffix, thresholds),
+      coolingOffSeconds: int(env, `COOLING_OFF_SECONDS${suffix}`, coolingOffSeconds, 1, 604_800),
+    });
   };
-  if (!(thresholds.warn <= thresholds.coolOff && thresholds.coolOff <= thresholds.block)) {
-    throw new ConfigError('RISK_WARN_AT <= RISK_COOL_OFF_AT <= RISK_BLOCK_AT must hold');
-  }
+  const segments = Object.freeze(
+    Object.fromEntries(AGE_BANDS.map((b) => [b, segment(b)])) as Record<AgeBand, SegmentPolicy>,
+  );
   return Object.freeze({
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 3000, 0, 65_535),
@@ -111,8 +164,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16_384, 1_024, 10_485_760),
     logLevel: env.LOG_LEVEL || 'info',
     defaultLanguage: lang,
-    thresholds: Object.freeze(thresholds),
-    coolingOffSeconds: int(env, 'COOLING_OFF_SECONDS', 900, 1, 604_800),
+    thresholds,
+    coolingOffSeconds,
+    ageBands,
+    segments,
+    apiKeys: parseApiKeys(env.API_KEYS),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     pairTtlDays: int(env, 'PAIR_TTL_DAYS', 400, 1, 3_650),
     decisionStreamMaxLen: int(env, 'DECISION_STREAM_MAXLEN', 200_000, 1_000, 100_000_000),

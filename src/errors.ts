@@ -16,6 +16,9 @@ export const ERRORS = {
   CALMPAY_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit' },
   CALMPAY_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
   CALMPAY_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  CALMPAY_ERR_NOT_FOUND: { status: 404, message: 'No such resource' },
+  CALMPAY_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required' },
+  CALMPAY_ERR_FORBIDDEN: { status: 403, message: 'The API key lacks the scope this route needs' },
   CALMPAY_ERR_TRANSFER_ID_CONFLICT: {
     status: 409,
     message: 'This transferId was already scored with a different event',
@@ -25,6 +28,11 @@ export const ERRORS = {
     message: 'This transferId is being scored by another request; retry shortly',
   },
   CALMPAY_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The feature store (Redis) is unavailable' },
+  CALMPAY_ERR_CASE_CONFLICT: {
+    status: 409,
+    message: 'Some of these transfers are already reported in another case',
+  },
+  CALMPAY_ERR_SQL_UNAVAILABLE: { status: 503, message: 'The SQL store (case library) is unavailable' },
   CALMPAY_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, ErrorDef>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ACTIONS } from '../decision/actions.ts';
+import { GUARDIAN_REASONS } from '../decision/guardian-notice.ts';
 import { SCAM_TYPES } from '../decision/scam-types.ts';
 import { AGE_BANDS } from '../features/catalogue.ts';
 import { ERRORS } from '../errors.ts';
@@ -40,6 +41,19 @@ export const DecisionSchema = z
       .object({ title: z.string(), message: z.string(), voiceScript: z.string(), scamType: z.enum(SCAM_TYPES) })
       .nullable()
       .describe('risk reminder and voice script when the action is warn or cool_off'),
+    guardian: z
+      .object({
+        reason: z.enum(GUARDIAN_REASONS),
+        currency: z.string(),
+        limit: z.number().nullable(),
+        spentToday: z.number(),
+      })
+      .nullable()
+      .describe('the guardian limit that blocked the transfer (action block), null when none did'),
+    notice: z
+      .object({ reason: z.enum(GUARDIAN_REASONS), title: z.string(), message: z.string() })
+      .nullable()
+      .describe('for a guardian-limit block: what the minor is shown, in words a child understands'),
     language: z.enum(['en', 'zh']),
     rulesVersion: z.string(),
     modelVersion: z.string().nullable(),

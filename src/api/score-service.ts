@@ -5,7 +5,9 @@ import { CATALOGUE_VERSION, idx, type FeatureValue } from '../features/catalogue
 import { buildFeatureVector } from '../features/build-vector.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 import type { StoredDecision, StoredHit } from '../decision/decision.ts';
+import { guardianReason, type GuardianBlock } from '../decision/guardian-notice.ts';
 import { decide } from '../decision/policy.ts';
+import type { GuardianCheck } from '../features/velocity-state.ts';
 import { CalmpayError, validationError } from '../errors.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
 import type { FeatureStore } from '../store/feature-store.ts';
@@ -32,6 +34,17 @@ export interface ScoreResult {
 }
 
 const SEGMENT = idx('payer.age_band');
+
+/** The guardian limit a transfer broke, from the atomic check in the feature store. */
+function guardianBlock(check: GuardianCheck | null, currency: string): GuardianBlock | null {
+  if (check === null || check.outcome === 'within') return null;
+  return {
+    reason: guardianReason(check.outcome),
+    currency,
+    limit: check.outcome === 'per_transfer' ? check.perTransferLimit : check.outcome === 'daily' ? check.dailyLimit : null,
+    spentToday: check.spentToday,
+  };
+}
 
 const us = (fromMs: number, toMs: number): number => Math.round((toMs - fromMs) * 1000);
 
@@ -77,7 +90,7 @@ export class ScoreService {
       if (claim.eventHash !== hash) throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${e.transferId} was scored with a different event` }]);
       return { decision: await this.storedDecision(e.transferId, claim.decision), replayed: true };
     }
-    const v = buildFeatureVector(e, tMs, claim.state);
+    const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
 
     const tRules0 = performance.now();
     const evaluation = ruleSet.evaluate(v);
@@ -94,8 +107,10 @@ export class ScoreService {
       };
       (h.mode === 'shadow' ? shadowHits : hits).push(stored);
     }
-    const outcome = decide(hits, null, config.thresholds);
     const segment = v[SEGMENT] as StoredDecision['segment'];
+    const policy = segment === null ? { thresholds: config.thresholds, coolingOffSeconds: config.coolingOffSeconds } : config.segments[segment];
+    const guardian = guardianBlock(claim.state.guardian, e.currency);
+    const outcome = decide(hits, null, policy.thresholds, guardian !== null);
     const tDecision = performance.now();
     const decision: StoredDecision = {
       transferId: e.transferId,
@@ -109,9 +124,10 @@ export class ScoreService {
       shadowHits,
       ruleErrors: evaluation.errors.map((x) => ({ ruleId: x.ruleId, message: x.message })),
       degraded: evaluation.errors.length > 0 ? ['rules'] : [],
+      guardian,
       rulesVersion: ruleSet.version,
       modelVersion: null,
-      holdMinutes: Math.round(config.coolingOffSeconds / 60),
+      holdMinutes: Math.max(1, Math.round(policy.coolingOffSeconds / 60)),
       decidedAt: new Date(now).toISOString(),
       timingsUs: {
         validate: us(startedAt, validatedAt),

@@ -4,6 +4,8 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ReasonLookup } from '../decision/decision.ts';
 import type { Language } from '../decision/warnings.ts';
+import type { ApiKeyRing } from './api-keys.ts';
+import { installAuth } from './auth.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { scoreRoutes } from './routes/score.ts';
@@ -16,6 +18,7 @@ export interface ServerDeps {
   readonly service: ScoreService;
   readonly reasons: ReasonLookup;
   readonly readiness: readonly ReadinessCheck[];
+  readonly apiKeys: ApiKeyRing;
 }
 
 /** The HTTP shell: fastify with zod schemas, OpenAPI at /docs, one error handler. Not listening. */
@@ -31,6 +34,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installAuth(app, deps.apiKeys);
   // every body is JSON: anything else is a 415, not a string handed to the validator
   app.removeContentTypeParser('text/plain');
 

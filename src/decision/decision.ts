@@ -1,5 +1,6 @@
 import type { AgeBand } from '../features/catalogue.ts';
 import type { Action } from './actions.ts';
+import { renderGuardianNotice, type GuardianBlock, type GuardianNotice } from './guardian-notice.ts';
 import type { ScamType } from './scam-types.ts';
 import { renderWarning, type Language, type Warning } from './warnings.ts';
 
@@ -41,6 +42,8 @@ export interface StoredDecision {
   /** rules that failed to evaluate: an explicit reason, never a silent false */
   readonly ruleErrors: readonly { readonly ruleId: string; readonly message: string }[];
   readonly degraded: readonly string[];
+  /** the guardian limit that blocked this transfer, null when none did */
+  readonly guardian: GuardianBlock | null;
   readonly rulesVersion: string;
   readonly modelVersion: string | null;
   readonly holdMinutes: number;
@@ -63,6 +66,8 @@ export interface DecisionResponse extends Omit<StoredDecision, 'hits' | 'shadowH
   readonly hits: readonly RenderedHit[];
   readonly shadowHits: readonly RenderedHit[];
   readonly warning: Warning | null;
+  /** for a transfer a guardian limit blocked: why, in words a child understands */
+  readonly notice: GuardianNotice | null;
   readonly language: Language;
 }
 
@@ -89,6 +94,7 @@ export function renderDecision(d: StoredDecision, lang: Language, reasons: Reaso
     hits: hits.map((h) => renderHit(h, lang, d.rulesVersion, reasons)),
     shadowHits: shadowHits.map((h) => renderHit(h, lang, d.rulesVersion, reasons)),
     warning,
+    notice: d.guardian === null ? null : renderGuardianNotice(d.guardian, lang),
     language: lang,
   };
 }

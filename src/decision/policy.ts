@@ -13,6 +13,8 @@ import type { ScamType } from './scam-types.ts';
  *   of every active rule that fired (a `block` rule blocks whatever the score).
  * - scamType (for the warning): that of the highest-scoring active hit that names one,
  *   ties to the earlier rule; `other` when none does.
+ * - a guardian limit (issue 6) blocks whatever the score; its scamType is that of the hits,
+ *   null without any (a spending limit is not a suspected scam).
  */
 
 export interface PolicyHit {
@@ -39,6 +41,7 @@ export function decide(
   activeHits: readonly PolicyHit[],
   modelScore: number | null,
   thresholds: PolicyThresholds,
+  guardianBlocks = false,
 ): PolicyOutcome {
   let points = 0;
   let ruleAction: Action = 'allow';
@@ -51,6 +54,7 @@ export function decide(
   const ruleScore = Math.min(100, Math.round(points * 100) / 100);
   const modelPoints = modelScore === null ? 0 : Math.round(modelScore * 10_000) / 100;
   const riskScore = Math.max(ruleScore, modelPoints);
+  if (guardianBlocks) return { ruleScore, riskScore, action: 'block', scamType: best?.scamType ?? null };
   const action = maxAction(thresholdAction(riskScore, thresholds), ruleAction);
   const scamType = action === 'allow' ? null : (best?.scamType ?? 'other');
   return { ruleScore, riskScore, action, scamType };

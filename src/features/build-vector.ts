@@ -1,4 +1,5 @@
 import { FEATURE_COUNT, WINDOWS, idx, type AgeBand, type FeatureValue } from './catalogue.ts';
+import { hourInZone } from './time-zones.ts';
 import type { TransferEvent } from './transfer-event.ts';
 import type { VelocityState } from './velocity-state.ts';
 
@@ -10,27 +11,18 @@ import type { VelocityState } from './velocity-state.ts';
 
 const DAY_MS = 86_400_000;
 
-/** Age bands of DESIGN §1 / issue 6: minor < 18, elderly >= 60. */
-export const MINOR_BELOW = 18;
-export const ELDERLY_FROM = 60;
-
-export function ageBand(age: number | null): AgeBand | null {
-  if (age === null) return null;
-  if (age < MINOR_BELOW) return 'minor';
-  if (age >= ELDERLY_FROM) return 'elderly';
-  return 'adult';
+/** Age bands of DESIGN §1 / issue 6; the default is minor < 18, elderly >= 60 (configurable). */
+export interface AgeBandBounds {
+  readonly minorBelow: number;
+  readonly elderlyFrom: number;
 }
+export const DEFAULT_AGE_BANDS: AgeBandBounds = Object.freeze({ minorBelow: 18, elderlyFrom: 60 });
 
-const hourFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** Hour of day (0-23) of an instant in an IANA time zone. */
-export function hourInZone(ms: number, timeZone: string): number {
-  let f = hourFormats.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' });
-    hourFormats.set(timeZone, f);
-  }
-  return Number(f.format(ms)) % 24;
+export function ageBand(age: number | null, bands: AgeBandBounds = DEFAULT_AGE_BANDS): AgeBand | null {
+  if (age === null) return null;
+  if (age < bands.minorBelow) return 'minor';
+  if (age >= bands.elderlyFrom) return 'elderly';
+  return 'adult';
 }
 
 function daysBetween(fromIso: string | undefined, toMs: number): number | null {
@@ -73,14 +65,14 @@ const I = {
 } as const;
 
 /** Features that come from the event alone. */
-export function eventFeatures(e: TransferEvent, tMs: number, v: FeatureValue[]): void {
+export function eventFeatures(e: TransferEvent, tMs: number, v: FeatureValue[], bands: AgeBandBounds = DEFAULT_AGE_BANDS): void {
   v[I.amount] = e.amount;
   v[I.currency] = e.currency;
   v[I.channel] = e.channel ?? null;
   v[I.hour] = e.payer.timeZone === undefined ? null : hourInZone(tMs, e.payer.timeZone);
   const age = e.payer.birthYear === undefined ? null : new Date(tMs).getUTCFullYear() - e.payer.birthYear;
   v[I.payerAge] = age;
-  v[I.payerBand] = ageBand(age);
+  v[I.payerBand] = ageBand(age, bands);
   v[I.payerAccountAge] = daysBetween(e.payer.accountCreatedAt, tMs);
   v[I.payeeAccountAge] = daysBetween(e.payee.accountCreatedAt, tMs);
   const c = e.context;
@@ -122,9 +114,14 @@ export function velocityFeatures(e: TransferEvent, tMs: number, s: VelocityState
   v[I.sinceReport] = s.payeeLastReportMs === null ? null : Math.max(0, (tMs - s.payeeLastReportMs) / 3_600_000);
 }
 
-export function buildFeatureVector(e: TransferEvent, tMs: number, s: VelocityState): FeatureValue[] {
+export function buildFeatureVector(
+  e: TransferEvent,
+  tMs: number,
+  s: VelocityState,
+  bands: AgeBandBounds = DEFAULT_AGE_BANDS,
+): FeatureValue[] {
   const v = new Array<FeatureValue>(FEATURE_COUNT).fill(null);
-  eventFeatures(e, tMs, v);
+  eventFeatures(e, tMs, v, bands);
   velocityFeatures(e, tMs, s, v);
   return v;
 }

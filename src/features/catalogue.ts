@@ -74,7 +74,7 @@ const SPECS: Spec[] = [
   { name: 'channel', type: 'string', nullable: true, unit: '', source: 'event', description: 'Channel the transfer was started from (app, web, ...)' },
   { name: 'hour_of_day', type: 'number', nullable: true, unit: 'hour 0-23', source: 'event', description: "Hour of day of the transfer in the payer's time zone (missing without payer.timeZone)" },
   { name: 'payer.age', type: 'number', nullable: true, unit: 'years', source: 'event', description: 'Age of the payer in years: the year of the transfer minus payer.birthYear' },
-  { name: 'payer.age_band', type: 'string', nullable: true, unit: '', source: 'event', values: AGE_BANDS, description: 'Age band of the payer: minor (< 18), adult, elderly (>= 60)' },
+  { name: 'payer.age_band', type: 'string', nullable: true, unit: '', source: 'event', values: AGE_BANDS, description: 'Age band of the payer: minor (< 18), adult, elderly (>= 60); the bounds are MINOR_AGE_BELOW and ELDERLY_AGE_FROM' },
   { name: 'payer.account_age_days', type: 'number', nullable: true, unit: 'days', source: 'event', description: "Days since the payer's account was created" },
   { name: 'payee.account_age_days', type: 'number', nullable: true, unit: 'days', source: 'event', description: "Days since the payee's account was created" },
   { name: 'context.new_device', type: 'boolean', nullable: true, unit: '', source: 'event', description: 'The payment backend says the payer is on a new device' },

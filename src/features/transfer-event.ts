@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone } from './time-zones.ts';
 
 /**
  * The transfer event of DESIGN §3: what a payment backend sends for every transfer a payer
@@ -25,19 +26,15 @@ const Timestamp = z.iso.datetime({
 
 const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 
-const VALID_TIME_ZONES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('timeZone'));
-function isTimeZone(tz: string): boolean {
-  if (VALID_TIME_ZONES.has(tz)) return true;
-  try {
-    // aliases such as "UTC" or "Asia/Calcutta" are valid but not always listed
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const currentYear = new Date().getUTCFullYear();
+
+export const CURRENCY = z
+  .string()
+  .regex(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code of three capital letters', abort: true })
+  .refine((c) => CURRENCIES.has(c), 'is not a known ISO 4217 currency');
+
+/** An account id in a route parameter or body: the same rule as in the event. */
+export const ACCOUNT_ID = Id;
 
 export const PayerSchema = z.strictObject({
   accountId: Id,
@@ -74,10 +71,7 @@ export const TransferEventSchema = z.strictObject({
     .positive('must be greater than 0')
     .max(1e12, 'must be at most 1e12')
     .refine(Number.isFinite, 'must be a finite number'),
-  currency: z
-    .string()
-    .regex(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code of three capital letters', abort: true })
-    .refine((c) => CURRENCIES.has(c), 'is not a known ISO 4217 currency'),
+  currency: CURRENCY,
   channel: z.string().min(1).max(32).regex(/^[a-z0-9_-]+$/, 'must be lower-case letters, digits, _ or -').optional(),
   payer: PayerSchema,
   payee: PayeeSchema,

@@ -25,7 +25,30 @@ export interface VelocityState {
   readonly payeeReportCount: number;
   readonly payeeDistinctReporters: number;
   readonly payeeLastReportMs: number | null;
+  /** the payer's guardian limits as checked atomically with the windows; null without limits */
+  readonly guardian: GuardianCheck | null;
 }
+
+/**
+ * within: the transfer fits (and was added to the day's spend); per_transfer / daily: over
+ * that limit; currency: the transfer's currency is not the limits' currency.
+ */
+export type GuardianOutcome = 'within' | 'per_transfer' | 'daily' | 'currency';
+
+export interface GuardianCheck {
+  readonly outcome: GuardianOutcome;
+  /** spent on the payer's local day before this transfer, major units */
+  readonly spentToday: number;
+  readonly perTransferLimit: number | null;
+  readonly dailyLimit: number | null;
+}
+
+const GUARDIAN_OUTCOMES: Readonly<Record<number, GuardianOutcome>> = {
+  1: 'within',
+  2: 'per_transfer',
+  3: 'daily',
+  4: 'currency',
+};
 
 /** Amounts are kept in Redis as integers in thousandths of a major unit (exact sums). */
 export const AMOUNT_SCALE = 1000;
@@ -38,7 +61,7 @@ export function fromStoredAmount(stored: number): number {
   return stored / AMOUNT_SCALE;
 }
 
-/** Decodes the 30 integers after the status of the score-features script's reply. */
+/** Decodes the integers after the status of the score-features script's reply. */
 export function decodeVelocityReply(r: readonly number[]): VelocityState {
   const at = (i: number): number => {
     const v = r[i];
@@ -51,6 +74,10 @@ export function decodeVelocityReply(r: readonly number[]): VelocityState {
     sums: [at(from + 1), at(from + 3), at(from + 5), at(from + 7)].map(fromStoredAmount),
   });
   const deviceNew = at(12);
+  const guardianCode = at(29);
+  const guardianOutcome = GUARDIAN_OUTCOMES[guardianCode];
+  if (guardianCode !== 0 && guardianOutcome === undefined) throw new Error(`score-features: unknown guardian outcome ${guardianCode}`);
+  const limit = (i: number): number | null => (at(i) < 0 ? null : fromStoredAmount(at(i)));
   return {
     payerOut: windows(0),
     payerLastMs: opt(8),
@@ -67,7 +94,11 @@ export function decodeVelocityReply(r: readonly number[]): VelocityState {
     payeeReportCount: at(26),
     payeeDistinctReporters: at(27),
     payeeLastReportMs: opt(28),
+    guardian:
+      guardianOutcome === undefined
+        ? null
+        : { outcome: guardianOutcome, spentToday: fromStoredAmount(at(30)), perTransferLimit: limit(31), dailyLimit: limit(32) },
   };
 }
 
-export const VELOCITY_REPLY_LENGTH = 29;
+export const VELOCITY_REPLY_LENGTH = 33;

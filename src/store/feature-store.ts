@@ -2,6 +2,7 @@ import type { Redis, Result } from 'ioredis';
 import { WINDOWS } from '../features/catalogue.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 import { decodeVelocityReply, toStoredAmount, type VelocityState } from '../features/velocity-state.ts';
+import { isTimeZone, localDate } from '../features/time-zones.ts';
 import { SCRIPTS, type Keys } from './keys.ts';
 
 declare module 'ioredis' {
@@ -22,6 +23,8 @@ export type ClaimResult =
   | { readonly kind: 'duplicate'; readonly eventHash: string; readonly decision: string | null };
 
 const DAY_MS = 86_400_000;
+/** payers with guardian limits whose time zone is remembered; a miss costs one extra call */
+const GUARDIAN_ZONE_CACHE = 100_000;
 
 /** Per window: bucket count, current bucket index and that bucket's field names (see the script header). */
 function windowArgs(tMs: number): string[] {
@@ -45,6 +48,8 @@ export class FeatureStore {
   private readonly keys: Keys;
   private readonly opts: FeatureStoreOptions;
   private readonly onWriteError: (err: Error) => void;
+  /** payer -> time zone of its guardian limits, for the accounts that have limits (bounded) */
+  private readonly guardianZones = new Map<string, string>();
   private pending: { transferId: string; decisionJson: string; entry: DecisionStreamExtras }[] = [];
   private flushing: Promise<void> | null = null;
 
@@ -58,13 +63,44 @@ export class FeatureStore {
     }
   }
 
-  /** Claims the transferId and, for a new one, returns the state before it and records it. */
+  /**
+   * Claims the transferId and, for a new one, returns the state before it and records it.
+   *
+   * Guardian limits have a day boundary in their own time zone, which the script cannot
+   * compute. The caller passes the zone it believes the payer's limits use (remembered from
+   * earlier replies; none for almost every payer) with the local date in it; the script
+   * checks the zone and, when it differs, answers with the right one and changes nothing, so
+   * the second call is still one atomic step.
+   */
   async claimAndUpdate(e: TransferEvent, tMs: number, eventHash: string): Promise<ClaimResult> {
+    const payer = e.payer.accountId;
+    let zone = this.guardianZones.get(payer) ?? '';
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.callScoreScript(e, tMs, eventHash, zone);
+      if (reply[0] !== 2) return this.decodeClaim(reply);
+      const actual = String(reply[1]);
+      if (attempt > 0 || !isTimeZone(actual)) {
+        throw new Error(`guardian limits of ${payer} name the time zone "${actual}", which changed during the call or is invalid`);
+      }
+      this.rememberZone(payer, actual);
+      zone = actual;
+    }
+  }
+
+  private rememberZone(payer: string, zone: string): void {
+    if (this.guardianZones.size >= GUARDIAN_ZONE_CACHE) {
+      const oldest = this.guardianZones.keys().next().value;
+      if (oldest !== undefined) this.guardianZones.delete(oldest);
+    }
+    this.guardianZones.set(payer, zone);
+  }
+
+  private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string): Promise<(number | string)[]> {
     const k = this.keys;
     const payer = e.payer.accountId;
     const payee = e.payee.accountId;
     const device = e.payer.deviceId ?? '';
-    const reply = await this.redis.cpScoreFeatures(
+    return this.redis.cpScoreFeatures(
       k.tx(e.transferId),
       k.txDecision(e.transferId),
       k.accountOut(payer),
@@ -79,6 +115,7 @@ export class FeatureStore {
       k.accountPayers(payee),
       k.accountNewPayers(payee),
       k.accountReports(payee),
+      k.accountGuardian(payer),
       tMs,
       toStoredAmount(e.amount),
       eventHash,
@@ -91,7 +128,13 @@ export class FeatureStore {
       WINDOW_TTL_MS,
       tMs - DAY_MS,
       ...windowArgs(tMs),
+      zone,
+      zone === '' ? '' : localDate(tMs, zone),
+      e.currency,
     );
+  }
+
+  private decodeClaim(reply: (number | string)[]): ClaimResult {
     if (reply[0] === 1) {
       const decision = reply[2];
       return {

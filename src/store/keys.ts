@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
  * Keys carry a hash tag per entity — `{a:<account>}`, `{d:<device>}`, `{t:<transfer>}` — so
  * Redis Cluster places all state of one entity in one slot. Everything is under a
  * configurable prefix (REDIS_KEY_PREFIX, default `cp:`) so tests and tenants can share a server.
- * Every key has a TTL except the bounded decision stream.
+ * Every key has a TTL except the bounded decision stream and guardian limits (kept until a
+ * guardian removes them).
  */
 export interface Keys {
   readonly prefix: string;
@@ -28,6 +29,8 @@ export interface Keys {
   accountDevices(accountId: string): string;
   /** scam-report flags of an account as a payee (case library) */
   accountReports(accountId: string): string;
+  /** guardian limits of an account and its spend per local day (no TTL: set and removed by a guardian) */
+  accountGuardian(accountId: string): string;
   /** first time and count of payer -> payee transfers (in the payer's slot) */
   pair(payerId: string, payeeId: string): string;
   /** payers seen on a device in the last 24h */
@@ -49,6 +52,7 @@ export function makeKeys(prefix: string): Keys {
     accountNewPayers: (id: string) => `${a(id)}:newpayers`,
     accountDevices: (id: string) => `${a(id)}:devices`,
     accountReports: (id: string) => `${a(id)}:reports`,
+    accountGuardian: (id: string) => `${a(id)}:guardian`,
     pair: (payer: string, payee: string) => `${a(payer)}:pair:${payee}`,
     devicePayers: (id: string) => `${prefix}{d:${id}}:payers`,
     decisionStream: () => `${prefix}{decisions}`,
@@ -61,5 +65,5 @@ function lua(name: string): string {
 
 /** Lua scripts, one file per atomic operation; each file's header lists KEYS, ARGV and returns. */
 export const SCRIPTS = {
-  scoreFeatures: { lua: lua('score-features'), numberOfKeys: 12 },
+  scoreFeatures: { lua: lua('score-features'), numberOfKeys: 13 },
 } as const;

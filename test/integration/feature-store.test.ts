@@ -57,6 +57,7 @@ function reference(history: readonly Tx[], x: Tx) {
     payeeReportCount: 0,
     payeeDistinctReporters: 0,
     payeeLastReportMs: null,
+    guardian: null,
   } satisfies VelocityState;
 }
 

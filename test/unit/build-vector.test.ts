@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FEATURES, vectorToRecord } from '../../src/features/catalogue.ts';
-import { ageBand, buildFeatureVector, hourInZone } from '../../src/features/build-vector.ts';
+import { ageBand, buildFeatureVector } from '../../src/features/build-vector.ts';
+import { hourInZone } from '../../src/features/time-zones.ts';
 import type { VelocityState } from '../../src/features/velocity-state.ts';
 
 const empty: VelocityState = {
@@ -19,6 +20,7 @@ const empty: VelocityState = {
   payeeReportCount: 0,
   payeeDistinctReporters: 0,
   payeeLastReportMs: null,
+  guardian: null,
 };
 
 describe('feature vector', () => {
@@ -108,7 +110,12 @@ describe('feature vector', () => {
   });
 
   it('bands ages at their edges', () => {
-    expect([null, 0, 17, 18, 59, 60, 99].map(ageBand)).toEqual([null, 'minor', 'minor', 'adult', 'adult', 'elderly', 'elderly']);
+    expect([null, 0, 17, 18, 59, 60, 99].map((a) => ageBand(a))).toEqual([null, 'minor', 'minor', 'adult', 'adult', 'elderly', 'elderly']);
+  });
+
+  it('bands ages at configured edges', () => {
+    const bands = { minorBelow: 16, elderlyFrom: 65 };
+    expect([15, 16, 64, 65].map((a) => ageBand(a, bands))).toEqual(['minor', 'adult', 'adult', 'elderly']);
   });
 
   it('reads the hour in the payer zone across a date line', () => {

@@ -18,6 +18,7 @@ export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
   app.route({
     method: 'POST',
     url: '/v1/transfers/score',
+    config: { scope: 'score' },
     schema: {
       summary: 'Score a transfer event',
       description:
@@ -26,7 +27,7 @@ export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
         'The warning language comes from the `language` field, else Accept-Language, else DEFAULT_LANGUAGE.',
       tags: ['transfers'],
       body: TransferEventSchema,
-      response: { 200: DecisionSchema, 400: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 503: ErrorSchema },
+      response: { 200: DecisionSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 503: ErrorSchema },
     },
     // The body is validated in the handler (timed as the `validate` stage) and the decision is
     // serialised directly; the schemas above document the route.

@@ -26,6 +26,8 @@
   KEYS[10] payee payers    zset    payer -> ms of last transfer (24h fan-in)
   KEYS[11] payee new       zset    payer -> ms of first transfer to this payee (24h)
   KEYS[12] payee reports   hash    count, reporters, last (ms) -- written by the case library
+  KEYS[13] payer guardian  hash    guardian limits: tz, currency, perTx, daily (thousandths),
+                                   day (local date of the newest spend), d:<date> spent that day
 
   ARGV[1] t ms (occurredAt)   ARGV[2] amount (thousandths)   ARGV[3] event hash
   ARGV[4] payer id   ARGV[5] payee id   ARGV[6] device id or ''
@@ -33,14 +35,29 @@
   ARGV[11] t - 24h in ms (lower bound, inclusive, of the distinct sets)
   ARGV[12..27] per window k = 1h, 24h, 7d, 30d: bucket count n, bucket index floor(t / width),
                and the count and sum field names of that bucket ('w<k>:<index>c', 'w<k>:<index>s')
+  ARGV[28] the time zone the caller assumes the payer's guardian limits use, '' when it knows of none
+  ARGV[29] the local date (YYYY-MM-DD) of t in that time zone, '' with ARGV[28] ''
+  ARGV[30] the transfer's currency
 
-  Returns {1, event hash, decision or ''} for a transferId already claimed, else
+  Returns {2, time zone} when the payer has guardian limits in another time zone than ARGV[28]
+  (nothing changed: the caller computes the local date in that zone and calls again), else
+  {1, event hash, decision or ''} for a transferId already claimed, else
   {0, payer out c1,s1..c4,s4 (8), payer last ms or -1, payer distinct payees 24h,
       pair count, pair first ms or -1, device new 1/0/-1, device distinct payers 24h or -1,
       payee in c1,s1..c4,s4 (8), payee out sum 1h, payee out sum 24h,
       payee distinct payers 24h, payee new payers 24h,
-      report count, distinct reporters, last report ms or -1}   (1 + 29 integers)
+      report count, distinct reporters, last report ms or -1,
+      guardian: outcome (0 no limits, 1 within, 2 over per-transfer, 3 over daily,
+      4 currency differs from the limits'), spent that local day before this transfer,
+      per-transfer limit or -1, daily limit or -1}   (1 + 33 integers)
+
+  Guardian limits are checked here, in the same atomic step as the windows, so two concurrent
+  transfers cannot both slip under a daily limit. Only a transfer within the limits adds to
+  the day's spend; one over a limit is blocked and spends nothing.
 ]]
+
+local guardian = redis.call('HMGET', KEYS[13], 'tz', 'currency', 'perTx', 'daily', 'day')
+if guardian[1] and guardian[1] ~= ARGV[28] then return {2, guardian[1]} end
 
 if not redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[7]) then
   return {1, redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]) or ''}
@@ -241,5 +258,42 @@ local rep = redis.call('HMGET', KEYS[12], 'count', 'reporters', 'last')
 out[#out + 1] = tonumber(rep[1]) or 0
 out[#out + 1] = tonumber(rep[2]) or 0
 out[#out + 1] = tonumber(rep[3]) or -1
+
+-- guardian limits
+if guardian[1] then
+  local day = ARGV[29]
+  local spent = tonumber(redis.call('HGET', KEYS[13], 'd:' .. day)) or 0
+  local per_tx = tonumber(guardian[3])
+  local daily = tonumber(guardian[4])
+  local outcome = 1
+  if ARGV[30] ~= guardian[2] then
+    outcome = 4
+  elseif per_tx and amount > per_tx then
+    outcome = 2
+  elseif daily and spent + amount > daily then
+    outcome = 3
+  else
+    redis.call('HINCRBY', KEYS[13], 'd:' .. day, amount)
+    local newest = guardian[5]
+    if newest == false or day > newest then
+      -- keep the previous day for late events around midnight, drop the one before
+      if newest then
+        local older = redis.call('HGET', KEYS[13], 'prev')
+        if older then redis.call('HDEL', KEYS[13], 'd:' .. older) end
+        redis.call('HSET', KEYS[13], 'prev', newest)
+      end
+      redis.call('HSET', KEYS[13], 'day', day)
+    end
+  end
+  out[#out + 1] = outcome
+  out[#out + 1] = spent
+  out[#out + 1] = per_tx or -1
+  out[#out + 1] = daily or -1
+else
+  out[#out + 1] = 0
+  out[#out + 1] = 0
+  out[#out + 1] = -1
+  out[#out + 1] = -1
+end
 
 return out

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { newApiKey } from '../../src/api/api-keys.ts';
+import { loadConfig } from '../../src/config.ts';
+
+describe('loadConfig: segments', () => {
+  it('gives minors and the elderly the general policy unless configured', () => {
+    const c = loadConfig({}, '/srv');
+    expect(c.segments.elderly).toEqual({ thresholds: { warn: 30, coolOff: 60, block: 95 }, coolingOffSeconds: 900 });
+    expect(c.segments.minor).toEqual(c.segments.adult);
+    expect(c.ageBands).toEqual({ minorBelow: 18, elderlyFrom: 60 });
+  });
+
+  it('inherits an unset threshold of a band from the general one', () => {
+    const c = loadConfig({ RISK_WARN_AT: '25', RISK_WARN_AT_ELDERLY: '15', COOLING_OFF_SECONDS_ELDERLY: '1800' }, '/srv');
+    expect(c.segments.elderly).toEqual({ thresholds: { warn: 15, coolOff: 60, block: 95 }, coolingOffSeconds: 1800 });
+    expect(c.segments.adult.thresholds.warn).toBe(25);
+  });
+
+  it('names the band whose thresholds are out of order', () => {
+    expect(() => loadConfig({ RISK_COOL_OFF_AT_MINOR: '20', RISK_WARN_AT_MINOR: '40' }, '/srv')).toThrow(
+      'RISK_WARN_AT_MINOR <= RISK_COOL_OFF_AT_MINOR <= RISK_BLOCK_AT_MINOR must hold',
+    );
+    expect(() => loadConfig({ ELDERLY_AGE_FROM: '30' }, '/srv')).toThrow('ELDERLY_AGE_FROM must be an integer between 40 and 120, got "30"');
+  });
+});
+
+describe('loadConfig: API keys', () => {
+  it('is off without API_KEYS', () => {
+    expect(loadConfig({}, '/srv').apiKeys).toEqual([]);
+  });
+
+  it('reads hashed keys and never keeps the key itself', () => {
+    const { key, entry } = newApiKey('backend', ['score', 'transfer']);
+    const c = loadConfig({ API_KEYS: JSON.stringify([entry]) }, '/srv');
+    expect(c.apiKeys).toEqual([{ name: 'backend', scopes: ['score', 'transfer'], sha256: entry.sha256 }]);
+    expect(JSON.stringify(c)).not.toContain(key);
+  });
+
+  it('says what is wrong with a malformed entry', () => {
+    expect(() => loadConfig({ API_KEYS: 'backend:score' }, '/srv')).toThrow('API_KEYS must be a JSON array');
+    expect(() => loadConfig({ API_KEYS: JSON.stringify([{ name: 'x', scopes: ['root'], sha256: 'abc' }]) }, '/srv')).toThrow(
+      /API_KEYS is invalid: 0\.scopes\.0: .*; 0\.sha256: must be 64 lower-case hex digits/,
+    );
+  });
+});
