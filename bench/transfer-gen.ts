@@ -3,17 +3,10 @@
  * popularity (a few hot payers and payees), log-normal amounts, optional fields present on
  * most events. Seeded, so a run is reproducible.
  */
+import { mulberry32 } from '../src/sim/random.ts';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Re-exported for the benchmarks and tests that import it from here. */
+export { mulberry32 };
 
 /** Samples ranks 0..n-1 with P(k) ∝ 1/(k+1)^s, by inverting a precomputed CDF. */
 export function zipfSampler(n: number, s: number, rand: () => number): () => number {

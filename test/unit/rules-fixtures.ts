@@ -6,7 +6,7 @@ import { FEATURES, recordToVector, type FeatureSpec, type FeatureValue } from '.
 import type { CheckedExpr } from '../../src/rules/ast.ts';
 import { checkExpression } from '../../src/rules/checker.ts';
 import { parseExpression } from '../../src/rules/parser.ts';
-import { mulberry32 } from '../../bench/transfer-gen.ts';
+import { mulberry32 } from '../../src/sim/random.ts';
 
 /**
  * A feature vector by name: features not given are missing when the catalogue allows it,
