@@ -4,13 +4,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { accountRoutes } from './accounts/account-routes.ts';
 import { GuardianStore } from './accounts/guardian-store.ts';
 import { ApiKeyRing } from './api/api-keys.ts';
+import { EngineMetrics } from './api/metrics.ts';
+import { ModelScorer } from './model/model-session.ts';
 import { ScoreService } from './api/score-service.ts';
 import { buildServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { loadRuleDir, watchRuleDir, type RuleError, type RuleSet } from './rules/index.ts';
 import { RuleReasons } from './rules/rule-reasons.ts';
 import { FeatureStore } from './store/feature-store.ts';
+import { ThrottledLog } from './throttled-log.ts';
 import { makeKeys } from './store/keys.ts';
+import { caseRoutes } from './cases/case-routes.ts';
+import { Lifecycle } from './cooling/lifecycle.ts';
+import { CaseService, type ReportListener } from './cases/case-service.ts';
+import { ReportFlags } from './cases/report-flags.ts';
+import { DecisionSink } from './store/sql/decision-sink.ts';
+import { migrate } from './store/sql/migrate.ts';
+import { openSqlStore, type SqlStore } from './store/sql/sql-store.ts';
 
 /**
  * The one wiring place: everything is built here from a parsed, frozen config. No
@@ -27,12 +37,21 @@ export interface App {
   readonly server: FastifyInstance;
   readonly redis: Redis;
   readonly rules: ActiveRules;
+  /** the case library and decision history (Postgres or PGlite) */
+  readonly sql: SqlStore;
+  readonly cases: CaseService;
+  /** copies the decision stream into SQL; started unless DECISION_SINK=false */
+  readonly sink: DecisionSink;
+  /** the transfer lifecycle: confirm/cancel/review, cooling-off holds, webhooks (src/cooling) */
+  readonly lifecycle: Lifecycle;
   close(): Promise<void>;
 }
 
 export interface AppOverrides {
   /** ms since the epoch, for tests that control "now" */
   readonly clock?: () => number;
+  /** an open SQL store to use instead of opening one from the config; the caller closes it */
+  readonly sql?: SqlStore;
 }
 
 export class StartupError extends Error {
@@ -67,6 +86,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     enableAutoPipelining: false,
     // a score must fail fast (503) rather than queue behind a dead connection
     maxRetriesPerRequest: 1,
+    // while Redis is away, commands fail at once and scores take the configured degraded
+    // path, rather than queueing in memory until it returns
+    enableOfflineQueue: false,
     lazyConnect: true,
   });
   await redis.connect().catch((err: Error) => {
@@ -78,15 +100,69 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const keys = makeKeys(config.redisKeyPrefix);
   const clock = overrides.clock ?? Date.now;
   const apiKeys = new ApiKeyRing(config.apiKeys);
+  const metrics = new EngineMetrics();
+  const degradedLog = new ThrottledLog((count, reason) =>
+    server?.log.warn(`${count} scores answered in degraded mode (DEGRADED_FEATURES_POLICY) in the last second; latest reason: ${reason}`),
+  );
+  const lateLog = {
+    info: (obj: object, msg: string) => server?.log.info(obj, msg),
+    warn: (obj: object, msg: string) => server?.log.warn(obj, msg),
+    error: (obj: object, msg: string) => server?.log.error(obj, msg),
+  };
+  const sql = overrides.sql ?? (await openSql(config, redis, lateLog));
+  await migrate(sql).catch(async (err: Error) => {
+    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
+    redis.disconnect();
+    throw new StartupError(`Cannot migrate the SQL store at ${sql.location}: ${err.message}`);
+  });
+  // new scam reports, after they are committed (issue 4: escalate cooling-off holds to the payee)
+  const reportListeners: ReportListener[] = [];
+  const cases = new CaseService({
+    sql,
+    flags: new ReportFlags(redis, keys, config.sql.reportTtlDays),
+    clock,
+    maxFutureSkewSeconds: config.maxFutureSkewSeconds,
+    log: lateLog,
+    onReported: async (payeeId, caseId) => {
+      for (const listener of reportListeners) await listener(payeeId, caseId);
+    },
+  });
+  // XREADGROUP BLOCK holds its connection, so the sink never shares the scoring connection
+  const sinkRedis = redis.duplicate({ lazyConnect: true });
+  await sinkRedis.connect().catch(async (err: Error) => {
+    sinkRedis.disconnect();
+    redis.disconnect();
+    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
+    throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+  });
+  const sink = new DecisionSink(
+    sinkRedis,
+    keys,
+    sql,
+    { batchSize: config.sql.sinkBatchSize, retentionDays: config.sql.decisionRetentionDays },
+    clock,
+    lateLog,
+  );
   const store = new FeatureStore(redis, keys, config, (err) =>
     server?.log.error({ err }, 'recording a decision in Redis failed'),
   );
+  const lifecycle = new Lifecycle({ config, redis, keys, ruleSet: () => rules.current, clock, log: lateLog });
+  const model = await ModelScorer.open({
+    dir: config.model.dir,
+    watch: config.model.watch,
+    batch: { deadlineMs: config.model.deadlineMs, maxBatch: config.model.maxBatch },
+    explainFrom: config.model.explainFrom,
+    log: (message) => server?.log.info(message),
+  });
   const service = new ScoreService({
+    model,
     config,
     store,
     ruleSet: () => rules.current,
     clock,
     sleep: (ms) => sleep(ms),
+    onDegraded: (_transferId, reason) => degradedLog.note(reason),
+    onDecision: (d) => metrics.observeDecision(d),
   });
   server = await buildServer({
     bodyLimitBytes: config.bodyLimitBytes,
@@ -95,17 +171,31 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     service,
     reasons: (version, ruleId) => reasons.lookup(version, ruleId),
     apiKeys,
+    requestTimeoutMs: config.requestTimeoutMs,
+    metrics: () => metrics.render(),
     readiness: [
       {
         name: 'redis',
         check: async () => ({ ready: (await redis.ping()) === 'PONG', detail: config.redisUrl ?? '' }),
       },
+      model.readiness,
       {
         name: 'auth',
         check: async () => ({
           ready: true,
           detail: apiKeys.enabled ? `${config.apiKeys.length} API keys` : 'off: API_KEYS is not set (development mode)',
         }),
+      },
+      {
+        name: 'sql',
+        check: async () => {
+          await sql.query('SELECT 1');
+          const s = sink.getStats();
+          const sinkState = config.sql.decisionSink
+            ? `decision sink copied ${s.copied}${s.lastError === null ? '' : `, last error: ${s.lastError}`}`
+            : 'decision sink off';
+          return { ready: true, detail: `${sql.backend} ${sql.location}; ${sinkState}` };
+        },
       },
       {
         // a rejected edit keeps the previous set serving, so the node stays ready
@@ -118,12 +208,31 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
               : `${rules.current.version}; the latest edit was rejected (${rules.lastErrors.length} errors)`,
         }),
       },
+      {
+        // backlogs, for operators: a growing outbox means no worker is relaying it
+        name: 'lifecycle',
+        check: async () => {
+          const c = await lifecycle.store.counts();
+          const worker = config.lifecycle.runWorker ? 'worker in this process' : 'worker runs apart (RUN_WORKER=false)';
+          return { ready: true, detail: `${c.holds} holds pending, ${c.awaiting} warnings awaiting the payer, ${c.outbox} events to relay; ${worker}` };
+        },
+      },
     ],
   });
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
+  caseRoutes(server, { service: cases });
+  lifecycle.routes(server);
+  reportListeners.push(async (payeeId, caseId) => {
+    await lifecycle.service.escalatePayee(payeeId, `new scam report ${caseId} names the payee`);
+  });
   const log = server.log;
   if (!apiKeys.enabled) log.warn('API_KEYS is not set: authentication is OFF (development mode); every route is open');
   log.info({ version: rules.current.version, rules: rules.current.rules.length }, 'rule set loaded');
+  log.info({ backend: sql.backend, location: sql.location }, 'SQL store open');
+  if (config.sql.decisionSink) sink.start();
+  if (config.lifecycle.runWorker) await lifecycle.startWorker();
+  // cases whose report flags did not reach Redis before (see CaseService)
+  cases.reapplyPendingInBackground();
 
   const watcher = config.watchRules
     ? watchRuleDir(config.rulesDir, {
@@ -145,11 +254,36 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     server: app,
     redis,
     rules,
+    sql,
+    cases,
+    sink,
+    lifecycle,
     async close() {
       watcher?.close();
+      degradedLog.stop();
+      await model.close();
       await app.close();
       await store.drain();
+      await lifecycle.close();
+      await sink.stop();
+      await cases.drain();
+      await sinkRedis.quit().catch(() => sinkRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
+      if (overrides.sql === undefined) await sql.close();
     },
   };
+}
+
+async function openSql(config: Config, redis: Redis, log: { error(obj: object, msg: string): void }): Promise<SqlStore> {
+  try {
+    return await openSqlStore({
+      databaseUrl: config.sql.databaseUrl,
+      pgliteDir: config.sql.pgliteDir,
+      schema: config.sql.schema,
+      onIdleError: (err) => log.error({ err }, 'an idle Postgres connection failed'),
+    });
+  } catch (err) {
+    redis.disconnect();
+    throw new StartupError((err as Error).message);
+  }
 }

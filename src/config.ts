@@ -1,7 +1,10 @@
 import path from 'node:path';
+import { bool, ConfigError, int, type Env } from './config-env.ts';
 import { parseApiKeys, type ApiKeyEntry } from './api/api-keys.ts';
 import type { Language } from './decision/warnings.ts';
+import { parseDegradedPolicy, type AmountBand } from './decision/degraded-policy.ts';
 import { AGE_BANDS, type AgeBand } from './features/catalogue.ts';
+import { LIFECYCLE_VARIABLES, loadLifecycleConfig, type LifecycleConfig } from './cooling/lifecycle-config.ts';
 
 /**
  * Everything tunable, parsed once from the environment into a frozen object. Every variable
@@ -20,6 +23,17 @@ export interface PolicyThresholds {
 export interface SegmentPolicy {
   readonly thresholds: PolicyThresholds;
   readonly coolingOffSeconds: number;
+}
+
+export interface ModelConfig {
+  readonly dir: string;
+  readonly watch: boolean;
+  /** a score the model has not answered within this is decided by the rules alone */
+  readonly deadlineMs: number;
+  /** rows per onnxruntime run at most */
+  readonly maxBatch: number;
+  /** explain (top factors) scores at or above this probability */
+  readonly explainFrom: number;
 }
 
 export interface AgeBandLimits {
@@ -49,6 +63,14 @@ export interface Config {
   readonly segments: Readonly<Record<AgeBand, SegmentPolicy>>;
   /** API keys as configured (hashed); empty: authentication is off (development mode) */
   readonly apiKeys: readonly ApiKeyEntry[];
+  /** a request whose body has not fully arrived after this long is answered 408 (slow clients) */
+  readonly requestTimeoutMs: number;
+  /** the model: newest loadable `<name>-<version>.onnx` + `.json` in modelsDir */
+  readonly model: ModelConfig;
+  /** a score whose velocity state takes longer than this is answered in degraded mode */
+  readonly featuresDeadlineMs: number;
+  /** the fail mode per amount band when the velocity state is unavailable */
+  readonly degradedFeaturesPolicy: readonly AmountBand[];
   /** how long a transferId is remembered for idempotency */
   readonly idempotencyTtlSeconds: number;
   /** how long "payer has paid payee before" is remembered */
@@ -59,6 +81,10 @@ export interface Config {
   readonly maxFutureSkewSeconds: number;
   /** distinct-account sets (fan-in) keep at most this many members per 24h */
   readonly distinctCap: number;
+  /** the SQL store (case library, decision history): Postgres, or PGlite under `${dataDir}/pglite` */
+  readonly sql: SqlConfig;
+  /** the transfer lifecycle: holds, warning expiry, webhooks, notifications, worker (src/cooling) */
+  readonly lifecycle: LifecycleConfig;
 }
 
 export const CONFIG_VARIABLES = [
@@ -87,36 +113,30 @@ export const CONFIG_VARIABLES = [
   'COOLING_OFF_SECONDS_MINOR',
   'COOLING_OFF_SECONDS_ELDERLY',
   'API_KEYS',
+  'FEATURES_DEADLINE_MS',
+  'MODELS_DIR',
+  'WATCH_MODELS',
+  'MODEL_DEADLINE_MS',
+  'MODEL_MAX_BATCH',
+  'MODEL_EXPLAIN_FROM',
+  'REQUEST_TIMEOUT_MS',
+  'DEGRADED_FEATURES_POLICY',
   'IDEMPOTENCY_TTL_SECONDS',
   'PAIR_TTL_DAYS',
   'DECISION_STREAM_MAXLEN',
   'MAX_FUTURE_SKEW_SECONDS',
   'DISTINCT_CAP',
+  'DATABASE_URL',
+  'DATABASE_SCHEMA',
+  'REPORT_TTL_DAYS',
+  'DECISION_SINK',
+  'SINK_BATCH_SIZE',
+  'DECISION_RETENTION_DAYS',
+  'LABEL_MATURITY_DAYS',
+  ...LIFECYCLE_VARIABLES,
 ] as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-function int(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return n;
-}
-
-function bool(env: Env, name: string, def: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-}
+export { ConfigError };
 
 function thresholdsFrom(env: Env, suffix: string, def: PolicyThresholds): PolicyThresholds {
   const t: PolicyThresholds = {
@@ -128,6 +148,41 @@ function thresholdsFrom(env: Env, suffix: string, def: PolicyThresholds): Policy
     throw new ConfigError(`RISK_WARN_AT${suffix} <= RISK_COOL_OFF_AT${suffix} <= RISK_BLOCK_AT${suffix} must hold`);
   }
   return Object.freeze(t);
+}
+
+export interface SqlConfig {
+  /** unset: embedded PGlite in `pgliteDir` */
+  readonly databaseUrl: string | undefined;
+  /** schema to create and use; unset: the server's default search_path */
+  readonly schema: string | undefined;
+  readonly pgliteDir: string;
+  /** a payee's report flags in Redis expire this long after its latest report */
+  readonly reportTtlDays: number;
+  /** copy the decision stream into SQL inside this process */
+  readonly decisionSink: boolean;
+  /** stream entries per read and rows per insert */
+  readonly sinkBatchSize: number;
+  /** decisions older than this (by occurredAt) are deleted from SQL */
+  readonly decisionRetentionDays: number;
+  /** a decision younger than this has no settled label yet (cases:export leaves it out) */
+  readonly labelMaturityDays: number;
+}
+
+function sqlConfig(env: Env, dataDir: string): SqlConfig {
+  const schema = env.DATABASE_SCHEMA || undefined;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError(`DATABASE_SCHEMA must be a lower-case identifier (a-z, 0-9, _), got "${schema}"`);
+  }
+  return Object.freeze({
+    databaseUrl: env.DATABASE_URL || undefined,
+    schema,
+    pgliteDir: path.join(dataDir, 'pglite'),
+    reportTtlDays: int(env, 'REPORT_TTL_DAYS', 400, 1, 3_650),
+    decisionSink: bool(env, 'DECISION_SINK', true),
+    sinkBatchSize: int(env, 'SINK_BATCH_SIZE', 500, 1, 10_000),
+    decisionRetentionDays: int(env, 'DECISION_RETENTION_DAYS', 400, 1, 3_650),
+    labelMaturityDays: int(env, 'LABEL_MATURITY_DAYS', 30, 0, 365),
+  });
 }
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -169,10 +224,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ageBands,
     segments,
     apiKeys: parseApiKeys(env.API_KEYS),
+    featuresDeadlineMs: int(env, 'FEATURES_DEADLINE_MS', 100, 1, 60_000),
+    model: Object.freeze({
+      dir: path.resolve(cwd, env.MODELS_DIR || 'models'),
+      watch: bool(env, 'WATCH_MODELS', true),
+      deadlineMs: int(env, 'MODEL_DEADLINE_MS', 20, 1, 10_000),
+      maxBatch: int(env, 'MODEL_MAX_BATCH', 256, 1, 65_536),
+      explainFrom: int(env, 'MODEL_EXPLAIN_FROM', thresholds.warn, 0, 100) / 100,
+    }),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
+    degradedFeaturesPolicy: parseDegradedPolicy(env.DEGRADED_FEATURES_POLICY || '2000:allow,*:warn'),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     pairTtlDays: int(env, 'PAIR_TTL_DAYS', 400, 1, 3_650),
     decisionStreamMaxLen: int(env, 'DECISION_STREAM_MAXLEN', 200_000, 1_000, 100_000_000),
     maxFutureSkewSeconds: int(env, 'MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
     distinctCap: int(env, 'DISTINCT_CAP', 10_000, 10, 1_000_000),
+    sql: sqlConfig(env, dataDir),
+    lifecycle: loadLifecycleConfig(env),
   });
 }

@@ -19,6 +19,7 @@ export const ERRORS = {
   CALMPAY_ERR_NOT_FOUND: { status: 404, message: 'No such resource' },
   CALMPAY_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required' },
   CALMPAY_ERR_FORBIDDEN: { status: 403, message: 'The API key lacks the scope this route needs' },
+  CALMPAY_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests for this API key; retry after the Retry-After header' },
   CALMPAY_ERR_TRANSFER_ID_CONFLICT: {
     status: 409,
     message: 'This transferId was already scored with a different event',
@@ -28,6 +29,14 @@ export const ERRORS = {
     message: 'This transferId is being scored by another request; retry shortly',
   },
   CALMPAY_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The feature store (Redis) is unavailable' },
+  CALMPAY_ERR_TRANSFER_NOT_FOUND: {
+    status: 404,
+    message: 'No transfer with this id was scored (or it is older than IDEMPOTENCY_TTL_SECONDS)',
+  },
+  CALMPAY_ERR_ILLEGAL_TRANSITION: {
+    status: 409,
+    message: "The transfer's current state does not allow this action",
+  },
   CALMPAY_ERR_CASE_CONFLICT: {
     status: 409,
     message: 'Some of these transfers are already reported in another case',

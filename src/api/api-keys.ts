@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { ConfigError } from '../config-env.ts';
 
 /**
  * API keys with scopes (issue 9). Keys are configured without code, as SHA-256 hashes only
@@ -16,17 +18,16 @@ export interface ApiKeyEntry {
   readonly scopes: readonly Scope[];
   /** lower-case hex SHA-256 of the key */
   readonly sha256: string;
+  /** requests per second this key may make on each API node (burst: one second's worth); unset: unlimited */
+  readonly rateLimit?: number;
 }
 
 const EntrySchema = z.strictObject({
   name: z.string().min(1).max(64),
   scopes: z.array(z.enum(SCOPES)).min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (the SHA-256 of the key)'),
+  rateLimit: z.number().positive().max(1e7).optional(),
 });
-
-export class ApiKeysError extends Error {
-  override name = 'ConfigError';
-}
 
 /** Parses API_KEYS; unset or empty means no keys (authentication off). */
 export function parseApiKeys(raw: string | undefined): readonly ApiKeyEntry[] {
@@ -35,12 +36,12 @@ export function parseApiKeys(raw: string | undefined): readonly ApiKeyEntry[] {
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new ApiKeysError('API_KEYS must be a JSON array of {"name", "scopes", "sha256"} (see npm run keys -- new)');
+    throw new ConfigError('API_KEYS must be a JSON array of {"name", "scopes", "sha256"} (see npm run keys -- new)');
   }
   const parsed = z.array(EntrySchema).min(1).safeParse(json);
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(array)'}: ${i.message}`).join('; ');
-    throw new ApiKeysError(`API_KEYS is invalid: ${where}`);
+    throw new ConfigError(`API_KEYS is invalid: ${where}`);
   }
   return Object.freeze(parsed.data.map((e) => Object.freeze({ ...e, scopes: Object.freeze([...e.scopes]) })));
 }
@@ -58,6 +59,40 @@ export function newApiKey(name: string, scopes: readonly Scope[]): { key: string
 export interface Principal {
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** shared by every key of this name (so a rotation does not double the allowance) */
+  readonly limiter: RateLimiter | null;
+}
+
+/**
+ * A token bucket per key name and API node: `rate` tokens a second, holding at most one
+ * second's worth. In-process on purpose: a cluster-wide limit would cost a Redis round trip
+ * on every score; the per-node limit times the node count is the cluster's.
+ */
+export class RateLimiter {
+  private tokens: number;
+  private last: number;
+  readonly rate: number;
+  private readonly now: () => number;
+
+  constructor(rate: number, now: () => number = () => performance.now()) {
+    this.rate = rate;
+    this.now = now;
+    this.tokens = Math.max(1, rate);
+    this.last = now();
+  }
+
+  /** 0 when the request may go ahead, else the seconds to wait before retrying */
+  take(): number {
+    const t = this.now();
+    const capacity = Math.max(1, this.rate);
+    this.tokens = Math.min(capacity, this.tokens + ((t - this.last) / 1000) * this.rate);
+    this.last = t;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return (1 - this.tokens) / this.rate;
+  }
 }
 
 export type Authentication =
@@ -70,7 +105,11 @@ export class ApiKeyRing {
   private readonly byHash: ReadonlyMap<string, Principal>;
 
   constructor(entries: readonly ApiKeyEntry[]) {
-    this.byHash = new Map(entries.map((e) => [e.sha256, { name: e.name, scopes: new Set(e.scopes) }]));
+    const limiters = new Map<string, RateLimiter>();
+    for (const e of entries) {
+      if (e.rateLimit !== undefined && !limiters.has(e.name)) limiters.set(e.name, new RateLimiter(e.rateLimit));
+    }
+    this.byHash = new Map(entries.map((e) => [e.sha256, { name: e.name, scopes: new Set(e.scopes), limiter: limiters.get(e.name) ?? null }]));
   }
 
   get enabled(): boolean {

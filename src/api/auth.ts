@@ -51,6 +51,14 @@ export function installAuth(app: FastifyInstance, ring: ApiKeyRing): void {
         [{ field: 'scope', message: `needs ${scope}; the key has ${[...result.principal.scopes].join(', ')}` }],
       );
     }
+    const wait = result.principal.limiter?.take() ?? 0;
+    if (wait > 0) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(wait))));
+      throw new CalmpayError(
+        'CALMPAY_ERR_RATE_LIMITED',
+        `The API key "${result.principal.name}" is over its limit of ${result.principal.limiter?.rate} requests per second on this node`,
+      );
+    }
     request.principal = result.principal;
   });
 }

@@ -30,7 +30,18 @@ export const DecisionSchema = z
     action: z.enum(ACTIONS).describe('allow | warn | cool_off | block'),
     riskScore: z.number().min(0).max(100),
     ruleScore: z.number().min(0).max(100).describe('points of the active rules that fired, capped at 100'),
-    modelScore: z.number().nullable().describe('model probability 0..1; null while no model is loaded'),
+    modelScore: z.number().nullable().describe('model probability 0..1; null while no model is loaded, when it failed, or in degraded feature mode'),
+    modelFactors: z
+      .array(
+        z.object({
+          feature: z.string(),
+          value: z.union([z.number(), z.boolean(), z.string(), z.null()]),
+          contribution: z.number().describe('signed log-odds contribution; > 0 raised the risk'),
+          direction: z.enum(['raises', 'lowers']),
+          text: z.string().describe('the factor in words, in the response language'),
+        }),
+      )
+      .describe('top factors behind modelScore (for scores at or above MODEL_EXPLAIN_FROM)'),
     scamType: z.enum(SCAM_TYPES).nullable().describe('suspected scam type when the action is not allow'),
     segment: z.enum(AGE_BANDS).nullable().describe('age band of the payer, null without payer.birthYear'),
     hits: z.array(HitSchema).describe('active rules that fired'),
@@ -59,7 +70,7 @@ export const DecisionSchema = z
     modelVersion: z.string().nullable(),
     decidedAt: z.string(),
     timingsUs: z
-      .object({ validate: z.number(), features: z.number(), rules: z.number(), decision: z.number(), total: z.number() })
+      .object({ validate: z.number(), features: z.number(), rules: z.number(), model: z.number(), decision: z.number(), total: z.number() })
       .describe('per-stage server time in microseconds'),
   })
   .describe('Decision');

@@ -2,15 +2,19 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.ts';
 import { CATALOGUE_VERSION, idx, type FeatureValue } from '../features/catalogue.ts';
-import { buildFeatureVector } from '../features/build-vector.ts';
+import { buildFeatureVector, eventOnlyVector } from '../features/build-vector.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 import type { StoredDecision, StoredHit } from '../decision/decision.ts';
 import { guardianReason, type GuardianBlock } from '../decision/guardian-notice.ts';
+import { maxAction, type Action } from '../decision/actions.ts';
+import { degradedAction } from '../decision/degraded-policy.ts';
 import { decide } from '../decision/policy.ts';
 import type { GuardianCheck } from '../features/velocity-state.ts';
 import { CalmpayError, validationError } from '../errors.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
-import type { FeatureStore } from '../store/feature-store.ts';
+import type { ModelAssessment } from '../model/model-session.ts';
+import type { ClaimResult, FeatureStore } from '../store/feature-store.ts';
+import { registrationFor } from '../cooling/registration.ts';
 
 /**
  * One score, the hot path of DESIGN §4: features (one Redis call) → rules → policy → record
@@ -25,6 +29,19 @@ export interface ScoreServiceDeps {
   /** ms since the epoch; injected so tests control "now" */
   readonly clock: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** told of every score answered in degraded mode (for logs and metrics) */
+  readonly onDegraded?: (transferId: string, reason: string) => void;
+  /** the model; unset: rules alone */
+  readonly model?: { assess(v: readonly FeatureValue[]): Promise<ModelAssessment> };
+  /** told of every new decision (not of idempotent replays), for metrics */
+  readonly onDecision?: (d: StoredDecision) => void;
+}
+
+interface Unavailable {
+  readonly kind: 'unavailable';
+  readonly reason: string;
+  /** the call that missed the deadline, which may still complete */
+  readonly late: Promise<ClaimResult> | null;
 }
 
 export interface ScoreResult {
@@ -70,7 +87,7 @@ export class ScoreService {
    * @param validatedAt performance.now() once the body was validated
    */
   async score(e: TransferEvent, startedAt: number, validatedAt: number): Promise<ScoreResult> {
-    const { config, store } = this.deps;
+    const { config } = this.deps;
     const tMs = Date.parse(e.occurredAt);
     const now = this.deps.clock();
     if (tMs > now + config.maxFutureSkewSeconds * 1000) {
@@ -83,15 +100,72 @@ export class ScoreService {
     }
     const hash = eventHash(e);
     const ruleSet = this.deps.ruleSet(); // one whole version per request
-    const claim = await store.claimAndUpdate(e, tMs, hash).catch((err: Error) => {
-      throw new CalmpayError('CALMPAY_ERR_STORE_UNAVAILABLE', `The feature store (Redis) failed: ${err.message}`);
-    });
+    const claim = await this.claim(e, tMs, hash);
     if (claim.kind === 'duplicate') {
       if (claim.eventHash !== hash) throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${e.transferId} was scored with a different event` }]);
       return { decision: await this.storedDecision(e.transferId, claim.decision), replayed: true };
     }
+    if (claim.kind === 'unavailable') {
+      const v = eventOnlyVector(e, tMs, config.ageBands);
+      const decision = await this.decideOn(e, v, null, ruleSet, now, startedAt, validatedAt, degradedAction(e.amount, config.degradedFeaturesPolicy));
+      this.deps.onDegraded?.(e.transferId, claim.reason);
+      // a call that was only slow may still claim the transfer: then its replays get this decision
+      this.deps.onDecision?.(decision);
+      claim.late?.then(
+        (late) => {
+          if (late.kind === 'new') this.record(e, decision, v);
+        },
+        () => {},
+      );
+      return { decision, replayed: false };
+    }
     const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
+    const decision = await this.decideOn(e, v, guardianBlock(claim.state.guardian, e.currency), ruleSet, now, startedAt, validatedAt, null);
+    this.record(e, decision, v);
+    this.deps.onDecision?.(decision);
+    return { decision, replayed: false };
+  }
 
+  /**
+   * The velocity state within FEATURES_DEADLINE_MS. Redis failing or answering late is an
+   * expected condition with a configured answer (degraded mode), not an error.
+   */
+  private async claim(e: TransferEvent, tMs: number, hash: string): Promise<ClaimResult | Unavailable> {
+    const ms = this.deps.config.featuresDeadlineMs;
+    const call = this.deps.store.claimAndUpdate(e, tMs, hash);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), ms);
+    });
+    try {
+      const result = await Promise.race([call, deadline]);
+      if (result === null) return { kind: 'unavailable', reason: `the feature store did not answer within ${ms} ms`, late: call };
+      return result;
+    } catch (err) {
+      return { kind: 'unavailable', reason: `the feature store failed: ${(err as Error).message}`, late: null };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Rules → model → policy on a feature vector. `failMode` is the configured action when the
+   * velocity state is missing (degraded mode): the decision is at least that severe and says
+   * `degraded: ["features"]`; the model is not asked then (it never saw vectors without
+   * history). A model that fails or misses its deadline adds `degraded: ["model"]` and the
+   * policy uses the rules alone; having no model at all is not a failure.
+   */
+  private async decideOn(
+    e: TransferEvent,
+    v: readonly FeatureValue[],
+    guardian: GuardianBlock | null,
+    ruleSet: RuleSet,
+    now: number,
+    startedAt: number,
+    validatedAt: number,
+    failMode: Action | null,
+  ): Promise<StoredDecision> {
+    const { config } = this.deps;
     const tRules0 = performance.now();
     const evaluation = ruleSet.evaluate(v);
     const tRules1 = performance.now();
@@ -107,44 +181,51 @@ export class ScoreService {
       };
       (h.mode === 'shadow' ? shadowHits : hits).push(stored);
     }
+    const model = failMode === null && this.deps.model !== undefined ? await this.deps.model.assess(v) : null;
+    const tModel = performance.now();
     const segment = v[SEGMENT] as StoredDecision['segment'];
     const policy = segment === null ? { thresholds: config.thresholds, coolingOffSeconds: config.coolingOffSeconds } : config.segments[segment];
-    const guardian = guardianBlock(claim.state.guardian, e.currency);
-    const outcome = decide(hits, null, policy.thresholds, guardian !== null);
+    const outcome = decide(hits, model?.modelScore ?? null, policy.thresholds, guardian !== null);
+    const action = failMode === null ? outcome.action : maxAction(outcome.action, failMode);
+    const degraded: string[] = [];
+    if (failMode !== null) degraded.push('features');
+    if (evaluation.errors.length > 0) degraded.push('rules');
+    if (model?.failure != null && model.failure.reason !== 'no_model') degraded.push('model');
     const tDecision = performance.now();
-    const decision: StoredDecision = {
+    return {
       transferId: e.transferId,
-      action: outcome.action,
+      action,
       riskScore: outcome.riskScore,
       ruleScore: outcome.ruleScore,
-      modelScore: null,
-      scamType: outcome.scamType,
+      modelScore: model?.modelScore ?? null,
+      modelFactors: model?.factors ?? [],
+      scamType: action === 'allow' ? null : (outcome.scamType ?? (guardian === null ? 'other' : null)),
       segment,
       hits,
       shadowHits,
       ruleErrors: evaluation.errors.map((x) => ({ ruleId: x.ruleId, message: x.message })),
-      degraded: evaluation.errors.length > 0 ? ['rules'] : [],
+      degraded,
       guardian,
       rulesVersion: ruleSet.version,
-      modelVersion: null,
+      modelVersion: model?.modelVersion ?? null,
       holdMinutes: Math.max(1, Math.round(policy.coolingOffSeconds / 60)),
       decidedAt: new Date(now).toISOString(),
       timingsUs: {
         validate: us(startedAt, validatedAt),
         features: us(validatedAt, tRules0),
         rules: us(tRules0, tRules1),
-        decision: us(tRules1, tDecision),
+        model: us(tRules1, tModel),
+        decision: us(tModel, tDecision),
         total: us(startedAt, tDecision),
       },
     };
-    this.record(e, decision, v);
-    return { decision, replayed: false };
   }
 
   /**
    * The stream entry (DESIGN §4 step 6): the decision as stored for idempotency, the feature
    * vector in catalogue order with the catalogue version, and the event's ids and amount —
-   * no names or free text. The same decision string serves both writes.
+   * no names or free text. The same decision string serves both writes. A warn/cool_off
+   * decision also starts its lifecycle in the same batched write (src/cooling/registration.ts).
    */
   private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[]): void {
     const json = JSON.stringify(decision);
@@ -155,11 +236,13 @@ export class ScoreService {
       payerId: e.payer.accountId,
       payeeId: e.payee.accountId,
     });
-    this.deps.store.recordDecision(e.transferId, json, {
-      event,
-      features: JSON.stringify(v),
-      catalogue: CATALOGUE_VERSION,
-    });
+    const features = JSON.stringify(v);
+    this.deps.store.recordDecision(
+      e.transferId,
+      json,
+      { event, features, catalogue: CATALOGUE_VERSION },
+      registrationFor(decision, e, v, features, this.deps.config),
+    );
   }
 
   /** The decision of the first request for this event, waiting briefly if it is still being made. */

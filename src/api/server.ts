@@ -4,12 +4,24 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ReasonLookup } from '../decision/decision.ts';
 import type { Language } from '../decision/warnings.ts';
-import type { ApiKeyRing } from './api-keys.ts';
+import type { ApiKeyRing, Scope } from './api-keys.ts';
 import { installAuth } from './auth.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { scoreRoutes } from './routes/score.ts';
 import type { ScoreService } from './score-service.ts';
+
+export interface RouteScope {
+  readonly method: string;
+  readonly url: string;
+  readonly scope: Scope | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    calmpayRoutes: readonly RouteScope[];
+  }
+}
 
 export interface ServerDeps {
   readonly bodyLimitBytes: number;
@@ -19,6 +31,9 @@ export interface ServerDeps {
   readonly reasons: ReasonLookup;
   readonly readiness: readonly ReadinessCheck[];
   readonly apiKeys: ApiKeyRing;
+  readonly requestTimeoutMs: number;
+  /** the Prometheus exposition text */
+  readonly metrics: () => string;
 }
 
 /** The HTTP shell: fastify with zod schemas, OpenAPI at /docs, one error handler. Not listening. */
@@ -28,6 +43,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // per-request logs would cost more than scoring itself; errors are still logged
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
+    // a client that trickles its request (slowloris) is cut off rather than holding a socket
+    requestTimeout: deps.requestTimeoutMs,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
@@ -35,6 +52,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   installAuth(app, deps.apiKeys);
+  // every route with the scope it declares, for the scope matrix test and the README
+  const routes: RouteScope[] = [];
+  app.decorate('calmpayRoutes', routes);
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const method of methods) {
+      if (method !== 'HEAD') routes.push({ method, url: r.url, scope: r.config?.scope ?? null });
+    }
+  });
   // every body is JSON: anything else is a 415, not a string handed to the validator
   app.removeContentTypeParser('text/plain');
 
@@ -50,7 +76,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  healthRoutes(app, deps.readiness);
+  healthRoutes(app, deps.readiness, deps.metrics);
   scoreRoutes(app, { service: deps.service, reasons: deps.reasons, defaultLanguage: deps.defaultLanguage });
   return app;
 }

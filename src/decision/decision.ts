@@ -1,4 +1,5 @@
 import type { AgeBand } from '../features/catalogue.ts';
+import { renderFactor, type ModelFactor, type RenderedFactor } from '../model/contributions.ts';
 import type { Action } from './actions.ts';
 import { renderGuardianNotice, type GuardianBlock, type GuardianNotice } from './guardian-notice.ts';
 import type { ScamType } from './scam-types.ts';
@@ -25,6 +26,7 @@ export interface TimingsUs {
   readonly validate: number;
   readonly features: number;
   readonly rules: number;
+  readonly model: number;
   readonly decision: number;
   readonly total: number;
 }
@@ -35,6 +37,8 @@ export interface StoredDecision {
   readonly riskScore: number;
   readonly ruleScore: number;
   readonly modelScore: number | null;
+  /** the largest signed contributions behind modelScore (empty below MODEL_EXPLAIN_FROM or without a score) */
+  readonly modelFactors: readonly ModelFactor[];
   readonly scamType: ScamType | null;
   readonly segment: AgeBand | null;
   readonly hits: readonly StoredHit[];
@@ -62,8 +66,9 @@ export interface RenderedHit {
   readonly scamType: ScamType;
 }
 
-export interface DecisionResponse extends Omit<StoredDecision, 'hits' | 'shadowHits' | 'holdMinutes'> {
+export interface DecisionResponse extends Omit<StoredDecision, 'hits' | 'shadowHits' | 'holdMinutes' | 'modelFactors'> {
   readonly hits: readonly RenderedHit[];
+  readonly modelFactors: readonly RenderedFactor[];
   readonly shadowHits: readonly RenderedHit[];
   readonly warning: Warning | null;
   /** for a transfer a guardian limit blocked: why, in words a child understands */
@@ -84,7 +89,7 @@ function renderHit(h: StoredHit, lang: Language, version: string, reasons: Reaso
 }
 
 export function renderDecision(d: StoredDecision, lang: Language, reasons: ReasonLookup): DecisionResponse {
-  const { hits, shadowHits, holdMinutes, ...rest } = d;
+  const { hits, shadowHits, holdMinutes, modelFactors, ...rest } = d;
   const warning =
     (d.action === 'warn' || d.action === 'cool_off') && d.scamType !== null
       ? renderWarning({ scamType: d.scamType, segment: d.segment, action: d.action, lang, holdMinutes })
@@ -93,6 +98,8 @@ export function renderDecision(d: StoredDecision, lang: Language, reasons: Reaso
     ...rest,
     hits: hits.map((h) => renderHit(h, lang, d.rulesVersion, reasons)),
     shadowHits: shadowHits.map((h) => renderHit(h, lang, d.rulesVersion, reasons)),
+    // decisions stored before factors existed have none
+    modelFactors: (modelFactors ?? []).map((f) => renderFactor(f, lang)),
     warning,
     notice: d.guardian === null ? null : renderGuardianNotice(d.guardian, lang),
     language: lang,

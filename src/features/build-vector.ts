@@ -82,6 +82,17 @@ export function eventFeatures(e: TransferEvent, tMs: number, v: FeatureValue[], 
   v[I.pasted] = c?.payeePasted ?? null;
 }
 
+/**
+ * The vector when the velocity state could not be read (degraded scoring): event features
+ * only, every velocity and report feature missing, so rules that need history stay unknown
+ * instead of seeing a false "no history".
+ */
+export function eventOnlyVector(e: TransferEvent, tMs: number, bands: AgeBandBounds = DEFAULT_AGE_BANDS): FeatureValue[] {
+  const v = new Array<FeatureValue>(FEATURE_COUNT).fill(null);
+  eventFeatures(e, tMs, v, bands);
+  return v;
+}
+
 /** Features that come from the velocity state before the transfer. */
 export function velocityFeatures(e: TransferEvent, tMs: number, s: VelocityState, v: FeatureValue[]): void {
   for (let w = 0; w < WINDOWS.length; w++) {

@@ -58,10 +58,13 @@ export class FeatureReplay {
   async replay<E extends TransferEvent>(
     events: Iterable<E> | AsyncIterable<E>,
     onVector: (e: E, v: FeatureValue[]) => void,
+    /** awaited before each batch with the time of its first event (e.g. to apply reports due by then) */
+    beforeBatch?: (firstEventMs: number) => Promise<void>,
   ): Promise<number> {
     let batch: E[] = [];
     let n = 0;
     const flush = async (): Promise<void> => {
+      if (beforeBatch !== undefined) await beforeBatch(Date.parse(batch[0]!.occurredAt));
       const claims = await Promise.all(batch.map((e) => this.store.claimAndUpdate(e, Date.parse(e.occurredAt), eventHash(e))));
       claims.forEach((claim, i) => {
         const e = batch[i]!;

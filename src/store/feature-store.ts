@@ -3,6 +3,7 @@ import { WINDOWS } from '../features/catalogue.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 import { decodeVelocityReply, toStoredAmount, type VelocityState } from '../features/velocity-state.ts';
 import { isTimeZone, localDate } from '../features/time-zones.ts';
+import type { TransferRegistration } from '../cooling/registration.ts';
 import { SCRIPTS, type Keys } from './keys.ts';
 
 declare module 'ioredis' {
@@ -50,7 +51,7 @@ export class FeatureStore {
   private readonly onWriteError: (err: Error) => void;
   /** payer -> time zone of its guardian limits, for the accounts that have limits (bounded) */
   private readonly guardianZones = new Map<string, string>();
-  private pending: { transferId: string; decisionJson: string; entry: DecisionStreamExtras }[] = [];
+  private pending: { transferId: string; decisionJson: string; entry: DecisionStreamExtras; registration: TransferRegistration | null }[] = [];
   private flushing: Promise<void> | null = null;
 
   constructor(redis: Redis, keys: Keys, opts: FeatureStoreOptions, onWriteError: (err: Error) => void) {
@@ -60,6 +61,9 @@ export class FeatureStore {
     this.onWriteError = onWriteError;
     if (typeof (redis as Partial<Redis>).cpScoreFeatures !== 'function') {
       redis.defineCommand('cpScoreFeatures', SCRIPTS.scoreFeatures);
+    }
+    if (typeof (redis as Partial<Redis>).cpRegisterTransfer !== 'function') {
+      redis.defineCommand('cpRegisterTransfer', SCRIPTS.registerTransfer);
     }
   }
 
@@ -156,9 +160,13 @@ export class FeatureStore {
    * (fields: transferId, decision, event, features, catalogue). Not awaited on the hot path:
    * the writes of every decision made in one event-loop turn go out as one pipeline (one
    * socket write); a failure is reported, never silently dropped.
+   *
+   * A `warn`/`cool_off` decision also starts its lifecycle (src/cooling/registration.ts): one
+   * more script call in the same pipeline, writing one hash, an audit entry, a zset member and
+   * an outbox entry — no extra round trip, and nothing for `allow`/`block` decisions.
    */
-  recordDecision(transferId: string, decisionJson: string, entry: DecisionStreamExtras): void {
-    this.pending.push({ transferId, decisionJson, entry });
+  recordDecision(transferId: string, decisionJson: string, entry: DecisionStreamExtras, registration: TransferRegistration | null = null): void {
+    this.pending.push({ transferId, decisionJson, entry, registration });
     if (this.flushing === null) this.scheduleFlush();
   }
 
@@ -178,8 +186,11 @@ export class FeatureStore {
     const k = this.keys;
     const ttlMs = this.opts.idempotencyTtlSeconds * 1000;
     const p = this.redis.pipeline();
-    for (const { transferId, decisionJson, entry } of batch) {
+    for (const { transferId, decisionJson, entry, registration } of batch) {
       p.set(k.txDecision(transferId), decisionJson, 'PX', ttlMs);
+      if (registration !== null) {
+        p.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...registration.args);
+      }
       p.xadd(
         k.decisionStream(),
         'MAXLEN',

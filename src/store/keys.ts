@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
  * Redis Cluster places all state of one entity in one slot. Everything is under a
  * configurable prefix (REDIS_KEY_PREFIX, default `cp:`) so tests and tenants can share a server.
  * Every key has a TTL except the bounded decision stream and guardian limits (kept until a
- * guardian removes them).
+ * guardian removes them), and the lifecycle keys of src/cooling whose entries are removed by
+ * the transitions that end them: a transfer in cooling-off or held for review, its indexes
+ * (awaiting, due, holds), the outbox (emptied by the relay), trusted contacts, dead letters.
  */
 export interface Keys {
   readonly prefix: string;
@@ -29,6 +31,10 @@ export interface Keys {
   accountDevices(accountId: string): string;
   /** scam-report flags of an account as a payee (case library) */
   accountReports(accountId: string): string;
+  /** case ids whose reports are counted in accountReports (idempotency of report-flags) */
+  accountReportCases(accountId: string): string;
+  /** digests of the distinct reporters of the cases counted in accountReports */
+  accountReporters(accountId: string): string;
   /** guardian limits of an account and its spend per local day (no TTL: set and removed by a guardian) */
   accountGuardian(accountId: string): string;
   /** first time and count of payer -> payee transfers (in the payer's slot) */
@@ -37,6 +43,26 @@ export interface Keys {
   devicePayers(deviceId: string): string;
   /** the bounded decision stream (DESIGN §4 step 6) */
   decisionStream(): string;
+  /** lifecycle of a warned transfer (src/cooling): state, decision summary, features, hold */
+  txState(transferId: string): string;
+  /** audit trail of a transfer's lifecycle: one JSON entry per transition */
+  txAudit(transferId: string): string;
+  /** transfers to this payee in their cooling-off hold (escalated at once on a new scam report) */
+  accountHolds(accountId: string): string;
+  /** trusted contact of a payer, told when a hold starts (no TTL: set and removed through the API) */
+  accountContact(accountId: string): string;
+  /** warned transfers awaiting the payer: id -> warning deadline ms (swept into ABANDONED) */
+  lifecycleAwaiting(): string;
+  /** transfers in cooling-off: id -> hold end ms (the worker's overdue sweep) */
+  lifecycleDue(): string;
+  /** the lifecycle outbox: one entry per transition, deleted once relayed to delivery jobs */
+  lifecycleEvents(): string;
+  /** deliveries (webhooks, notifications) that failed their last attempt */
+  deadLetters(): string;
+  /** marker that a delivery job was dead-lettered (once per job) */
+  deadLetterMarker(jobKey: string): string;
+  /** prefix of the BullMQ queues (timers, webhooks, notifications) */
+  bullPrefix(): string;
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -52,10 +78,22 @@ export function makeKeys(prefix: string): Keys {
     accountNewPayers: (id: string) => `${a(id)}:newpayers`,
     accountDevices: (id: string) => `${a(id)}:devices`,
     accountReports: (id: string) => `${a(id)}:reports`,
+    accountReportCases: (id: string) => `${a(id)}:reports:cases`,
+    accountReporters: (id: string) => `${a(id)}:reports:by`,
     accountGuardian: (id: string) => `${a(id)}:guardian`,
     pair: (payer: string, payee: string) => `${a(payer)}:pair:${payee}`,
     devicePayers: (id: string) => `${prefix}{d:${id}}:payers`,
     decisionStream: () => `${prefix}{decisions}`,
+    txState: (id: string) => `${prefix}{t:${id}}:s`,
+    txAudit: (id: string) => `${prefix}{t:${id}}:audit`,
+    accountHolds: (id: string) => `${a(id)}:holds`,
+    accountContact: (id: string) => `${a(id)}:contact`,
+    lifecycleAwaiting: () => `${prefix}{lifecycle}:awaiting`,
+    lifecycleDue: () => `${prefix}{lifecycle}:due`,
+    lifecycleEvents: () => `${prefix}{lifecycle}:events`,
+    deadLetters: () => `${prefix}{lifecycle}:dead`,
+    deadLetterMarker: (jobKey: string) => `${prefix}{lifecycle}:dead:${jobKey}`,
+    bullPrefix: () => `${prefix}bull`,
   });
 }
 
@@ -63,7 +101,21 @@ function lua(name: string): string {
   return readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 }
 
+/** A transfer lifecycle script: lifecycle-common.lua (its shared transition()) then the operation. */
+function lifecycleLua(name: string): string {
+  return `${lua('lifecycle-common')}\n${lua(name)}`;
+}
+
 /** Lua scripts, one file per atomic operation; each file's header lists KEYS, ARGV and returns. */
 export const SCRIPTS = {
   scoreFeatures: { lua: lua('score-features'), numberOfKeys: 13 },
+  reportFlags: { lua: lua('report-flags'), numberOfKeys: 3 },
+  registerTransfer: { lua: lifecycleLua('register-transfer'), numberOfKeys: 4 },
+  confirmTransfer: { lua: lifecycleLua('confirm-transfer'), numberOfKeys: 7 },
+  cancelTransfer: { lua: lifecycleLua('cancel-transfer'), numberOfKeys: 6 },
+  expireHold: { lua: lifecycleLua('expire-hold'), numberOfKeys: 6 },
+  escalateHold: { lua: lifecycleLua('escalate-hold'), numberOfKeys: 5 },
+  reviewTransfer: { lua: lifecycleLua('review-transfer'), numberOfKeys: 3 },
+  abandonTransfer: { lua: lifecycleLua('abandon-transfer'), numberOfKeys: 4 },
+  deadLetter: { lua: lua('dead-letter'), numberOfKeys: 2 },
 } as const;

@@ -4,10 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { buildApp, type App, type AppOverrides } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { redisUrl } from './redis.ts';
+import { testSql } from './sql.ts';
 
 export const FIXTURE_RULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/rules');
+const NO_MODELS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/no-models');
 
-/** An app over the shared test Redis with its own key prefix, so tests never see each other's state. */
+/**
+ * An app over the shared test Redis with its own key prefix, so tests never see each other's state,
+ * and its own SQL database: an in-memory PGlite unless `env` names a DATABASE_URL (see
+ * test/helpers/sql.ts for a Postgres schema of its own) or `overrides.sql` is given.
+ */
 export async function testApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<App & { prefix: string }> {
   const prefix = `test-${randomUUID()}:`;
   const config = loadConfig({
@@ -15,9 +21,26 @@ export async function testApp(env: Record<string, string> = {}, overrides: AppOv
     REDIS_KEY_PREFIX: prefix,
     RULES_DIR: FIXTURE_RULES,
     WATCH_RULES: 'false',
+    // rules alone unless a test names a model directory: the shipped model would change scores
+    MODELS_DIR: NO_MODELS,
+    WATCH_MODELS: 'false',
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const app = await buildApp(config, overrides);
-  return Object.assign(app, { prefix });
+  if (config.sql.databaseUrl !== undefined || overrides.sql !== undefined) {
+    return Object.assign(await buildApp(config, overrides), { prefix });
+  }
+  const sql = await testSql('pglite').open();
+  const app = await buildApp(config, { ...overrides, sql }).catch(async (err: unknown) => {
+    await sql.close();
+    throw err;
+  });
+  const closeApp = app.close.bind(app);
+  return Object.assign(app, {
+    prefix,
+    async close() {
+      await closeApp();
+      await sql.close();
+    },
+  });
 }

@@ -10,7 +10,13 @@ export interface ReadinessCheck {
   check(): Promise<CheckResult>;
 }
 
-export function healthRoutes(app: FastifyInstance, checks: readonly ReadinessCheck[]): void {
+export function healthRoutes(app: FastifyInstance, checks: readonly ReadinessCheck[], metrics: () => string): void {
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics: decisions by action and age band, degraded decisions, rule hits, score latency', tags: ['ops'] } },
+    async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics()),
+  );
+
   app.get('/healthz', { schema: { summary: 'Liveness: the process is up', tags: ['ops'] } }, async () => ({ status: 'ok' }));
 
   app.get(

@@ -87,8 +87,49 @@ local META = {
 
 local out = {0}
 
+-- All fields of a hash, read once per script run (only for long eviction ranges, below).
+-- Valid until the script writes that key: write_windows drops the copy.
+local ALL = {}
+local function all_fields(key)
+  local t = ALL[key]
+  if t == nil then
+    t = {}
+    local flat = redis.call('HGETALL', key)
+    for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+    ALL[key] = t
+  end
+  return t
+end
+
+-- Beyond this many buckets, finding the live ones among the hash's fields is cheaper than
+-- asking for every bucket of the range (an account idle for days would otherwise read
+-- hundreds of absent fields on its next transfer).
+local RANGE_BY_NAME = 24
+
 -- Count and sum of the bucket fields from..to of window prefix p; collects present names.
 local function bucket_range(key, p, from, to, present)
+  local c, s = 0, 0
+  if to - from >= RANGE_BY_NAME then
+    local t = all_fields(key)
+    local prefix = p .. ':'
+    local n = #prefix
+    for name, val in pairs(t) do
+      if string.sub(name, -1) == 'c' and string.sub(name, 1, n) == prefix then
+        local js = string.sub(name, n + 1, -2)
+        local j = tonumber(js)
+        if j and j >= from and j <= to then
+          local sname = prefix .. js .. 's'
+          c = c + tonumber(val)
+          s = s + (tonumber(t[sname]) or 0)
+          if present then
+            present[#present + 1] = name
+            present[#present + 1] = sname
+          end
+        end
+      end
+    end
+    return c, s
+  end
   local names = {}
   for j = from, to do
     local js = p .. ':' .. string.format('%d', j)
@@ -96,7 +137,6 @@ local function bucket_range(key, p, from, to, present)
     names[#names + 1] = js .. 's'
   end
   local vals = redis.call('HMGET', key, unpack(names))
-  local c, s = 0, 0
   for i = 1, #names, 2 do
     local bc = tonumber(vals[i])
     if bc then
@@ -172,6 +212,7 @@ local function window_add(key, extra)
 end
 
 local function write_windows(key, set, refresh_ttl)
+  ALL[key] = nil
   if #set > 0 then redis.call('HSET', key, unpack(set)) end
   if refresh_ttl then redis.call('PEXPIRE', key, window_ttl) end
 end

@@ -1,0 +1,146 @@
+/**
+ * `npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR]`
+ *
+ * Issue 6's fairness measurement on the simulator: replays simulated transfers through the
+ * engine's feature code, scores the last `--test-days` with the rule set (RULES_DIR) and the
+ * newest model in `--models` (default MODELS_DIR), and reports per age band the warn and hold
+ * rates on legitimate transfers, the detection rate on scams and the false-positive-rate
+ * ratio elderly / others, for three policies: segment-blind (the general thresholds), as
+ * configured (RISK_*_AT_ELDERLY, ...), and the warn thresholds this data suggests (most scams
+ * against the elderly caught at no more alerts than segment-blind, ratio within 0.8-1.25).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../config.ts';
+import { decide } from '../decision/policy.ts';
+import { idx, type AgeBand } from '../features/catalogue.ts';
+import { encodeVector } from '../model/encode.ts';
+import { parseManifest, type ModelManifest } from '../model/manifest.ts';
+import { predictProbability } from '../model/tree-ensemble.ts';
+import { loadRuleDir } from '../rules/index.ts';
+import { simulate } from '../sim/index.ts';
+import { FeatureReplay } from '../store/feature-replay.ts';
+import { startLocalRedis } from '../store/local-redis.ts';
+import { evaluateSegments, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
+
+const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR]';
+const DAY = 86_400_000;
+
+function newestManifest(dir: string): ModelManifest | null {
+  let best: ModelManifest | null = null;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return null;
+  }
+  for (const n of names) {
+    const parsed = parseManifest(readFileSync(path.join(dir, n), 'utf8'));
+    if (parsed.ok && (best === null || parsed.manifest.createdAt > best.createdAt)) best = parsed.manifest;
+  }
+  return best;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: { payers: { type: 'string' }, days: { type: 'string' }, 'sim-seed': { type: 'string' }, 'test-days': { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean' } },
+    }));
+  } catch (err) {
+    console.error((err as Error).message);
+    console.error(USAGE);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const num = (name: string, def: number): number => {
+    const raw = values[name];
+    const n = raw === undefined ? def : Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${String(raw)}"`);
+    return n;
+  };
+  const payers = num('payers', 10_000);
+  const days = num('days', 28);
+  const seed = num('sim-seed', 2);
+  const testDays = num('test-days', 7);
+  if (testDays >= days) throw new Error('--test-days must be fewer than --days');
+  const config = loadConfig();
+  const rules = await loadRuleDir(config.rulesDir);
+  if (!rules.ok) throw new Error(`the rule set in ${config.rulesDir} is invalid`);
+  const manifest = newestManifest(typeof values.models === 'string' ? path.resolve(values.models) : config.model.dir);
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  log(manifest === null ? 'no model found: rules alone' : `model ${manifest.name} ${manifest.version}`);
+
+  const start = '2026-08-01';
+  const testFrom = Date.parse(`${start}T00:00:00Z`) + (days - testDays) * DAY;
+  const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-eval-redis-')) : null;
+  const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
+  const redis = new Redis(config.redisUrl ?? local!.url);
+  const replay = new FeatureReplay({ redis, ageBands: config.ageBands });
+  const fraud = new Map<string, boolean>();
+  const scored: ScoredTransfer[] = [];
+  const BAND = idx('payer.age_band');
+  try {
+    const events = (function* () {
+      for (const r of simulate({ payers, days, seed, start })) {
+        fraud.set(r.event.transferId, r.label.fraud);
+        yield r.event;
+      }
+    })();
+    await replay.replay(events, (e, v) => {
+      const isFraud = fraud.get(e.transferId) === true;
+      fraud.delete(e.transferId);
+      if (Date.parse(e.occurredAt) < testFrom) return;
+      const hits = rules.ruleSet.evaluate(v).hits.filter((h) => h.mode !== 'shadow');
+      const p = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
+      const { riskScore } = decide(hits, p, config.thresholds);
+      scored.push({ riskScore, fraud: isFraud, band: v[BAND] as AgeBand | null });
+    });
+  } finally {
+    await replay.close();
+    await redis.quit();
+    await local?.stop();
+    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+  }
+  const blind = evaluateSegments(scored, () => config.thresholds);
+  const configured = evaluateSegments(scored, (band) => (band === null ? config.thresholds : config.segments[band].thresholds));
+  const tuned = tuneWarnThresholds(scored, config.thresholds, blind.alertRate);
+  console.log(
+    JSON.stringify(
+      {
+        data: { simulator: { payers, days, seed, start }, testDays, transfersScored: scored.length, scams: scored.filter((r) => r.fraud).length },
+        model: manifest === null ? null : `${manifest.name}-${manifest.version}`,
+        segmentBlind: { thresholds: config.thresholds, ...blind },
+        configured,
+        suggested:
+          tuned === null
+            ? null
+            : {
+                env: { RISK_WARN_AT_ELDERLY: tuned.elderlyWarn, RISK_WARN_AT: tuned.othersWarn },
+                ...tuned.outcome,
+              },
+      },
+      (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 10_000) / 10_000 : v),
+      2,
+    ),
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(process.env.DEBUG ? err : `npm run eval:segments failed: ${err.message}`);
+    process.exit(1);
+  },
+);

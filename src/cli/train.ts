@@ -1,0 +1,217 @@
+/**
+ * `npm run train -- [source] [--name N] [--version V] [--out DIR] [--warmup-days N]
+ *                    [--valid-days N] [--test-days N] [--max-rounds N] [--seed N]`
+ *
+ * Sources (one):
+ * - default: the simulator (`--payers N --days N --sim-seed N --fraud-rate R --start DATE`),
+ *   replayed through the engine's own feature code with scam reports applied as they arrive;
+ * - `--events FILE`: simulator-format JSONL (`{"event", "label"}` per line), same replay;
+ * - `--training-set FILE`: the case library's export (`npm run cases:export`), stored vectors
+ *   and case-library labels.
+ *
+ * Splits by time: warm-up days build history only, then training, a validation window for
+ * early stopping and a later test window for the manifest's metrics. Writes
+ * `DIR/<name>-<version>.onnx` and `.json`. Redis: REDIS_URL, else a throwaway local redis-server.
+ */
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../config.ts';
+import { TransferEventSchema } from '../features/transfer-event.ts';
+import { simulate } from '../sim/index.ts';
+import type { SimRecord } from '../sim/types.ts';
+import { startLocalRedis } from '../store/local-redis.ts';
+import { encodeTrainingRows, replayLabelled, trainOnReplayed, writeTrainedModel, type LabelledEvent, type ReplayedSet } from '../train/pipeline.ts';
+
+const USAGE =
+  'usage: npm run train -- [--payers N --days N --sim-seed N --fraud-rate R --start YYYY-MM-DD | --events FILE | --training-set FILE]\n' +
+  '                        [--name NAME] [--version VERSION] [--out DIR] [--warmup-days N] [--valid-days N] [--test-days N] [--max-rounds N] [--seed N]';
+
+const DAY = 86_400_000;
+
+function labelled(r: SimRecord): LabelledEvent {
+  const l = r.label;
+  // the case library hears of a victim's case when it is reported; mule onward transfers are
+  // nobody's report (their payees are the next layer)
+  const report = l.fraud && l.role === 'victim' && l.reportedAt !== null && l.caseId !== null
+    ? { caseId: l.caseId, reporter: `${l.reporter ?? 'victim'}:${l.caseId}`, atMs: Date.parse(l.reportedAt) }
+    : null;
+  return { event: r.event, fraud: l.fraud, report };
+}
+
+async function* jsonLines<T>(file: string): AsyncIterable<T> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n += 1;
+    if (line.trim() === '') continue;
+    try {
+      yield JSON.parse(line) as T;
+    } catch (err) {
+      throw new Error(`${file}:${n}: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function* eventsFile(file: string): AsyncIterable<LabelledEvent> {
+  let n = 0;
+  for await (const raw of jsonLines<{ event: unknown; label: SimRecord['label'] }>(file)) {
+    n += 1;
+    const parsed = TransferEventSchema.safeParse(raw.event);
+    if (!parsed.success) throw new Error(`${file}: record ${n} is not a valid transfer event: ${parsed.error.issues[0]?.message}`);
+    yield labelled({ event: parsed.data, label: raw.label });
+  }
+}
+
+function int(values: Record<string, string | boolean | undefined>, name: string, def: number, errors: string[]): number {
+  const raw = values[name];
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isInteger(n) || n < 0) errors.push(`--${name} must be a non-negative integer, got "${String(raw)}"`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        payers: { type: 'string' },
+        days: { type: 'string' },
+        'sim-seed': { type: 'string' },
+        'fraud-rate': { type: 'string' },
+        start: { type: 'string' },
+        events: { type: 'string' },
+        'training-set': { type: 'string' },
+        name: { type: 'string' },
+        version: { type: 'string' },
+        out: { type: 'string' },
+        'warmup-days': { type: 'string' },
+        'valid-days': { type: 'string' },
+        'test-days': { type: 'string' },
+        'max-rounds': { type: 'string' },
+        seed: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    console.error((err as Error).message);
+    console.error(USAGE);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const errors: string[] = [];
+  const payers = int(values, 'payers', 10_000, errors);
+  const days = int(values, 'days', 35, errors);
+  const simSeed = int(values, 'sim-seed', 1, errors);
+  const warmupDays = int(values, 'warmup-days', 7, errors);
+  const validDays = int(values, 'valid-days', 7, errors);
+  const testDays = int(values, 'test-days', 7, errors);
+  const maxRounds = int(values, 'max-rounds', 300, errors);
+  const seed = int(values, 'seed', 1, errors);
+  const fraudRate = values['fraud-rate'] === undefined ? 0.005 : Number(values['fraud-rate']);
+  if (!(fraudRate > 0 && fraudRate < 1)) errors.push(`--fraud-rate must be between 0 and 1, got "${String(values['fraud-rate'])}"`);
+  const start = typeof values.start === 'string' ? values.start : '2026-06-01';
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(`${start}T00:00:00Z`))) errors.push(`--start must be YYYY-MM-DD, got "${start}"`);
+  const name = typeof values.name === 'string' ? values.name : 'calmpay-gbdt';
+  const version = typeof values.version === 'string' ? values.version : new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '.');
+  if (typeof values.events === 'string' && typeof values['training-set'] === 'string') errors.push('give at most one of --events and --training-set');
+  if (errors.length > 0) {
+    for (const e of errors) console.error(e);
+    console.error(USAGE);
+    return 2;
+  }
+  const out = path.resolve(typeof values.out === 'string' ? values.out : 'models');
+  const config = loadConfig();
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+
+  let set: ReplayedSet;
+  let dataSource: string;
+  const started = Date.now();
+  if (typeof values['training-set'] === 'string') {
+    const file = values['training-set'];
+    dataSource = `case library export ${path.basename(file)}`;
+    set = await encodeTrainingRows(jsonLines(file));
+  } else {
+    let source: AsyncIterable<LabelledEvent> | Iterable<LabelledEvent>;
+    if (typeof values.events === 'string') {
+      dataSource = `events ${path.basename(values.events)}`;
+      source = eventsFile(values.events);
+    } else {
+      dataSource = `simulator payers=${payers} days=${days} seed=${simSeed} fraudRate=${fraudRate} start=${start}`;
+      source = (function* () {
+        for (const r of simulate({ payers, days, seed: simSeed, start, fraudRate })) yield labelled(r);
+      })();
+    }
+    const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-train-redis-')) : null;
+    const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
+    const redis = new Redis(config.redisUrl ?? local!.url);
+    try {
+      log(`replaying ${dataSource} through the engine's feature code...`);
+      set = await replayLabelled(redis, config.ageBands, source, (rows) => log(`  ${rows.toLocaleString('en')} transfers`));
+    } finally {
+      await redis.quit();
+      await local?.stop();
+      if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  if (set.data.nRows === 0) {
+    console.error('no transfers to train on');
+    return 1;
+  }
+  const first = set.times[0]!;
+  const last = set.times[set.times.length - 1]!;
+  const testFromMs = last + 1 - testDays * DAY;
+  const validFromMs = testFromMs - validDays * DAY;
+  const trainFromMs = typeof values['training-set'] === 'string' ? first : first + warmupDays * DAY;
+  if (!(trainFromMs < validFromMs)) {
+    console.error(`the data spans ${((last - first) / DAY).toFixed(1)} days: too short for ${warmupDays} warm-up, ${validDays} validation and ${testDays} test days`);
+    return 2;
+  }
+  log(`${set.data.nRows.toLocaleString('en')} transfers encoded in ${((Date.now() - started) / 1000).toFixed(0)} s; training...`);
+  const outcome = trainOnReplayed(set, { trainFromMs, validFromMs, testFromMs }, {
+    name,
+    version,
+    createdAt: new Date().toISOString(),
+    dataSource,
+    params: { maxRounds, seed },
+  });
+  await mkdir(out, { recursive: true });
+  const files = await writeTrainedModel(out, outcome);
+  const pct = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+  console.log(
+    JSON.stringify(
+      {
+        model: files,
+        rows: outcome.rows,
+        trees: outcome.report.trees,
+        stopReason: outcome.report.stopReason,
+        test: { rocAuc: pct(outcome.test.rocAuc), averagePrecision: pct(outcome.test.averagePrecision), recallAt1pct: pct(outcome.test.recallAt1pct), positives: outcome.test.positives },
+        logisticBaseline: { rocAuc: pct(outcome.baseline.rocAuc), averagePrecision: pct(outcome.baseline.averagePrecision), recallAt1pct: pct(outcome.baseline.recallAt1pct) },
+        seconds: Math.round((Date.now() - started) / 1000),
+      },
+      null,
+      2,
+    ),
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(process.env.DEBUG ? err : `npm run train failed: ${err.message}`);
+    process.exit(1);
+  },
+);

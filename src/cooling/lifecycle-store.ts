@@ -1,0 +1,308 @@
+import type { Redis, Result } from 'ioredis';
+import { SCRIPTS, type Keys } from '../store/keys.ts';
+import { isTransferState, type TransferState } from './transfer-states.ts';
+
+/**
+ * The transfer lifecycle in Redis: one Lua script per transition (src/store/lua/, see
+ * lifecycle-common.lua), plus the reads the API and the worker need. Every method is one or
+ * two round trips; nothing here decides policy.
+ */
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    cpRegisterTransfer(...args: (string | number)[]): Result<number, Context>;
+    cpConfirmTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
+    cpCancelTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
+    cpExpireHold(...args: (string | number)[]): Result<(string | number)[], Context>;
+    cpEscalateHold(...args: (string | number)[]): Result<(string | number)[], Context>;
+    cpReviewTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
+    cpAbandonTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
+    cpDeadLetter(...args: (string | number)[]): Result<number, Context>;
+  }
+}
+
+const COMMANDS = {
+  cpRegisterTransfer: SCRIPTS.registerTransfer,
+  cpConfirmTransfer: SCRIPTS.confirmTransfer,
+  cpCancelTransfer: SCRIPTS.cancelTransfer,
+  cpExpireHold: SCRIPTS.expireHold,
+  cpEscalateHold: SCRIPTS.escalateHold,
+  cpReviewTransfer: SCRIPTS.reviewTransfer,
+  cpAbandonTransfer: SCRIPTS.abandonTransfer,
+  cpDeadLetter: SCRIPTS.deadLetter,
+} as const;
+
+/** Defines the lifecycle scripts as commands on a connection (once per connection). */
+export function defineLifecycleCommands(redis: Redis): void {
+  for (const [name, script] of Object.entries(COMMANDS)) {
+    if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') redis.defineCommand(name, script);
+  }
+}
+
+/** The result of a transition script, as a value. */
+export type TransitionOutcome =
+  | { readonly kind: 'moved'; readonly state: TransferState; readonly eventId: string }
+  /** the same action was applied before: nothing changed */
+  | { readonly kind: 'repeat'; readonly state: TransferState }
+  /** the transfer has no lifecycle (never warned, or expired) */
+  | { readonly kind: 'missing' }
+  /** the current state does not allow the action */
+  | { readonly kind: 'refused'; readonly state: TransferState }
+  /** a hold or warning asked to end before its time */
+  | { readonly kind: 'early'; readonly untilMs: number };
+
+function stateOf(v: string | number | undefined): TransferState {
+  const s = String(v);
+  if (!isTransferState(s)) throw new Error(`lifecycle script returned an unknown state "${s}"`);
+  return s;
+}
+
+export function decodeTransition(reply: readonly (string | number)[]): TransitionOutcome {
+  switch (Number(reply[0])) {
+    case 1:
+      return { kind: 'moved', state: stateOf(reply[1]), eventId: String(reply[2]) };
+    case 0:
+      return { kind: 'repeat', state: stateOf(reply[1]) };
+    case -1:
+      return { kind: 'missing' };
+    case -2:
+      return { kind: 'refused', state: stateOf(reply[1]) };
+    case -3:
+      return { kind: 'early', untilMs: Number(reply[2]) };
+    default:
+      throw new Error(`lifecycle script returned an unknown code ${String(reply[0])}`);
+  }
+}
+
+export interface AuditEntry {
+  readonly seq: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly from: TransferState | null;
+  readonly to: TransferState;
+  readonly reason: string;
+  readonly eventId: string;
+}
+
+/** The raw lifecycle of a transfer: its hash, audit trail and (while it lasts) decision JSON. */
+export interface StoredLifecycle {
+  readonly fields: Readonly<Record<string, string>> | null;
+  readonly audit: readonly AuditEntry[];
+  readonly decisionJson: string | null;
+}
+
+/** What the end of a hold needs to re-check the payee. */
+export interface HoldSnapshot {
+  readonly state: TransferState;
+  readonly payeeId: string;
+  readonly holdUntilMs: number;
+  readonly features: string;
+  readonly modelScore: number | null;
+  readonly segment: string;
+  readonly reports: { readonly count: number; readonly reporters: number; readonly lastMs: number | null };
+}
+
+export interface TrustedContact {
+  readonly name: string;
+  readonly phone: string;
+  readonly language: string | null;
+  readonly updatedAt: string;
+}
+
+const num = (s: string | null | undefined): number | null => (s === null || s === undefined || s === '' ? null : Number(s));
+
+export class LifecycleStore {
+  readonly keys: Keys;
+  private readonly redis: Redis;
+  private readonly retentionMs: number;
+
+  /** @param retentionMs how long a transfer's lifecycle is kept after it ends */
+  constructor(redis: Redis, keys: Keys, retentionMs: number) {
+    this.redis = redis;
+    this.keys = keys;
+    this.retentionMs = retentionMs;
+    defineLifecycleCommands(redis);
+  }
+
+  /** The payee and hold length of a warned transfer, or null without a lifecycle. */
+  private async payeeOf(transferId: string): Promise<{ payee: string; holdMs: number } | null> {
+    const [payee, holdMs] = await this.redis.hmget(this.keys.txState(transferId), 'payee', 'holdMs');
+    return payee === null || payee === undefined ? null : { payee, holdMs: Number(holdMs ?? 0) };
+  }
+
+  async confirm(transferId: string, nowMs: number, actor: string, note: string, holdRiskAt: number): Promise<TransitionOutcome> {
+    const k = this.keys;
+    const t = await this.payeeOf(transferId);
+    if (t === null) return { kind: 'missing' };
+    const holdUntil = nowMs + t.holdMs;
+    const reply = await this.redis.cpConfirmTransfer(
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.lifecycleDue(),
+      k.accountHolds(t.payee), k.accountReports(t.payee),
+      transferId, nowMs, new Date(nowMs).toISOString(), actor, note, holdRiskAt, holdUntil,
+      new Date(holdUntil).toISOString(), this.retentionMs,
+    ); // prettier-ignore
+    return decodeTransition(reply);
+  }
+
+  async cancel(transferId: string, nowMs: number, actor: string, note: string): Promise<TransitionOutcome> {
+    const k = this.keys;
+    const t = await this.payeeOf(transferId);
+    if (t === null) return { kind: 'missing' };
+    const reply = await this.redis.cpCancelTransfer(
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.lifecycleDue(),
+      k.accountHolds(t.payee),
+      transferId, nowMs, new Date(nowMs).toISOString(), actor, note, this.retentionMs,
+    ); // prettier-ignore
+    return decodeTransition(reply);
+  }
+
+  async review(transferId: string, to: 'RELEASED' | 'REJECTED', nowMs: number, actor: string, reason: string): Promise<TransitionOutcome> {
+    const k = this.keys;
+    const reply = await this.redis.cpReviewTransfer(
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(),
+      transferId, nowMs, new Date(nowMs).toISOString(), actor, reason, to, this.retentionMs,
+    ); // prettier-ignore
+    return decodeTransition(reply);
+  }
+
+  /** The state and re-check inputs of a transfer, with its payee's report flags; null without a lifecycle. */
+  async holdSnapshot(transferId: string): Promise<HoldSnapshot | null> {
+    const f = await this.redis.hmget(this.keys.txState(transferId), 'state', 'payee', 'holdUntil', 'features', 'model', 'segment');
+    const [state, payee] = f;
+    if (state === null || state === undefined || payee === null || payee === undefined || !isTransferState(state)) return null;
+    const [count, reporters, last] = await this.redis.hmget(this.keys.accountReports(payee), 'count', 'reporters', 'last');
+    return {
+      state,
+      payeeId: payee,
+      holdUntilMs: num(f[2]) ?? 0,
+      features: f[3] ?? '[]',
+      modelScore: num(f[4]),
+      segment: f[5] ?? '',
+      reports: { count: num(count) ?? 0, reporters: num(reporters) ?? 0, lastMs: num(last) },
+    };
+  }
+
+  async expire(transferId: string, payeeId: string, nowMs: number, actor: string, holdReason: string): Promise<TransitionOutcome> {
+    const k = this.keys;
+    const reply = await this.redis.cpExpireHold(
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleDue(), k.accountHolds(payeeId),
+      k.accountReports(payeeId),
+      transferId, nowMs, new Date(nowMs).toISOString(), actor, holdReason, this.retentionMs,
+    ); // prettier-ignore
+    return decodeTransition(reply);
+  }
+
+  async escalate(transferId: string, payeeId: string, nowMs: number, actor: string, reason: string): Promise<TransitionOutcome> {
+    const k = this.keys;
+    const reply = await this.redis.cpEscalateHold(
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleDue(), k.accountHolds(payeeId),
+      transferId, nowMs, new Date(nowMs).toISOString(), actor, reason,
+    ); // prettier-ignore
+    return decodeTransition(reply);
+  }
+
+  async abandon(transferId: string, nowMs: number): Promise<TransitionOutcome> {
+    const k = this.keys;
+    const reply = await this.redis.cpAbandonTransfer(
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(),
+      transferId, nowMs, new Date(nowMs).toISOString(), 'system:warning-expiry', this.retentionMs,
+    ); // prettier-ignore
+    return decodeTransition(reply);
+  }
+
+  /** Transfers in cooling-off to this payee. */
+  holdsOfPayee(payeeId: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.accountHolds(payeeId));
+  }
+
+  /** Warned transfers whose deadline is at or before `nowMs`, oldest first. */
+  expiredWarnings(nowMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.lifecycleAwaiting(), '-inf', nowMs, 'LIMIT', 0, limit);
+  }
+
+  /** Takes a transfer out of the due index (only for holds that ended or vanished). */
+  async forgetDue(transferId: string): Promise<void> {
+    await this.redis.zrem(this.keys.lifecycleDue(), transferId);
+  }
+
+  /** Holds that should have ended at or before `beforeMs`, oldest first. */
+  overdueHolds(beforeMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.lifecycleDue(), '-inf', beforeMs, 'LIMIT', 0, limit);
+  }
+
+  async load(transferId: string): Promise<StoredLifecycle> {
+    const k = this.keys;
+    const results = await this.redis
+      .pipeline()
+      .hgetall(k.txState(transferId))
+      .lrange(k.txAudit(transferId), 0, -1)
+      .get(k.txDecision(transferId))
+      .exec();
+    if (results === null) throw new Error('pipeline aborted');
+    for (const [err] of results) if (err) throw err;
+    const fields = results[0]![1] as Record<string, string>;
+    const audit = (results[1]![1] as string[]).map((s) => JSON.parse(s) as AuditEntry);
+    return {
+      fields: Object.keys(fields).length === 0 ? null : fields,
+      audit,
+      decisionJson: (results[2]![1] as string | null) ?? null,
+    };
+  }
+
+  /** The decision JSON of a transfer while it is remembered (IDEMPOTENCY_TTL_SECONDS). */
+  decisionJson(transferId: string): Promise<string | null> {
+    return this.redis.get(this.keys.txDecision(transferId));
+  }
+
+  /** Fields of the lifecycle hash (for the relay: language and hold length of a warning). */
+  async fields(transferId: string, names: readonly string[]): Promise<(string | null)[]> {
+    return this.redis.hmget(this.keys.txState(transferId), ...names);
+  }
+
+  /** Records a delivery that failed its last attempt; false when it was recorded before. */
+  async deadLetter(jobKey: string, entry: object): Promise<boolean> {
+    const recorded = await this.redis.cpDeadLetter(
+      this.keys.deadLetters(),
+      this.keys.deadLetterMarker(jobKey),
+      JSON.stringify(entry),
+      this.retentionMs * 30,
+    );
+    return recorded === 1;
+  }
+
+  async deadLetters(offset: number, limit: number): Promise<{ total: number; entries: unknown[] }> {
+    const key = this.keys.deadLetters();
+    const [total, raw] = await Promise.all([this.redis.llen(key), this.redis.lrange(key, offset, offset + limit - 1)]);
+    return { total, entries: raw.map((s) => JSON.parse(s) as unknown) };
+  }
+
+  async setContact(accountId: string, contact: TrustedContact): Promise<void> {
+    const key = this.keys.accountContact(accountId);
+    await this.redis
+      .multi()
+      .del(key)
+      .hset(key, 'name', contact.name, 'phone', contact.phone, 'language', contact.language ?? '', 'updatedAt', contact.updatedAt)
+      .exec();
+  }
+
+  async contact(accountId: string): Promise<TrustedContact | null> {
+    const h = await this.redis.hgetall(this.keys.accountContact(accountId));
+    if (h.phone === undefined) return null;
+    return { name: h.name ?? '', phone: h.phone, language: h.language || null, updatedAt: h.updatedAt ?? '' };
+  }
+
+  async removeContact(accountId: string): Promise<boolean> {
+    return (await this.redis.del(this.keys.accountContact(accountId))) === 1;
+  }
+
+  /** Sizes of the lifecycle's queues: warnings awaiting an answer, holds pending, outbox backlog. */
+  async counts(): Promise<{ awaiting: number; holds: number; outbox: number }> {
+    const k = this.keys;
+    const [awaiting, holds, outbox] = await Promise.all([
+      this.redis.zcard(k.lifecycleAwaiting()),
+      this.redis.zcard(k.lifecycleDue()),
+      this.redis.xlen(k.lifecycleEvents()),
+    ]);
+    return { awaiting, holds, outbox };
+  }
+}

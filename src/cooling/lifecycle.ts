@@ -1,0 +1,97 @@
+import type { ConnectionOptions } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { RuleSet } from '../rules/rule-set.ts';
+import type { Keys } from '../store/keys.ts';
+import { DeliveryQueues } from './deliveries.ts';
+import { HoldTimers } from './hold-timers.ts';
+import { lifecycleRoutes } from './lifecycle-routes.ts';
+import { LifecycleService } from './lifecycle-service.ts';
+import { LifecycleStore } from './lifecycle-store.ts';
+import { LifecycleWorker } from './lifecycle-worker.ts';
+import type { Log } from './log.ts';
+
+/**
+ * The transfer lifecycle assembled (issue 4): what src/app.ts wires into the API process and
+ * src/cli/worker.ts runs alone.
+ *
+ * - `service` / `routes`: the API side (confirm, cancel, state, review, trusted contacts,
+ *   dead letters) on the caller's Redis connection, plus the BullMQ queue for hold timers;
+ * - `startWorker()`: timers, outbox relay, sweeps and deliveries, on connections of their
+ *   own so that their traffic never queues in front of a score.
+ */
+
+export interface LifecycleDeps {
+  readonly config: Config;
+  /** the API's connection (transition scripts of the routes) */
+  readonly redis: Redis;
+  readonly keys: Keys;
+  /** the ACTIVE rule set, for the re-check at the end of a hold */
+  readonly ruleSet: () => RuleSet;
+  /** ms since the epoch */
+  readonly clock: () => number;
+  readonly log: Log;
+}
+
+export function bullConnection(config: Config): ConnectionOptions {
+  if (config.redisUrl === undefined) throw new Error('the lifecycle needs REDIS_URL');
+  return { url: config.redisUrl };
+}
+
+export class Lifecycle {
+  readonly store: LifecycleStore;
+  readonly service: LifecycleService;
+  readonly timers: HoldTimers;
+  private readonly deps: LifecycleDeps;
+  private worker: { redis: Redis; deliveries: DeliveryQueues; worker: LifecycleWorker } | null = null;
+
+  constructor(deps: LifecycleDeps) {
+    this.deps = deps;
+    const { config, redis, keys, clock, log, ruleSet } = deps;
+    this.store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
+    this.timers = new HoldTimers(bullConnection(config), keys.bullPrefix(), clock);
+    this.service = new LifecycleService({ store: this.store, timers: this.timers, config, ruleSet, clock, log });
+  }
+
+  routes(app: FastifyInstance): void {
+    lifecycleRoutes(app, { service: this.service, store: this.store, clock: this.deps.clock });
+  }
+
+  /** Starts the worker in this process (once). */
+  async startWorker(): Promise<void> {
+    if (this.worker !== null) return;
+    const { config, keys, clock, log, ruleSet } = this.deps;
+    // the worker's own connection: default retries and offline queue, so a Redis restart
+    // delays its work rather than failing it
+    const redis = this.deps.redis.duplicate({ maxRetriesPerRequest: 20, enableOfflineQueue: true, lazyConnect: false });
+    redis.on('error', (err: Error) => log.warn({ err }, 'lifecycle worker: Redis connection error (reconnecting)'));
+    const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
+    const service = new LifecycleService({ store, timers: this.timers, config, ruleSet, clock, log });
+    const deliveries = new DeliveryQueues(bullConnection(config), keys.bullPrefix(), config.lifecycle);
+    const worker = await LifecycleWorker.start({
+      config,
+      connection: bullConnection(config),
+      bullPrefix: keys.bullPrefix(),
+      redis,
+      store,
+      service,
+      deliveries,
+      clock,
+      log,
+    });
+    this.worker = { redis, deliveries, worker };
+  }
+
+  /** Graceful: the worker finishes the jobs and relay batch in hand, then the queues close. */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w !== null) {
+      await w.worker.close();
+      await w.deliveries.close();
+      await w.redis.quit().catch(() => w.redis.disconnect());
+    }
+    await this.timers.close();
+  }
+}

@@ -1,0 +1,73 @@
+import type { PolicyThresholds } from '../config.ts';
+import { decide } from '../decision/policy.ts';
+import { FEATURE_COUNT, idx, type FeatureValue } from '../features/catalogue.ts';
+import type { RuleSet } from '../rules/rule-set.ts';
+
+/**
+ * The re-check at the end of a cooling-off hold (pure): the ACTIVE rule set evaluated on the
+ * feature vector stored with the decision, with the payee's scam-report features refreshed
+ * from the case library's flags as they are now. The transfer is held for review when the
+ * result is `block`. (A new report by itself is also checked atomically by expire-hold.lua,
+ * which compares the report count with the one at the decision.)
+ *
+ * Everything else in the vector stays as it was at the decision (point in time): the windows
+ * describe the history before the transfer, which the hold does not change.
+ */
+
+export interface PayeeReports {
+  readonly count: number;
+  readonly reporters: number;
+  /** ms of the latest report, null without reports */
+  readonly lastMs: number | null;
+}
+
+export interface RecheckInput {
+  readonly vector: readonly FeatureValue[];
+  readonly reports: PayeeReports;
+  readonly nowMs: number;
+  /** the model score of the decision, kept so the re-check's riskScore is comparable */
+  readonly modelScore: number | null;
+  readonly ruleSet: RuleSet;
+  readonly thresholds: PolicyThresholds;
+}
+
+export type RecheckResult =
+  | { readonly hold: false; readonly riskScore: number }
+  | { readonly hold: true; readonly riskScore: number; readonly reason: string };
+
+const REPORT_COUNT = idx('payee.report_count');
+const REPORTERS = idx('payee.distinct_reporters');
+const HOURS_SINCE_REPORT = idx('payee.hours_since_last_report');
+
+export function refreshReportFeatures(vector: readonly FeatureValue[], reports: PayeeReports, nowMs: number): FeatureValue[] {
+  const v = [...vector];
+  v[REPORT_COUNT] = reports.count;
+  v[REPORTERS] = reports.reporters;
+  v[HOURS_SINCE_REPORT] = reports.lastMs === null ? null : Math.max(0, (nowMs - reports.lastMs) / 3_600_000);
+  return v;
+}
+
+export function recheckHold(input: RecheckInput): RecheckResult {
+  if (input.vector.length !== FEATURE_COUNT) {
+    // a vector from another catalogue cannot be evaluated by this rule set: a human decides
+    return {
+      hold: true,
+      riskScore: 0,
+      reason: `the stored feature vector has ${input.vector.length} features, the catalogue ${FEATURE_COUNT}: cannot re-check, held for review`,
+    };
+  }
+  const v = refreshReportFeatures(input.vector, input.reports, input.nowMs);
+  const evaluation = input.ruleSet.evaluate(v);
+  const active = evaluation.hits.filter((h) => h.mode !== 'shadow');
+  const outcome = decide(active, input.modelScore, input.thresholds);
+  if (outcome.action !== 'block') return { hold: false, riskScore: outcome.riskScore };
+  const rules = active.filter((h) => h.action === 'block').map((h) => h.ruleId);
+  return {
+    hold: true,
+    riskScore: outcome.riskScore,
+    reason:
+      `rule set ${input.ruleSet.version} now blocks it (risk ${outcome.riskScore}` +
+      (rules.length > 0 ? `, blocking rules: ${rules.join(', ')}` : '') +
+      ')',
+  };
+}

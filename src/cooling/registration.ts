@@ -1,0 +1,78 @@
+import type { Config, PolicyThresholds } from '../config.ts';
+import type { StoredDecision } from '../decision/decision.ts';
+import { pickLanguage } from '../decision/warnings.ts';
+import { idx, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
+import type { TransferEvent } from '../features/transfer-event.ts';
+
+/**
+ * What a `warn` or `cool_off` decision writes to start its lifecycle in WARNED (pure): the
+ * arguments of register-transfer.lua after its keys. FeatureStore sends it in the batched
+ * decision write of the scoring path (one more command in a pipeline that is already going
+ * out, no extra round trip and nothing awaited by the score); `allow` and `block` decisions
+ * write nothing.
+ *
+ * The hash keeps what the lifecycle needs after the decision key has expired: the payee (for
+ * the re-check and the escalation index), amount and decision summary (for webhooks), the
+ * feature vector (re-evaluated at the end of the hold), the payee's report count at the
+ * decision (a larger count later is new evidence), the hold length and the warning language.
+ */
+
+export interface TransferRegistration {
+  readonly transferId: string;
+  /** ARGV of register-transfer.lua */
+  readonly args: readonly string[];
+}
+
+const REPORT_COUNT = idx('payee.report_count');
+
+/** The thresholds and hold length the score used for this payer's age band (see ScoreService). */
+export function segmentPolicy(config: Config, segment: AgeBand | null): { thresholds: PolicyThresholds; coolingOffSeconds: number } {
+  return segment === null ? { thresholds: config.thresholds, coolingOffSeconds: config.coolingOffSeconds } : config.segments[segment];
+}
+
+/** The parts of a decision the lifecycle keeps. */
+export type RegisteredDecision = Pick<StoredDecision, 'action' | 'riskScore' | 'modelScore' | 'scamType' | 'segment' | 'rulesVersion' | 'decidedAt'>;
+
+export function registrationFor(
+  decision: RegisteredDecision,
+  e: TransferEvent,
+  vector: readonly FeatureValue[],
+  featuresJson: string,
+  config: Config,
+): TransferRegistration | null {
+  if (decision.action !== 'warn' && decision.action !== 'cool_off') return null;
+  const decidedMs = Date.parse(decision.decidedAt);
+  const expiryMs = config.lifecycle.warningExpirySeconds * 1000;
+  const deadline = decidedMs + expiryMs;
+  const holdMs = segmentPolicy(config, decision.segment).coolingOffSeconds * 1000;
+  const reports = vector[REPORT_COUNT];
+  const reason =
+    `${decision.action} decision, risk ${decision.riskScore}` +
+    (decision.scamType === null ? '' : `, suspected ${decision.scamType}`) +
+    `: waiting for the payer until ${new Date(deadline).toISOString()}`;
+  return {
+    transferId: e.transferId,
+    args: [
+      e.transferId,
+      String(decidedMs),
+      decision.decidedAt,
+      String(deadline),
+      String(expiryMs + config.idempotencyTtlSeconds * 1000),
+      reason,
+      'payer', e.payer.accountId,
+      'payee', e.payee.accountId,
+      'amount', String(e.amount),
+      'currency', e.currency,
+      'action', decision.action,
+      'risk', String(decision.riskScore),
+      'model', decision.modelScore === null ? '' : String(decision.modelScore),
+      'segment', decision.segment ?? '',
+      'scam', decision.scamType ?? '',
+      'rules', decision.rulesVersion,
+      'lang', pickLanguage(undefined, e.language, config.defaultLanguage),
+      'features', featuresJson,
+      'reports', typeof reports === 'number' ? String(reports) : '0',
+      'holdMs', String(holdMs),
+    ], // prettier-ignore
+  };
+}

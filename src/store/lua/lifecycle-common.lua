@@ -1,0 +1,74 @@
+--[[
+  lifecycle-common: functions shared by every transfer lifecycle script (keys.ts prepends this
+  file to each of them). Not a script by itself.
+
+  A transfer's lifecycle hash (`{t:<id>}:s`) holds: state, seq (number of transitions so far),
+  payer, payee, amount, currency, action, risk, model, segment, scam, rules, lang, features
+  (JSON vector), reports (payee report count at the decision), decided (ms), deadline (ms, the
+  warning's expiry), holdMs, holdUntil (ms), holdUntilIso, confirmedAt, reviewedAt, updatedAt,
+  reason.
+
+  transition() is the only writer of a state change. In the same atomic step it appends the
+  audit entry (time, actor, reason) to `{t:<id>}:audit` and the announcing event to the
+  lifecycle outbox stream, so every transition is announced, and under one event id: the
+  worker's relay delivers outbox entries (at least once; a relay repeated after a crash sends
+  the same event id again, and a retry job's id is the event id).
+
+  Event ids are 'evt_' .. sha1(state key, decision time, seq): unique per transition, the
+  same on every retry of the relay, and different when a transfer id is reused after its
+  lifecycle expired.
+]]
+local rcall = redis.call
+
+local LOADED = {'state', 'seq', 'payer', 'payee', 'amount', 'currency', 'action', 'risk',
+  'segment', 'scam', 'decided', 'holdUntil', 'holdUntilIso', 'confirmedAt', 'reviewedAt', 'reports'}
+
+-- the lifecycle hash as a table, or nil when the transfer has none
+local function load(stateKey)
+  local v = rcall('HMGET', stateKey, unpack(LOADED))
+  if not v[1] then return nil end
+  local st = {}
+  for i, f in ipairs(LOADED) do st[f] = v[i] or nil end
+  return st
+end
+
+local function jstr(s)
+  if s == nil or s == false or s == '' then return 'null' end
+  return cjson.encode(s)
+end
+
+local function jnum(s)
+  if s == nil or s == false or s == '' then return 'null' end
+  return s
+end
+
+--[[
+  Moves `st` (as loaded, or a fresh table for a new registration) to `to`.
+  ttlMs: > 0 expire the hash and audit after that long; 0 keep them until a later transition
+  (a pending hold must never vanish); final states always expire after retentionMs.
+  Returns the event id.
+]]
+local function transition(stateKey, auditKey, eventsKey, id, st, to, now, nowIso, actor, reason, ttlMs)
+  local seq = (tonumber(st.seq) or 0) + 1
+  local from = st.state
+  local kind = 'transfer.' .. string.lower(to)
+  local eventId = 'evt_' .. redis.sha1hex(stateKey .. '#' .. (st.decided or '') .. '#' .. seq)
+  rcall('HSET', stateKey, 'state', to, 'seq', seq, 'updatedAt', now, 'reason', reason)
+  rcall('RPUSH', auditKey, '{"seq":' .. seq .. ',"at":' .. cjson.encode(nowIso) .. ',"actor":' .. cjson.encode(actor) ..
+    ',"from":' .. jstr(from) .. ',"to":"' .. to .. '","reason":' .. cjson.encode(reason) .. ',"eventId":"' .. eventId .. '"}')
+  local body = '{"id":"' .. eventId .. '","type":"' .. kind .. '","createdAt":' .. cjson.encode(nowIso) ..
+    ',"transferId":' .. cjson.encode(id) .. ',"seq":' .. seq .. ',"from":' .. jstr(from) .. ',"to":"' .. to ..
+    '","actor":' .. cjson.encode(actor) .. ',"reason":' .. cjson.encode(reason) ..
+    ',"payerId":' .. jstr(st.payer) .. ',"payeeId":' .. jstr(st.payee) .. ',"amount":' .. jnum(st.amount) ..
+    ',"currency":' .. jstr(st.currency) .. ',"action":' .. jstr(st.action) .. ',"riskScore":' .. jnum(st.risk) ..
+    ',"segment":' .. jstr(st.segment) .. ',"scamType":' .. jstr(st.scam) .. ',"holdUntil":' .. jstr(st.holdUntilIso) .. '}'
+  rcall('XADD', eventsKey, '*', 'id', eventId, 'type', kind, 'transfer', id, 'body', body)
+  if ttlMs > 0 then
+    rcall('PEXPIRE', stateKey, ttlMs)
+    rcall('PEXPIRE', auditKey, ttlMs)
+  else
+    rcall('PERSIST', stateKey)
+    rcall('PERSIST', auditKey)
+  end
+  return eventId
+end

@@ -1,0 +1,254 @@
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Keys } from '../keys.ts';
+import { DecisionHistory, parseStreamEntry, type DecisionRow } from './decision-history.ts';
+import type { SqlStore } from './sql-store.ts';
+
+/**
+ * The decision sink (DESIGN §4 step 6): copies the Redis decision stream into the `decisions`
+ * table in batches, off the scoring path.
+ *
+ * Delivery: a consumer group (XREADGROUP). An entry is acknowledged (XACK) only after its batch
+ * is committed, and entries a crashed or stopped sink left unacknowledged are claimed again
+ * (XAUTOCLAIM) once idle for `claimIdleMs`; the insert ignores transferIds already stored, so a
+ * re-delivery changes nothing. Several sinks (one per API node) share the work. An entry that
+ * cannot be parsed is logged and acknowledged, so it cannot block the stream.
+ *
+ * Limits: the stream is length-bounded (DECISION_STREAM_MAXLEN): a sink that stays down long
+ * enough for the stream to be trimmed past its position loses those entries (XAUTOCLAIM reports
+ * them and they are counted in `lost`).
+ *
+ * The sink needs its own Redis connection: XREADGROUP BLOCK holds it while waiting.
+ */
+
+type LogFn = (obj: object, msg: string) => void;
+export interface SinkLog {
+  readonly info: LogFn;
+  readonly warn: LogFn;
+  readonly error: LogFn;
+}
+
+export interface DecisionSinkOptions {
+  readonly batchSize: number;
+  readonly retentionDays: number;
+  /** how long one XREADGROUP waits for new entries */
+  readonly blockMs?: number;
+  /** pending entries idle this long are taken over from their consumer */
+  readonly claimIdleMs?: number;
+  /** how often old decisions are deleted */
+  readonly retentionEveryMs?: number;
+  readonly group?: string;
+  readonly consumer?: string;
+}
+
+export interface SinkStats {
+  /** rows inserted (re-deliveries of stored transfers are not counted) */
+  readonly copied: number;
+  /** entries acknowledged (copied, already stored, or rejected) */
+  readonly acked: number;
+  /** malformed entries acknowledged without a row */
+  readonly rejected: number;
+  /** pending entries the stream no longer had when claimed */
+  readonly lost: number;
+  /** rows deleted by the retention */
+  readonly expired: number;
+  /** the error of the latest failed round, null once a round succeeds */
+  readonly lastError: string | null;
+  readonly running: boolean;
+}
+
+export const SINK_GROUP = 'sql-sink';
+
+type StreamReply = [string, [string, string[]][]][] | null;
+
+export class DecisionSink {
+  private readonly redis: Redis;
+  private readonly stream: string;
+  private readonly history: DecisionHistory;
+  private readonly clock: () => number;
+  private readonly log: SinkLog;
+  private readonly batchSize: number;
+  private readonly retentionMs: number;
+  private readonly blockMs: number;
+  private readonly claimIdleMs: number;
+  private readonly retentionEveryMs: number;
+  readonly group: string;
+  readonly consumer: string;
+  private stats = { copied: 0, acked: 0, rejected: 0, lost: 0, expired: 0, lastError: null as string | null };
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private blocked = false;
+  private groupReady = false;
+  private wake = new AbortController();
+
+  /** @param redis a connection of its own (XREADGROUP BLOCK holds it) */
+  constructor(redis: Redis, keys: Keys, sql: SqlStore, opts: DecisionSinkOptions, clock: () => number, log: SinkLog) {
+    this.redis = redis;
+    this.stream = keys.decisionStream();
+    this.history = new DecisionHistory(sql);
+    this.clock = clock;
+    this.log = log;
+    this.batchSize = opts.batchSize;
+    this.retentionMs = opts.retentionDays * 86_400_000;
+    this.blockMs = opts.blockMs ?? 1_000;
+    this.claimIdleMs = opts.claimIdleMs ?? 60_000;
+    this.retentionEveryMs = opts.retentionEveryMs ?? 3_600_000;
+    this.group = opts.group ?? SINK_GROUP;
+    this.consumer = opts.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  }
+
+  getStats(): SinkStats {
+    return { ...this.stats, running: this.loop !== null && !this.stopping };
+  }
+
+  /**
+   * Creates the consumer group (reading from the start of the stream) unless it exists. Until the
+   * first decision creates the stream there is nothing to read: false, and no key is written.
+   */
+  async ensureGroup(): Promise<boolean> {
+    if (this.groupReady) return true;
+    if ((await this.redis.exists(this.stream)) === 0) return false;
+    try {
+      await this.redis.xgroup('CREATE', this.stream, this.group, '0');
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+    }
+    this.groupReady = true;
+    return true;
+  }
+
+  /** Runs the copy loop until stop(). Errors are logged and retried with a back-off. */
+  start(): void {
+    if (this.loop !== null) return;
+    this.stopping = false;
+    this.wake = new AbortController();
+    this.loop = this.run();
+  }
+
+  /** Stops the loop; what it read but did not commit stays pending and is claimed again later. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake.abort();
+    // a blocked read would hold the loop for up to blockMs; closing the connection ends it now
+    if (this.blocked) this.redis.disconnect();
+    await this.loop;
+    this.loop = null;
+  }
+
+  /** Waits `ms`, or less when stop() is called. */
+  private async pause(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.wake.signal }).catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let nextClaim = 0;
+    let nextRetention = 0;
+    let backoffMs = 100;
+    while (!this.stopping) {
+      try {
+        // scheduling follows the real clock; the injected clock only dates the retention cut-off
+        const now = Date.now();
+        if (now >= nextRetention) {
+          await this.applyRetention();
+          nextRetention = now + this.retentionEveryMs;
+        }
+        if (!(await this.ensureGroup())) {
+          await this.pause(this.blockMs);
+          continue;
+        }
+        if (now >= nextClaim) {
+          await this.claimStale();
+          nextClaim = now + Math.max(1_000, this.claimIdleMs / 2);
+        }
+        await this.readBatch(this.blockMs);
+        backoffMs = 100;
+        this.stats.lastError = null;
+      } catch (err) {
+        if (this.stopping) break;
+        this.stats.lastError = (err as Error).message;
+        this.log.error({ err }, 'decision sink: copying decisions to SQL failed; retrying');
+        if (/NOGROUP/.test((err as Error).message)) this.groupReady = false;
+        await this.pause(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 10_000);
+      }
+    }
+  }
+
+  /**
+   * Reads one batch of new entries (waiting up to `blockMs` when there are none; 0: no wait),
+   * writes and acknowledges it. Returns the number of entries handled.
+   */
+  async readBatch(blockMs = 0): Promise<number> {
+    if (!(await this.ensureGroup())) return 0;
+    const args: (string | number)[] = ['GROUP', this.group, this.consumer, 'COUNT', this.batchSize];
+    if (blockMs > 0) args.push('BLOCK', blockMs);
+    args.push('STREAMS', this.stream, '>');
+    this.blocked = blockMs > 0;
+    let reply: StreamReply;
+    try {
+      reply = (await this.redis.call('XREADGROUP', ...args)) as StreamReply;
+    } finally {
+      this.blocked = false;
+    }
+    const entries = reply?.[0]?.[1] ?? [];
+    await this.handle(entries);
+    return entries.length;
+  }
+
+  /** Takes over entries other consumers left pending for longer than claimIdleMs, and copies them. */
+  async claimStale(): Promise<number> {
+    if (!(await this.ensureGroup())) return 0;
+    let cursor = '0-0';
+    let handled = 0;
+    do {
+      const [next, entries, deleted] = (await this.redis.call(
+        'XAUTOCLAIM', this.stream, this.group, this.consumer, this.claimIdleMs, cursor, 'COUNT', this.batchSize,
+      )) as [string, [string, string[] | null][], string[] | undefined];
+      const live = entries.filter((e): e is [string, string[]] => e[1] !== null);
+      if (deleted !== undefined && deleted.length > 0) {
+        this.stats.lost += deleted.length;
+        this.log.warn({ lost: deleted.length }, 'decision sink: pending entries were trimmed from the stream before they were copied');
+      }
+      await this.handle(live);
+      handled += live.length;
+      cursor = next;
+    } while (cursor !== '0-0' && !this.stopping);
+    return handled;
+  }
+
+  /** Reads and copies until nothing new is left (tests, shutdown). */
+  async catchUp(): Promise<number> {
+    let total = await this.claimStale();
+    for (;;) {
+      const n = await this.readBatch(0);
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  async applyRetention(): Promise<number> {
+    const deleted = await this.history.deleteOlderThan(this.clock() - this.retentionMs);
+    this.stats.expired += deleted;
+    if (deleted > 0) this.log.info({ deleted }, 'decision sink: deleted decisions past the retention');
+    return deleted;
+  }
+
+  private async handle(entries: readonly [string, string[]][]): Promise<void> {
+    if (entries.length === 0) return;
+    const rows: DecisionRow[] = [];
+    for (const [id, fields] of entries) {
+      const row = parseStreamEntry(id, fields);
+      if ('error' in row) {
+        this.stats.rejected++;
+        this.log.error({ streamId: id }, `decision sink: ${row.error}; acknowledged without copying`);
+      } else {
+        rows.push(row);
+      }
+    }
+    this.stats.copied += await this.history.insert(rows);
+    const ids = entries.map(([id]) => id);
+    this.stats.acked += Number(await this.redis.xack(this.stream, this.group, ...ids));
+  }
+}

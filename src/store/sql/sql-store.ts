@@ -1,0 +1,360 @@
+import { PGlite } from '@electric-sql/pglite';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import pg from 'pg';
+import { INIT_ID, type PgliteInit, type PgliteReply, type PgliteRequest } from './pglite-protocol.ts';
+
+/**
+ * The SQL system of record (DESIGN §7, §8): Postgres through `pg` when DATABASE_URL is set,
+ * embedded PGlite otherwise. Both speak the same SQL, so repositories and migrations are
+ * written once against `SqlStore`; backend differences stop here.
+ *
+ * Values come back as each driver parses them (both: timestamptz → Date, numeric → string,
+ * jsonb → parsed JSON, text[] → string[]); int8 differs (pg: string, PGlite: number), so
+ * repositories cast counts to int and amounts to float8 in SQL rather than guess here.
+ */
+
+export type SqlParam = string | number | boolean | null | Date | readonly string[];
+
+export interface SqlResult<R> {
+  readonly rows: R[];
+  /** rows returned by a SELECT, or changed by an INSERT / UPDATE / DELETE */
+  readonly rowCount: number;
+}
+
+export interface SqlExecutor {
+  query<R>(text: string, params?: readonly SqlParam[]): Promise<SqlResult<R>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export type SqlBackend = 'postgres' | 'pglite';
+
+export interface SqlStore extends SqlExecutor {
+  readonly backend: SqlBackend;
+  /** where the data is, for logs and readiness (a Postgres URL without its password) */
+  readonly location: string;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface SqlStoreOptions {
+  /** Postgres connection string; unset: embedded PGlite in `pgliteDir` */
+  readonly databaseUrl: string | undefined;
+  /** a directory, or `memory://` for a throwaway in-memory database (tests) */
+  readonly pgliteDir: string;
+  /** schema to create (if absent) and use; undefined: the server's default search_path */
+  readonly schema: string | undefined;
+  /** errors of idle Postgres connections (they must not crash the process) */
+  readonly onIdleError?: (err: Error) => void;
+  /** PGlite only: start from this dump (`PGlite.dumpDataDir()`) instead of an empty database */
+  readonly pgliteTemplate?: Blob | File;
+}
+
+export class SqlStoreError extends Error {
+  override name = 'SqlStoreError';
+}
+
+/** Schema names are interpolated into SQL, so they are restricted to plain identifiers. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function quoteSchema(schema: string): string {
+  if (!SCHEMA_NAME.test(schema)) throw new SqlStoreError(`invalid schema name "${schema}"`);
+  return `"${schema}"`;
+}
+
+/** The URL without its password, for logs and readiness output. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres (unparseable URL)';
+  }
+}
+
+export async function openSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
+  if (opts.schema !== undefined) quoteSchema(opts.schema);
+  return opts.databaseUrl !== undefined ? openPostgres(opts.databaseUrl, opts) : openPglite(opts);
+}
+
+// --- Postgres
+
+class PgExecutor implements SqlExecutor {
+  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+
+  async query<R>(text: string, params: readonly SqlParam[] = []): Promise<SqlResult<R>> {
+    const r = await this.client.query(text, params as unknown[]);
+    return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
+  }
+
+  async exec(script: string): Promise<void> {
+    // without parameters pg uses the simple query protocol, which accepts several statements
+    await this.client.query(script);
+  }
+}
+
+async function openPostgres(url: string, opts: SqlStoreOptions): Promise<SqlStore> {
+  const location = redactUrl(url);
+  if (opts.schema !== undefined) {
+    const setup = new pg.Client({ connectionString: url });
+    try {
+      await setup.connect();
+      await setup.query(`CREATE SCHEMA IF NOT EXISTS ${quoteSchema(opts.schema)}`);
+    } catch (err) {
+      throw new SqlStoreError(`Cannot connect to Postgres at ${location}: ${(err as Error).message}`);
+    } finally {
+      await setup.end().catch(() => undefined);
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    // every connection of the pool works in the configured schema
+    ...(opts.schema !== undefined ? { options: `-c search_path=${quoteSchema(opts.schema)}` } : {}),
+    max: 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+  });
+  pool.on('error', (err) => opts.onIdleError?.(err));
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new SqlStoreError(`Cannot connect to Postgres at ${location}: ${(err as Error).message}`);
+  }
+  const root = new PgExecutor(pool);
+  return {
+    backend: 'postgres',
+    location,
+    query: (text, params) => root.query(text, params),
+    exec: (script) => root.exec(script),
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(new PgExecutor(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw err;
+      } finally {
+        // a connection whose ROLLBACK failed is not handed out again
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+// --- PGlite
+
+interface PgliteLike {
+  query<T>(query: string, params?: unknown[]): Promise<{ rows: T[]; affectedRows?: number }>;
+  exec(query: string): Promise<unknown>;
+}
+
+class PgliteExecutor implements SqlExecutor {
+  constructor(private readonly db: PgliteLike) {}
+
+  async query<R>(text: string, params: readonly SqlParam[] = []): Promise<SqlResult<R>> {
+    const r = await this.db.query<R>(text, params as unknown[]);
+    return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.db.exec(script);
+  }
+}
+
+const LOCK_FILE = 'calmpay.lock';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same directory would corrupt
+ * it. A lock file with the owner's pid makes the second opener stop with a clear message.
+ */
+function takeDirLock(dir: string): () => void {
+  const file = path.join(dir, LOCK_FILE);
+  let owner: number | null = null;
+  try {
+    owner = Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    owner = null;
+  }
+  if (owner !== null && Number.isInteger(owner) && owner !== process.pid && pidAlive(owner)) {
+    throw new SqlStoreError(
+      `The embedded database in ${dir} is in use by process ${owner}; stop it first, or set DATABASE_URL to share a Postgres`,
+    );
+  }
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+async function openPglite(opts: SqlStoreOptions): Promise<SqlStore> {
+  const inMemory = opts.pgliteDir.startsWith('memory://');
+  let release = (): void => undefined;
+  if (!inMemory) {
+    mkdirSync(opts.pgliteDir, { recursive: true });
+    release = takeDirLock(opts.pgliteDir);
+  }
+  const location = inMemory ? opts.pgliteDir : path.resolve(opts.pgliteDir);
+  try {
+    return await openPgliteThread(
+      {
+        entry: new URL('./pglite-worker.ts', import.meta.url).href,
+        dataDir: opts.pgliteDir,
+        schema: opts.schema,
+        template: opts.pgliteTemplate === undefined ? undefined : await opts.pgliteTemplate.arrayBuffer(),
+      },
+      location,
+      release,
+    );
+  } catch (err) {
+    release();
+    throw new SqlStoreError(`Cannot open the embedded database in ${opts.pgliteDir}: ${(err as Error).message}`);
+  }
+}
+
+class PgliteThreadError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/**
+ * PGlite in a worker thread of its own (pglite-worker.ts), so its queries never hold the API's
+ * event loop. The thread serves one PGlite session in arrival order; a transaction is made
+ * exclusive here: requests made while one is open wait until it ends.
+ */
+async function openPgliteThread(init: PgliteInit, location: string, onClosed: () => void): Promise<SqlStore> {
+  const worker = new Worker(new URL('./pglite-thread.mjs', import.meta.url), {
+    workerData: init,
+    transferList: init.template === undefined ? [] : [init.template],
+  });
+  const waiting = new Map<number, { resolve: (r: SqlResult<unknown>) => void; reject: (e: Error) => void }>();
+  let failure: Error | null = null;
+  const failAll = (err: Error): void => {
+    failure ??= err;
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on('message', (m: PgliteReply) => {
+    const w = waiting.get(m.id);
+    if (w === undefined) return;
+    waiting.delete(m.id);
+    if (m.ok) w.resolve({ rows: m.rows, rowCount: m.rowCount });
+    else w.reject(new PgliteThreadError(m.message, m.code));
+  });
+  worker.on('error', (err) => failAll(err));
+  worker.on('exit', (code) => failAll(new Error(`the PGlite thread exited (code ${code})`)));
+
+  let nextId = INIT_ID + 1;
+  const call = (req: DistributiveOmit<PgliteRequest, 'id'>, id = nextId++): Promise<SqlResult<unknown>> =>
+    new Promise((resolve, reject) => {
+      if (failure !== null) {
+        reject(failure);
+        return;
+      }
+      waiting.set(id, { resolve, reject });
+      if (id !== INIT_ID) worker.postMessage({ ...req, id });
+    });
+  // the thread answers INIT_ID once the database is open (or failed to open)
+  await call({ op: 'close' }, INIT_ID).catch(async (err: Error) => {
+    await worker.terminate();
+    throw err;
+  });
+
+  const direct: SqlExecutor = {
+    query: async <R>(text: string, params: readonly SqlParam[] = []) => (await call({ op: 'query', sql: text, params })) as SqlResult<R>,
+    exec: async (script: string) => {
+      await call({ op: 'exec', sql: script });
+    },
+  };
+  // resolves when the latest transaction has ended; other requests queue behind it
+  let txTail: Promise<void> = Promise.resolve();
+  let closed = false;
+  return {
+    backend: 'pglite',
+    location,
+    query: async <R>(text: string, params?: readonly SqlParam[]) => {
+      await txTail;
+      return direct.query<R>(text, params);
+    },
+    exec: async (script) => {
+      await txTail;
+      return direct.exec(script);
+    },
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      const before = txTail;
+      let end = (): void => undefined;
+      txTail = new Promise((resolve) => (end = resolve));
+      await before;
+      try {
+        await direct.exec('BEGIN');
+        const result = await fn(direct);
+        await direct.exec('COMMIT');
+        return result;
+      } catch (err) {
+        await direct.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        end();
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await txTail;
+        await call({ op: 'close' }).catch(() => undefined);
+        await worker.terminate();
+      } finally {
+        onClosed();
+      }
+    },
+  };
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A SqlStore over an open PGlite instance; `close()` closes it, then calls `onClosed`. */
+export function wrapPglite(db: PGlite, location: string, onClosed: () => void = () => undefined): SqlStore {
+  const root = new PgliteExecutor(db);
+  return {
+    backend: 'pglite',
+    location,
+    query: (text, params) => root.query(text, params),
+    exec: (script) => root.exec(script),
+    // PGlite serialises a transaction against every other query of the instance
+    transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => db.transaction((tx) => fn(new PgliteExecutor(tx))),
+    async close() {
+      try {
+        await db.close();
+      } finally {
+        onClosed();
+      }
+    },
+  };
+}
+
+/** Where the configured store is, for the CLIs' messages. */
+export function describeSqlConfig(c: { readonly databaseUrl: string | undefined; readonly pgliteDir: string }): string {
+  return c.databaseUrl !== undefined ? redactUrl(c.databaseUrl) : `the embedded database in ${c.pgliteDir}`;
+}

@@ -1,0 +1,214 @@
+import type { Redis } from 'ioredis';
+import type { AgeBandBounds } from '../features/build-vector.ts';
+import { CATALOGUE_VERSION, type FeatureValue } from '../features/catalogue.ts';
+import type { TransferEvent } from '../features/transfer-event.ts';
+import { ReportFlags } from '../cases/report-flags.ts';
+import { encodeVectorInto, MODEL_FEATURE_COUNT, MODEL_FEATURE_NAMES } from '../model/encode.ts';
+import { buildManifest, writeModelFiles, type ModelManifest } from '../model/manifest.ts';
+import { FeatureReplay } from '../store/feature-replay.ts';
+import { makeKeys } from '../store/keys.ts';
+import type { Dataset } from './dataset.ts';
+import { selectRows } from './dataset.ts';
+import { DEFAULT_GBDT_PARAMS, gbdtProbabilities, trainGbdt, type GbdtParams, type GbdtReport } from './gbdt.ts';
+import { logisticProbabilities, trainLogistic } from './logistic.ts';
+import { evaluateScores, type ModelMetrics } from './metrics.ts';
+import { exportOnnx, ONNX_INPUT, ONNX_IR_VERSION, ONNX_OPSETS, ONNX_OUTPUT_PROBABILITY } from './onnx-export.ts';
+
+/**
+ * `npm run train` end to end: labelled events in time order → the engine's own features
+ * (FeatureReplay: the score script and vector builder of the scoring route, with scam
+ * reports applied to the payee flags when they arrive, never earlier) → the model encoding →
+ * time-ordered split (train / validation for early stopping / a later test window for the
+ * metrics) → GBDT and the logistic baseline → ONNX + manifest in models/.
+ */
+
+export interface LabelledEvent {
+  readonly event: TransferEvent;
+  readonly fraud: boolean;
+  /** when the case library learns of it (a report naming the payee), if ever */
+  readonly report: { readonly caseId: string; readonly reporter: string; readonly atMs: number } | null;
+}
+
+export interface ReplayedSet {
+  readonly data: Dataset;
+  /** occurredAt of each row, ms */
+  readonly times: Float64Array;
+}
+
+/** Replays and encodes every event; reports reach the payee flags at their time, in batches. */
+export async function replayLabelled(
+  redis: Redis,
+  ageBands: AgeBandBounds,
+  source: AsyncIterable<LabelledEvent> | Iterable<LabelledEvent>,
+  onProgress?: (rows: number) => void,
+): Promise<ReplayedSet> {
+  const replay = new FeatureReplay({ redis, ageBands });
+  const flags = new ReportFlags(redis, makeKeys(replay.prefix), 400);
+  // reports due later, kept sorted by time when applied
+  const pending: { payeeId: string; caseId: string; reporter: string; atMs: number }[] = [];
+  let labels = new Uint8Array(4_096);
+  let times = new Float64Array(labels.length);
+  let x = new Float32Array(labels.length * MODEL_FEATURE_COUNT);
+  let n = 0;
+  const grow = (): void => {
+    const cap = labels.length * 2;
+    const nx = new Float32Array(cap * MODEL_FEATURE_COUNT);
+    nx.set(x.subarray(0, n * MODEL_FEATURE_COUNT));
+    x = nx;
+    const nl = new Uint8Array(cap);
+    nl.set(labels);
+    labels = nl;
+    const nt = new Float64Array(cap);
+    nt.set(times);
+    times = nt;
+  };
+
+  const labelOf = new Map<string, LabelledEvent>();
+  async function* events(): AsyncIterable<TransferEvent> {
+    for await (const r of source) {
+      labelOf.set(r.event.transferId, r);
+      if (r.report !== null) pending.push({ payeeId: r.event.payee.accountId, ...r.report });
+      yield r.event;
+    }
+  }
+  try {
+    await replay.replay(
+      events(),
+      (e, v) => {
+        const r = labelOf.get(e.transferId)!;
+        labelOf.delete(e.transferId);
+        if (n === labels.length) grow();
+        encodeVectorInto(v, x, n * MODEL_FEATURE_COUNT);
+        labels[n] = r.fraud ? 1 : 0;
+        times[n] = Date.parse(e.occurredAt);
+        n += 1;
+        if (onProgress !== undefined && n % 50_000 === 0) onProgress(n);
+      },
+      async (firstMs) => {
+        pending.sort((a, b) => a.atMs - b.atMs);
+        let due = 0;
+        while (due < pending.length && pending[due]!.atMs <= firstMs) due += 1;
+        for (const p of pending.splice(0, due)) {
+          await flags.apply({ caseId: p.caseId, payeeId: p.payeeId, reporterKey: p.reporter, reportedAtMs: p.atMs });
+        }
+      },
+    );
+  } finally {
+    await replay.close();
+  }
+  return {
+    data: { x: x.slice(0, n * MODEL_FEATURE_COUNT), nRows: n, nFeatures: MODEL_FEATURE_COUNT, labels: labels.slice(0, n), featureNames: MODEL_FEATURE_NAMES },
+    times: times.slice(0, n),
+  };
+}
+
+export interface SplitWindows {
+  /** rows before this are warm-up only (they build history, they are not trained on) */
+  readonly trainFromMs: number;
+  readonly validFromMs: number;
+  readonly testFromMs: number;
+}
+
+export interface TrainOutcome {
+  readonly manifest: ModelManifest;
+  readonly onnxBytes: Uint8Array;
+  readonly report: GbdtReport;
+  readonly test: ModelMetrics;
+  readonly baseline: ModelMetrics;
+  readonly rows: { readonly train: number; readonly valid: number; readonly test: number };
+}
+
+export interface TrainOptions {
+  readonly name: string;
+  readonly version: string;
+  readonly createdAt: string;
+  readonly dataSource: string;
+  readonly params?: Partial<GbdtParams>;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Rows whose time is in [from, to). */
+function rowsIn(times: Float64Array, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < times.length; i++) if (times[i]! >= from && times[i]! < to) out.push(i);
+  return out;
+}
+
+export function trainOnReplayed(set: ReplayedSet, w: SplitWindows, o: TrainOptions): TrainOutcome {
+  const end = set.times.length === 0 ? 0 : set.times[set.times.length - 1]! + 1;
+  const trainIdx = rowsIn(set.times, w.trainFromMs, w.validFromMs);
+  const validIdx = rowsIn(set.times, w.validFromMs, w.testFromMs);
+  const testIdx = rowsIn(set.times, w.testFromMs, end);
+  for (const [what, idx] of [['training', trainIdx], ['validation', validIdx], ['test', testIdx]] as const) {
+    if (idx.length === 0) throw new Error(`the ${what} window has no transfers`);
+  }
+  const train = selectRows(set.data, trainIdx);
+  const valid = selectRows(set.data, validIdx);
+  const test = selectRows(set.data, testIdx);
+  const params: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...o.params };
+  const { model, report } = trainGbdt(train, valid, params);
+  const testMetrics = evaluateScores(gbdtProbabilities(model, test), test.labels);
+  const baselineModel = trainLogistic(train);
+  const baseline = evaluateScores(logisticProbabilities(baselineModel, test), test.labels);
+  const onnxBytes = exportOnnx(model, {
+    name: o.name,
+    version: o.version,
+    featureNames: MODEL_FEATURE_NAMES,
+    props: { dataSource: o.dataSource, trainingFrom: iso(w.trainFromMs), trainingTo: iso(w.validFromMs) },
+  });
+  const manifest = buildManifest({
+    name: o.name,
+    version: o.version,
+    createdAt: o.createdAt,
+    ensemble: model,
+    onnxBytes,
+    irVersion: ONNX_IR_VERSION,
+    opsets: ONNX_OPSETS,
+    input: ONNX_INPUT,
+    output: ONNX_OUTPUT_PROBABILITY,
+    trainingWindow: { from: iso(w.trainFromMs), to: iso(w.validFromMs) },
+    validationWindow: { from: iso(w.validFromMs), to: iso(w.testFromMs) },
+    dataSource: o.dataSource,
+    metrics: testMetrics,
+    baselineMetrics: baseline,
+    params: { ...params },
+  });
+  return { manifest, onnxBytes, report, test: testMetrics, baseline, rows: { train: train.nRows, valid: valid.nRows, test: test.nRows } };
+}
+
+export async function writeTrainedModel(dir: string, outcome: TrainOutcome): Promise<{ onnxPath: string; manifestPath: string }> {
+  return writeModelFiles(dir, outcome.manifest, outcome.onnxBytes);
+}
+
+/** A training set exported from the case library (`npm run cases:export`): stored vectors, labels. */
+export async function encodeTrainingRows(
+  rows: AsyncIterable<{ readonly occurredAt: string; readonly features: readonly FeatureValue[]; readonly label: 0 | 1; readonly catalogue: string }>,
+): Promise<ReplayedSet> {
+  const xs: Float32Array[] = [];
+  const labels: number[] = [];
+  const times: number[] = [];
+  for await (const r of rows) {
+    if (r.catalogue !== CATALOGUE_VERSION) {
+      throw new Error(`a training row was built with catalogue ${r.catalogue}, this engine has ${CATALOGUE_VERSION}; export again`);
+    }
+    const row = new Float32Array(MODEL_FEATURE_COUNT);
+    encodeVectorInto(r.features, row, 0);
+    xs.push(row);
+    labels.push(r.label);
+    times.push(Date.parse(r.occurredAt));
+  }
+  const order = times.map((_, i) => i).sort((a, b) => times[a]! - times[b]!);
+  const x = new Float32Array(order.length * MODEL_FEATURE_COUNT);
+  order.forEach((i, k) => x.set(xs[i]!, k * MODEL_FEATURE_COUNT));
+  return {
+    data: {
+      x,
+      nRows: order.length,
+      nFeatures: MODEL_FEATURE_COUNT,
+      labels: Uint8Array.from(order.map((i) => labels[i]!)),
+      featureNames: MODEL_FEATURE_NAMES,
+    },
+    times: Float64Array.from(order.map((i) => times[i]!)),
+  };
+}
