@@ -104,6 +104,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const degradedLog = new ThrottledLog((count, reason) =>
     server?.log.warn(`${count} scores answered in degraded mode (DEGRADED_FEATURES_POLICY) in the last second; latest reason: ${reason}`),
   );
+  // connection errors while Redis is away: one log line a second, not ioredis's console noise
+  const redisErrorLog = new ThrottledLog((count, latest) => server?.log.error(`Redis connection: ${count} errors in the last second; latest: ${latest}`));
+  redis.on('error', (err: Error) => redisErrorLog.note(err.message));
   const lateLog = {
     info: (obj: object, msg: string) => server?.log.info(obj, msg),
     warn: (obj: object, msg: string) => server?.log.warn(obj, msg),
@@ -261,6 +264,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async close() {
       watcher?.close();
       degradedLog.stop();
+      redisErrorLog.stop();
       await model.close();
       await app.close();
       await store.drain();
