@@ -16,6 +16,7 @@ export const ERRORS = {
   CALMPAY_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit' },
   CALMPAY_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
   CALMPAY_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  CALMPAY_ERR_URI_TOO_LONG: { status: 414, message: 'A path parameter of the URL is longer than allowed' },
   CALMPAY_ERR_NOT_FOUND: { status: 404, message: 'No such resource' },
   CALMPAY_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required' },
   CALMPAY_ERR_FORBIDDEN: { status: 403, message: 'The API key lacks the scope this route needs' },

@@ -1,11 +1,12 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ReasonLookup } from '../decision/decision.ts';
 import type { Language } from '../decision/warnings.ts';
 import type { ApiKeyRing, Scope } from './api-keys.ts';
 import { installAuth } from './auth.ts';
+import { ERRORS } from '../errors.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { scoreRoutes } from './routes/score.ts';
@@ -45,6 +46,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes,
     // a client that trickles its request (slowloris) is cut off rather than holding a socket
     requestTimeout: deps.requestTimeoutMs,
+    // router-level rejections (a malformed URL, a path parameter over the length limit) get the
+    // registry's error shape too, not fastify's own body
+    frameworkErrors: (error, _request, rawReply) => {
+      // the option's reply type is generic over route schemas that do not exist at this point
+      const reply = rawReply as unknown as FastifyReply;
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return reply.status(414).send({ code: 'CALMPAY_ERR_URI_TOO_LONG', message: ERRORS.CALMPAY_ERR_URI_TOO_LONG.message, details: [{ field: 'url', message: error.message }] });
+      }
+      if (error.code === 'FST_ERR_BAD_URL') {
+        return reply.status(400).send({ code: 'CALMPAY_ERR_VALIDATION', message: 'The URL is malformed', details: [{ field: 'url', message: error.message }] });
+      }
+      return reply.status(500).send({ code: 'CALMPAY_ERR_INTERNAL', message: ERRORS.CALMPAY_ERR_INTERNAL.message, details: [] });
+    },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
