@@ -12,9 +12,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
+import { parseStringOptions } from './cli-args.ts';
 import { decide } from '../decision/policy.ts';
 import { idx, type AgeBand } from '../features/catalogue.ts';
 import { encodeVector } from '../model/encode.ts';
@@ -45,22 +45,9 @@ function newestManifest(dir: string): ModelManifest | null {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: { payers: { type: 'string' }, days: { type: 'string' }, 'sim-seed': { type: 'string' }, 'test-days': { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean' } },
-    }));
-  } catch (err) {
-    console.error((err as Error).message);
-    console.error(USAGE);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseStringOptions(argv, ['payers', 'days', 'sim-seed', 'test-days', 'models'], USAGE);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { values } = parsed;
   const num = (name: string, def: number): number => {
     const raw = values[name];
     const n = raw === undefined ? def : Number(raw);

@@ -18,9 +18,9 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
+import { parseStringOptions, type CliValues } from './cli-args.ts';
 import { TransferEventSchema } from '../features/transfer-event.ts';
 import { simulate } from '../sim/index.ts';
 import type { SimRecord } from '../sim/types.ts';
@@ -32,6 +32,10 @@ const USAGE =
   '                        [--name NAME] [--version VERSION] [--out DIR] [--warmup-days N] [--valid-days N] [--test-days N] [--max-rounds N] [--seed N]';
 
 const DAY = 86_400_000;
+const OPTIONS = [
+  'payers', 'days', 'sim-seed', 'fraud-rate', 'start', 'events', 'training-set', 'name', 'version', 'out',
+  'warmup-days', 'valid-days', 'test-days', 'max-rounds', 'seed',
+] as const;
 
 function labelled(r: SimRecord): LabelledEvent {
   const l = r.label;
@@ -67,7 +71,7 @@ async function* eventsFile(file: string): AsyncIterable<LabelledEvent> {
   }
 }
 
-function int(values: Record<string, string | boolean | undefined>, name: string, def: number, errors: string[]): number {
+function int(values: CliValues, name: string, def: number, errors: string[]): number {
   const raw = values[name];
   if (raw === undefined) return def;
   const n = Number(raw);
@@ -76,39 +80,9 @@ function int(values: Record<string, string | boolean | undefined>, name: string,
 }
 
 async function main(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        payers: { type: 'string' },
-        days: { type: 'string' },
-        'sim-seed': { type: 'string' },
-        'fraud-rate': { type: 'string' },
-        start: { type: 'string' },
-        events: { type: 'string' },
-        'training-set': { type: 'string' },
-        name: { type: 'string' },
-        version: { type: 'string' },
-        out: { type: 'string' },
-        'warmup-days': { type: 'string' },
-        'valid-days': { type: 'string' },
-        'test-days': { type: 'string' },
-        'max-rounds': { type: 'string' },
-        seed: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    console.error((err as Error).message);
-    console.error(USAGE);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseStringOptions(argv, OPTIONS, USAGE);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { values } = parsed;
   const errors: string[] = [];
   const payers = int(values, 'payers', 10_000, errors);
   const days = int(values, 'days', 35, errors);
