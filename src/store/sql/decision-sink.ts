@@ -78,6 +78,8 @@ export class DecisionSink {
   readonly consumer: string;
   private stats = { copied: 0, acked: 0, rejected: 0, lost: 0, expired: 0, lastError: null as string | null };
   private loop: Promise<void> | null = null;
+  /** set when a write failed: this consumer has unacknowledged entries to copy first */
+  private ownPending = false;
   private stopping = false;
   private blocked = false;
   private groupReady = false;
@@ -162,12 +164,18 @@ export class DecisionSink {
           await this.claimStale();
           nextClaim = now + Math.max(1_000, this.claimIdleMs / 2);
         }
+        // after a failed write, this consumer's own unacknowledged entries come first, at once,
+        // rather than waiting claimIdleMs to be taken over like a dead consumer's
+        while (this.ownPending && !this.stopping) {
+          if ((await this.readOwnPending()) === 0) this.ownPending = false;
+        }
         await this.readBatch(this.blockMs);
         backoffMs = 100;
         this.stats.lastError = null;
       } catch (err) {
         if (this.stopping) break;
         this.stats.lastError = (err as Error).message;
+        this.ownPending = true;
         this.log.error({ err }, 'decision sink: copying decisions to SQL failed; retrying');
         if (/NOGROUP/.test((err as Error).message)) this.groupReady = false;
         await this.pause(backoffMs);
@@ -193,6 +201,16 @@ export class DecisionSink {
       this.blocked = false;
     }
     const entries = reply?.[0]?.[1] ?? [];
+    await this.handle(entries);
+    return entries.length;
+  }
+
+  /** Copies one batch of the entries this consumer read but did not acknowledge (a failed write). */
+  async readOwnPending(): Promise<number> {
+    const reply = (await this.redis.call(
+      'XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.batchSize, 'STREAMS', this.stream, '0',
+    )) as StreamReply;
+    const entries = (reply?.[0]?.[1] ?? []).filter((e): e is [string, string[]] => e[1] !== null);
     await this.handle(entries);
     return entries.length;
   }
