@@ -29,21 +29,38 @@ export interface LabelledEvent {
   readonly report: { readonly caseId: string; readonly reporter: string; readonly atMs: number } | null;
 }
 
+const REPLAY_REPORT_TTL_DAYS = 36_500;
+
 export interface ReplayedSet {
   readonly data: Dataset;
   /** occurredAt of each row, ms */
   readonly times: Float64Array;
 }
 
+export interface ReplayLabelledOptions<L extends LabelledEvent> {
+  /** sees each encoded row with its index in the returned dataset (per-row attributes the dataset does not carry) */
+  readonly onRow?: (row: number, labelled: L) => void;
+  /**
+   * Events per feature-replay batch. Reports are applied before each batch up to the time of
+   * its first event, so a report can reach the flags up to one batch late, never early.
+   */
+  readonly batchSize?: number;
+}
+
 /** Replays and encodes every event; reports reach the payee flags at their time, in batches. */
-export async function replayLabelled(
+export async function replayLabelled<L extends LabelledEvent = LabelledEvent>(
   redis: Redis,
   ageBands: AgeBandBounds,
-  source: AsyncIterable<LabelledEvent> | Iterable<LabelledEvent>,
+  source: AsyncIterable<L> | Iterable<L>,
   onProgress?: (rows: number) => void,
+  options: ReplayLabelledOptions<L> = {},
 ): Promise<ReplayedSet> {
-  const replay = new FeatureReplay({ redis, ageBands });
-  const flags = new ReportFlags(redis, makeKeys(replay.prefix), 400);
+  const { onRow } = options;
+  const replay = new FeatureReplay({ redis, ageBands, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+  // The flags expire at (latest report + ttl) on Redis's wall clock, so replaying history older
+  // than the ttl would drop every report at once; the replay's keys are removed by close()
+  // instead, and over any replayable span "reported ever" is what the flags should say.
+  const flags = new ReportFlags(redis, makeKeys(replay.prefix), REPLAY_REPORT_TTL_DAYS);
   // reports due later, kept sorted by time when applied
   const pending: { payeeId: string; caseId: string; reporter: string; atMs: number }[] = [];
   let labels = new Uint8Array(4_096);
@@ -63,7 +80,7 @@ export async function replayLabelled(
     times = nt;
   };
 
-  const labelOf = new Map<string, LabelledEvent>();
+  const labelOf = new Map<string, L>();
   async function* events(): AsyncIterable<TransferEvent> {
     for await (const r of source) {
       labelOf.set(r.event.transferId, r);
@@ -81,6 +98,7 @@ export async function replayLabelled(
         encodeVectorInto(v, x, n * MODEL_FEATURE_COUNT);
         labels[n] = r.fraud ? 1 : 0;
         times[n] = Date.parse(e.occurredAt);
+        if (onRow !== undefined) onRow(n, r);
         n += 1;
         if (onProgress !== undefined && n % 50_000 === 0) onProgress(n);
       },
