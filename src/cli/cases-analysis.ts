@@ -7,10 +7,10 @@
  * (GET /v1/cases/analysis, API key from CALMPAY_API_KEY). Exit 2 on bad options, naming every
  * one.
  */
-import { parseArgs } from 'node:util';
 import { AnalysisQuerySchema, runAnalysis, type AnalysisReport } from '../cases/case-analysis.ts';
 import { renderAnalysis } from '../cases/analysis-report.ts';
 import { loadConfig } from '../config.ts';
+import { parseCliOptions } from './cli-args.ts';
 import { migrate } from '../store/sql/migrate.ts';
 import { openSqlStore } from '../store/sql/sql-store.ts';
 
@@ -28,30 +28,9 @@ async function fromEngine(url: string, query: URLSearchParams): Promise<Analysis
 }
 
 async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        top: { type: 'string' },
-        'max-rows': { type: 'string' },
-        json: { type: 'boolean' },
-        url: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error((err as Error).message);
-    console.error(USAGE);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const options = parseCliOptions(argv, { strings: ['from', 'to', 'top', 'max-rows', 'url'], flags: ['json'] }, USAGE);
+  if ('exitCode' in options) return options.exitCode;
+  const values = options.strings;
   const raw: Record<string, string> = {};
   if (values.from !== undefined) raw.from = values.from;
   if (values.to !== undefined) raw.to = values.to;
@@ -80,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
       await sql.close();
     }
   }
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderAnalysis(report, { features: parsed.data.top }));
+  process.stdout.write(options.flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : renderAnalysis(report, { features: parsed.data.top }));
   return 0;
 }
 

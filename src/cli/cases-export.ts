@@ -9,9 +9,9 @@
  * options, naming every one.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { exportTrainingSet } from '../cases/training-set.ts';
 import { loadConfig } from '../config.ts';
+import { parseCliOptions } from './cli-args.ts';
 import { migrate } from '../store/sql/migrate.ts';
 import { describeSqlConfig, openSqlStore } from '../store/sql/sql-store.ts';
 
@@ -25,28 +25,9 @@ function time(name: string, raw: string | undefined, errors: string[]): number |
 }
 
 async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        'as-of': { type: 'string' },
-        'maturity-days': { type: 'string' },
-        from: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error((err as Error).message);
-    console.error(USAGE);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCliOptions(argv, { strings: ['out', 'as-of', 'maturity-days', 'from'] }, USAGE);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const values = parsed.strings;
   const config = loadConfig();
   const errors: string[] = [];
   const asOfMs = time('as-of', values['as-of'], errors) ?? Date.now();

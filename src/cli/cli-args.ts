@@ -1,16 +1,27 @@
 import { parseArgs } from 'node:util';
 
 /**
- * The shared front of the CLIs whose options are all strings: parse strictly, print the usage
- * for --help (exit 0) or for a bad option (exit 2, naming it).
+ * The shared front of the CLIs: parse strictly, print the usage for --help (exit 0) or for an
+ * unknown option (exit 2, naming it), and read integer options into a list of problems so a
+ * CLI can name every bad option at once.
  */
 
-export type CliValues = Readonly<Record<string, string | boolean | undefined>>;
+export interface CliOptions {
+  /** string options as given; absent ones are undefined */
+  readonly strings: Readonly<Record<string, string | undefined>>;
+  /** boolean options that were given */
+  readonly flags: ReadonlySet<string>;
+}
 
-export function parseStringOptions(argv: string[], names: readonly string[], usage: string): { values: CliValues } | { exitCode: number } {
+export function parseCliOptions(
+  argv: string[],
+  spec: { readonly strings: readonly string[]; readonly flags?: readonly string[] },
+  usage: string,
+): CliOptions | { exitCode: number } {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const n of names) options[n] = { type: 'string' };
-  let values: CliValues;
+  for (const n of spec.strings) options[n] = { type: 'string' };
+  for (const n of spec.flags ?? []) options[n] = { type: 'boolean' };
+  let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, strict: true, options }));
   } catch (err) {
@@ -22,5 +33,22 @@ export function parseStringOptions(argv: string[], names: readonly string[], usa
     console.log(usage);
     return { exitCode: 0 };
   }
-  return { values };
+  const strings: Record<string, string | undefined> = {};
+  const flags = new Set<string>();
+  for (const [k, v] of Object.entries(values)) {
+    if (typeof v === 'string') strings[k] = v;
+    else if (v === true) flags.add(k);
+  }
+  return { strings, flags };
+}
+
+/** An integer option of at least `min` (default `def` when absent); a bad value is added to `errors`. */
+export function intOption(strings: CliOptions['strings'], name: string, def: number, min: number, errors: string[]): number {
+  const raw = strings[name];
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min) {
+    errors.push(`--${name} must be ${min === 0 ? 'a non-negative integer' : `an integer >= ${min}`}, got "${raw}"`);
+  }
+  return n;
 }

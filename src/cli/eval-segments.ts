@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
-import { parseStringOptions } from './cli-args.ts';
+import { parseCliOptions } from './cli-args.ts';
 import { decide } from '../decision/policy.ts';
 import { idx, type AgeBand } from '../features/catalogue.ts';
 import { encodeVector } from '../model/encode.ts';
@@ -45,9 +45,9 @@ function newestManifest(dir: string): ModelManifest | null {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseStringOptions(argv, ['payers', 'days', 'sim-seed', 'test-days', 'models'], USAGE);
+  const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'test-days', 'models'] }, USAGE);
   if ('exitCode' in parsed) return parsed.exitCode;
-  const { values } = parsed;
+  const values = parsed.strings;
   const num = (name: string, def: number): number => {
     const raw = values[name];
     const n = raw === undefined ? def : Number(raw);
@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const rules = await loadRuleDir(config.rulesDir);
   if (!rules.ok) throw new Error(`the rule set in ${config.rulesDir} is invalid`);
-  const manifest = newestManifest(typeof values.models === 'string' ? path.resolve(values.models) : config.model.dir);
+  const manifest = newestManifest(values.models !== undefined ? path.resolve(values.models) : config.model.dir);
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };

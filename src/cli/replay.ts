@@ -13,9 +13,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
+import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
 import { DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
 import { fdhRows, simEventRows, type SourceStats } from '../replay/row-sources.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
@@ -25,11 +25,16 @@ const USAGE =
   '         --train-from YYYY-MM-DD --train-to YYYY-MM-DD --test-from YYYY-MM-DD --test-to YYYY-MM-DD\n' +
   '         [--from YYYY-MM-DD] [--label-delay-days 7] [--valid-days 2] [--batch-size 500] [--max-rounds 300] [--seed 1]';
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = CliOptions['strings'];
+
+const OPTIONS = [
+  'format', 'csv', 'events', 'from', 'train-from', 'train-to', 'test-from', 'test-to',
+  'label-delay-days', 'valid-days', 'batch-size', 'max-rounds', 'seed',
+] as const;
 
 function day(values: Values, name: string, errors: string[]): number {
   const raw = values[name];
-  if (typeof raw !== 'string') {
+  if (raw === undefined) {
     errors.push(`--${name} is required`);
     return Number.NaN;
   }
@@ -38,48 +43,12 @@ function day(values: Values, name: string, errors: string[]): number {
   return ms;
 }
 
-function int(values: Values, name: string, def: number, min: number, errors: string[]): number {
-  const raw = values[name];
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min) errors.push(`--${name} must be an integer >= ${min}, got "${String(raw)}"`);
-  return n;
-}
-
 const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 async function main(argv: string[]): Promise<number> {
-  let values: Values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        format: { type: 'string' },
-        csv: { type: 'string' },
-        events: { type: 'string' },
-        from: { type: 'string' },
-        'train-from': { type: 'string' },
-        'train-to': { type: 'string' },
-        'test-from': { type: 'string' },
-        'test-to': { type: 'string' },
-        'label-delay-days': { type: 'string' },
-        'valid-days': { type: 'string' },
-        'batch-size': { type: 'string' },
-        'max-rounds': { type: 'string' },
-        seed: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    console.error((err as Error).message);
-    console.error(USAGE);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCliOptions(argv, { strings: OPTIONS }, USAGE);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const values = parsed.strings;
   const errors: string[] = [];
   const format = values.format ?? 'fdh';
   if (format !== 'fdh' && format !== 'events') errors.push(`--format must be fdh or events, got "${String(format)}"`);
@@ -92,11 +61,11 @@ async function main(argv: string[]): Promise<number> {
   const testFromMs = day(values, 'test-from', errors);
   const testToMs = day(values, 'test-to', errors) + DAY_MS;
   const fromMs = values.from === undefined ? trainFromMs - 14 * DAY_MS : day(values, 'from', errors);
-  const labelDelayDays = int(values, 'label-delay-days', 7, 0, errors);
-  const validDays = int(values, 'valid-days', 2, 1, errors);
-  const batchSize = int(values, 'batch-size', 500, 1, errors);
-  const maxRounds = int(values, 'max-rounds', 300, 1, errors);
-  const seed = int(values, 'seed', 1, 0, errors);
+  const labelDelayDays = intOption(values, 'label-delay-days', 7, 0, errors);
+  const validDays = intOption(values, 'valid-days', 2, 1, errors);
+  const batchSize = intOption(values, 'batch-size', 500, 1, errors);
+  const maxRounds = intOption(values, 'max-rounds', 300, 1, errors);
+  const seed = intOption(values, 'seed', 1, 0, errors);
   const windows: ReplayWindows = { fromMs, trainFromMs, trainToMs, testFromMs, testToMs, labelDelayDays, validDays };
   if (errors.length === 0) errors.push(...windowProblems(windows));
   if (errors.length > 0) {

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
-import { parseStringOptions, type CliValues } from './cli-args.ts';
+import { intOption, parseCliOptions } from './cli-args.ts';
 import { TransferEventSchema } from '../features/transfer-event.ts';
 import { simulate } from '../sim/index.ts';
 import type { SimRecord } from '../sim/types.ts';
@@ -71,40 +71,32 @@ async function* eventsFile(file: string): AsyncIterable<LabelledEvent> {
   }
 }
 
-function int(values: CliValues, name: string, def: number, errors: string[]): number {
-  const raw = values[name];
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < 0) errors.push(`--${name} must be a non-negative integer, got "${String(raw)}"`);
-  return n;
-}
-
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseStringOptions(argv, OPTIONS, USAGE);
+  const parsed = parseCliOptions(argv, { strings: OPTIONS }, USAGE);
   if ('exitCode' in parsed) return parsed.exitCode;
-  const { values } = parsed;
+  const values = parsed.strings;
   const errors: string[] = [];
-  const payers = int(values, 'payers', 10_000, errors);
-  const days = int(values, 'days', 35, errors);
-  const simSeed = int(values, 'sim-seed', 1, errors);
-  const warmupDays = int(values, 'warmup-days', 7, errors);
-  const validDays = int(values, 'valid-days', 7, errors);
-  const testDays = int(values, 'test-days', 7, errors);
-  const maxRounds = int(values, 'max-rounds', 300, errors);
-  const seed = int(values, 'seed', 1, errors);
+  const payers = intOption(values, 'payers', 10_000, 0, errors);
+  const days = intOption(values, 'days', 35, 0, errors);
+  const simSeed = intOption(values, 'sim-seed', 1, 0, errors);
+  const warmupDays = intOption(values, 'warmup-days', 7, 0, errors);
+  const validDays = intOption(values, 'valid-days', 7, 0, errors);
+  const testDays = intOption(values, 'test-days', 7, 0, errors);
+  const maxRounds = intOption(values, 'max-rounds', 300, 0, errors);
+  const seed = intOption(values, 'seed', 1, 0, errors);
   const fraudRate = values['fraud-rate'] === undefined ? 0.005 : Number(values['fraud-rate']);
   if (!(fraudRate > 0 && fraudRate < 1)) errors.push(`--fraud-rate must be between 0 and 1, got "${String(values['fraud-rate'])}"`);
-  const start = typeof values.start === 'string' ? values.start : '2026-06-01';
+  const start = values.start ?? '2026-06-01';
   if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(`${start}T00:00:00Z`))) errors.push(`--start must be YYYY-MM-DD, got "${start}"`);
-  const name = typeof values.name === 'string' ? values.name : 'calmpay-gbdt';
-  const version = typeof values.version === 'string' ? values.version : new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '.');
-  if (typeof values.events === 'string' && typeof values['training-set'] === 'string') errors.push('give at most one of --events and --training-set');
+  const name = values.name ?? 'calmpay-gbdt';
+  const version = values.version ?? new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '.');
+  if (values.events !== undefined && values['training-set'] !== undefined) errors.push('give at most one of --events and --training-set');
   if (errors.length > 0) {
     for (const e of errors) console.error(e);
     console.error(USAGE);
     return 2;
   }
-  const out = path.resolve(typeof values.out === 'string' ? values.out : 'models');
+  const out = path.resolve(values.out ?? 'models');
   const config = loadConfig();
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
@@ -113,13 +105,13 @@ async function main(argv: string[]): Promise<number> {
   let set: ReplayedSet;
   let dataSource: string;
   const started = Date.now();
-  if (typeof values['training-set'] === 'string') {
+  if (values['training-set'] !== undefined) {
     const file = values['training-set'];
     dataSource = `case library export ${path.basename(file)}`;
     set = await encodeTrainingRows(jsonLines(file));
   } else {
     let source: AsyncIterable<LabelledEvent> | Iterable<LabelledEvent>;
-    if (typeof values.events === 'string') {
+    if (values.events !== undefined) {
       dataSource = `events ${path.basename(values.events)}`;
       source = eventsFile(values.events);
     } else {
@@ -148,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
   const last = set.times[set.times.length - 1]!;
   const testFromMs = last + 1 - testDays * DAY;
   const validFromMs = testFromMs - validDays * DAY;
-  const trainFromMs = typeof values['training-set'] === 'string' ? first : first + warmupDays * DAY;
+  const trainFromMs = values['training-set'] !== undefined ? first : first + warmupDays * DAY;
   if (!(trainFromMs < validFromMs)) {
     console.error(`the data spans ${((last - first) / DAY).toFixed(1)} days: too short for ${warmupDays} warm-up, ${validDays} validation and ${testDays} test days`);
     return 2;
