@@ -36,6 +36,11 @@ export interface ModelConfig {
   readonly explainFrom: number;
 }
 
+/** The policy for a payer of this age band; payers of unknown age get the general settings. */
+export function segmentPolicy(config: Config, segment: AgeBand | null): SegmentPolicy {
+  return segment === null ? { thresholds: config.thresholds, coolingOffSeconds: config.coolingOffSeconds } : config.segments[segment];
+}
+
 export interface AgeBandLimits {
   /** a payer younger than this is a minor */
   readonly minorBelow: number;

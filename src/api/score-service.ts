@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Config } from '../config.ts';
+import { segmentPolicy, type Config } from '../config.ts';
 import { CATALOGUE_VERSION, idx, type FeatureValue } from '../features/catalogue.ts';
 import { buildFeatureVector, eventOnlyVector } from '../features/build-vector.ts';
-import type { TransferEvent } from '../features/transfer-event.ts';
+import { eventHash, type TransferEvent } from '../features/transfer-event.ts';
 import type { StoredDecision, StoredHit } from '../decision/decision.ts';
 import { guardianReason, type GuardianBlock } from '../decision/guardian-notice.ts';
 import { maxAction, type Action } from '../decision/actions.ts';
@@ -65,11 +64,6 @@ function guardianBlock(check: GuardianCheck | null, currency: string): GuardianB
 
 const us = (fromMs: number, toMs: number): number => Math.round((toMs - fromMs) * 1000);
 
-/** Identity of an event for idempotency: everything but the response language. */
-export function eventHash(e: TransferEvent): string {
-  const { language: _language, ...identity } = e;
-  return createHash('sha1').update(JSON.stringify(identity)).digest('base64url');
-}
 
 /** How long a duplicate waits for the first request's decision to be written. */
 const IN_FLIGHT_POLLS = 20;
@@ -184,7 +178,7 @@ export class ScoreService {
     const model = failMode === null && this.deps.model !== undefined ? await this.deps.model.assess(v) : null;
     const tModel = performance.now();
     const segment = v[SEGMENT] as StoredDecision['segment'];
-    const policy = segment === null ? { thresholds: config.thresholds, coolingOffSeconds: config.coolingOffSeconds } : config.segments[segment];
+    const policy = segmentPolicy(config, segment);
     const outcome = decide(hits, model?.modelScore ?? null, policy.thresholds, guardian !== null);
     const action = failMode === null ? outcome.action : maxAction(outcome.action, failMode);
     const degraded: string[] = [];

@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../config.ts';
+import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
 import { decide } from '../decision/policy.ts';
 import { idx, type AgeBand } from '../features/catalogue.ts';
@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
   }
   const blind = evaluateSegments(scored, () => config.thresholds);
-  const configured = evaluateSegments(scored, (band) => (band === null ? config.thresholds : config.segments[band].thresholds));
+  const configured = evaluateSegments(scored, (band) => segmentPolicy(config, band).thresholds);
   const tuned = tuneWarnThresholds(scored, config.thresholds, blind.alertRate);
   console.log(
     JSON.stringify(

@@ -1,4 +1,4 @@
-import type { Config } from '../config.ts';
+import { segmentPolicy, type Config } from '../config.ts';
 import type { StoredDecision } from '../decision/decision.ts';
 import type { AgeBand, FeatureValue } from '../features/catalogue.ts';
 import { CalmpayError } from '../errors.ts';
@@ -7,7 +7,6 @@ import type { HoldTimers } from './hold-timers.ts';
 import type { AuditEntry, LifecycleStore, StoredLifecycle, TransitionOutcome } from './lifecycle-store.ts';
 import type { Log } from './log.ts';
 import { recheckHold } from './recheck.ts';
-import { segmentPolicy } from './registration.ts';
 import { illegalTransitionMessage, isTransferState, type TransferAction, type TransferState } from './transfer-states.ts';
 
 /**

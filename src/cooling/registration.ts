@@ -1,4 +1,4 @@
-import type { Config, PolicyThresholds } from '../config.ts';
+import { segmentPolicy, type Config } from '../config.ts';
 import type { StoredDecision } from '../decision/decision.ts';
 import { pickLanguage } from '../decision/warnings.ts';
 import { idx, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
@@ -24,11 +24,6 @@ export interface TransferRegistration {
 }
 
 const REPORT_COUNT = idx('payee.report_count');
-
-/** The thresholds and hold length the score used for this payer's age band (see ScoreService). */
-export function segmentPolicy(config: Config, segment: AgeBand | null): { thresholds: PolicyThresholds; coolingOffSeconds: number } {
-  return segment === null ? { thresholds: config.thresholds, coolingOffSeconds: config.coolingOffSeconds } : config.segments[segment];
-}
 
 /** The parts of a decision the lifecycle keeps. */
 export type RegisteredDecision = Pick<StoredDecision, 'action' | 'riskScore' | 'modelScore' | 'scamType' | 'segment' | 'rulesVersion' | 'decidedAt'>;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isTimeZone } from './time-zones.ts';
 
@@ -90,3 +91,9 @@ export const PARSE_MESSAGES = {
   error: (issue: { code: string; input?: unknown }): string | undefined =>
     issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined,
 };
+
+/** Identity of an event for idempotency: everything but the response language. */
+export function eventHash(e: TransferEvent): string {
+  const { language: _language, ...identity } = e;
+  return createHash('sha1').update(JSON.stringify(identity)).digest('base64url');
+}

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { eventHash } from '../api/score-service.ts';
 import type { AgeBandBounds } from '../features/build-vector.ts';
 import { buildFeatureVector } from '../features/build-vector.ts';
 import type { FeatureValue } from '../features/catalogue.ts';
-import type { TransferEvent } from '../features/transfer-event.ts';
+import { eventHash, type TransferEvent } from '../features/transfer-event.ts';
 import { FeatureStore } from './feature-store.ts';
 import { makeKeys } from './keys.ts';
 
