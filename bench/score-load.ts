@@ -4,36 +4,26 @@
  * Prints throughput and p50/p99 for both and their ratio; writes bench/results/score-load.json.
  *
  * Traffic goes only to 127.0.0.1, and each phase is bounded in time (BENCH_SECONDS, default 15).
- * Env: BENCH_SECONDS, BENCH_CONNECTIONS (64), BENCH_PAYERS (100000), BENCH_PAYEES (20000),
+ * Env: BENCH_SECONDS, BENCH_CONNECTIONS (64), BENCH_PAYERS (100000), BENCH_PAYEES (20000), BENCH_MIX
+ * (retail | hot, see bench/transfer-gen.ts),
  * REDIS_URL (else a local redis-server is started for the run, append-only like npm start).
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalRedis } from '../src/store/local-redis.ts';
-import { transferGenerator } from './transfer-gen.ts';
+import { freePort, stopChild, waitReady } from './processes.ts';
+import { mixFromEnv, transferGenerator } from './transfer-gen.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const payers = Number(process.env.BENCH_PAYERS ?? 100_000);
 const payees = Number(process.env.BENCH_PAYEES ?? 20_000);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+const mix = mixFromEnv();
 
 function startNode(script: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
@@ -42,29 +32,6 @@ function startNode(script: string, env: Record<string, string>): ChildProcess {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;
-}
-
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: server exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} not ready after 30 s`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null) child.kill('SIGKILL');
 }
 
 interface Phase {
@@ -116,6 +83,8 @@ async function main(): Promise<void> {
   const engine = startNode('src/main.ts', {
     PORT: String(enginePort),
     REDIS_URL: redisUrl,
+    // a fresh SQL store (PGlite) for the run, never the user's ./data
+    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'calmpay-bench-data-')),
     REDIS_KEY_PREFIX: `${runId}:`,
     LOG_LEVEL: 'warn',
     WATCH_RULES: 'false',
@@ -124,7 +93,7 @@ async function main(): Promise<void> {
   try {
     await waitReady(`http://127.0.0.1:${barePort}/healthz`, bare);
     await waitReady(`http://127.0.0.1:${enginePort}/readyz`, engine);
-    const gen = transferGenerator({ seed: 1, payers, payees, runId });
+    const gen = transferGenerator({ seed: 1, payers, payees, runId, mix });
     // warm up both (JIT, connection pools, Redis script cache), then measure
     await load('warm-up bare', barePort, gen, 3);
     await load('warm-up scoring', enginePort, gen, 3);
@@ -138,7 +107,7 @@ async function main(): Promise<void> {
 
   const [b, s] = phases as [Phase, Phase];
   const ratio = s.rps / b.rps;
-  console.log(`\nPOST /v1/transfers/score, ${connections} connections, ${seconds} s each, ${os.cpus().length} cores`);
+  console.log(`\nPOST /v1/transfers/score, ${connections} connections, ${seconds} s each, ${os.cpus().length} cores, mix ${mix}`);
   console.log('target            req/s     p50 ms   p99 ms   requests   non-2xx  errors');
   for (const p of phases) {
     console.log(
@@ -149,7 +118,7 @@ async function main(): Promise<void> {
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   writeFileSync(
     path.join(root, 'bench/results/score-load.json'),
-    JSON.stringify({ at: new Date().toISOString(), connections, seconds, cores: os.cpus().length, phases, ratio }, null, 2) + '\n',
+    JSON.stringify({ at: new Date().toISOString(), connections, seconds, cores: os.cpus().length, mix, phases, ratio }, null, 2) + '\n',
   );
   if (s.non2xx > 0 || s.errors > 0) {
     console.error(`scoring answered ${s.non2xx} non-2xx and ${s.errors} errors: the figures above are not valid`);

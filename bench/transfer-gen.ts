@@ -29,19 +29,48 @@ export function zipfSampler(n: number, s: number, rand: () => number): () => num
   };
 }
 
+/**
+ * `hot`: Zipf-skewed payers and payees, a stress test of hot keys (a few payers send hundreds
+ * of transfers a second, so rapid-repeat and fan-in rules fire on most of them).
+ * `retail`: closer to a bank's traffic: payers spread evenly (each sends a few transfers in a
+ * run), 60% of transfers to established merchants (Zipf over the first 2% of payees, accounts
+ * years old) and 40% to people spread evenly; the same amounts and context signals.
+ */
+export const MIXES = ['retail', 'hot'] as const;
+export type Mix = (typeof MIXES)[number];
+
+/** BENCH_MIX, default retail; anything else is an error. */
+export function mixFromEnv(env: NodeJS.ProcessEnv = process.env): Mix {
+  const v = env.BENCH_MIX ?? 'retail';
+  if (!(MIXES as readonly string[]).includes(v)) throw new Error(`BENCH_MIX must be ${MIXES.join(' or ')}, got ${JSON.stringify(v)}`);
+  return v as Mix;
+}
+
 export interface GenOptions {
   readonly seed: number;
   readonly payers: number;
   readonly payees: number;
   readonly runId: string;
+  /** default `hot` (the tests rely on its repeats) */
+  readonly mix?: Mix;
 }
 
 const ZONES = ['Asia/Shanghai', 'Asia/Hong_Kong', 'Europe/London', 'America/New_York'];
 
 export function transferGenerator(o: GenOptions): () => Record<string, unknown> {
   const rand = mulberry32(o.seed);
-  const payer = zipfSampler(o.payers, 1.1, rand);
-  const payee = zipfSampler(o.payees, 1.2, rand);
+  const merchants = Math.max(1, Math.floor(o.payees * 0.02));
+  const merchant = zipfSampler(merchants, 1.0, rand);
+  const uniform = (n: number) => () => Math.floor(rand() * n);
+  const payer = o.mix === 'retail' ? uniform(o.payers) : zipfSampler(o.payers, 1.1, rand);
+  const payee =
+    o.mix === 'retail'
+      ? (() => {
+          const person = uniform(o.payees - merchants);
+          return () => (rand() < 0.6 ? merchant() : merchants + person());
+        })()
+      : zipfSampler(o.payees, 1.2, rand);
+  const payeeAgeDays = (q: number) => (o.mix === 'retail' && q < merchants ? 1500 + ((q * 7877) % 2000) : (q * 7877) % 2000);
   let n = 0;
   const year = new Date().getUTCFullYear();
   return () => {
@@ -66,7 +95,7 @@ export function transferGenerator(o: GenOptions): () => Record<string, unknown> 
       },
       payee: {
         accountId: `q-${q}`,
-        accountCreatedAt: new Date(now - ((q * 7877) % 2000) * 86_400_000 - 3_600_000).toISOString(),
+        accountCreatedAt: new Date(now - payeeAgeDays(q) * 86_400_000 - 3_600_000).toISOString(),
       },
       context: {
         newDevice: rand() < 0.03,

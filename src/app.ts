@@ -14,6 +14,7 @@ import { RuleReasons } from './rules/rule-reasons.ts';
 import { FeatureStore } from './store/feature-store.ts';
 import { ThrottledLog } from './throttled-log.ts';
 import { makeKeys } from './store/keys.ts';
+import { storedIds } from './store/pseudonyms.ts';
 import { caseRoutes } from './cases/case-routes.ts';
 import { Lifecycle } from './cooling/lifecycle.ts';
 import { CaseService, type ReportListener } from './cases/case-service.ts';
@@ -97,7 +98,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   let server: FastifyInstance | undefined;
-  const keys = makeKeys(config.redisKeyPrefix);
+  const keys = makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey));
   const clock = overrides.clock ?? Date.now;
   const apiKeys = new ApiKeyRing(config.apiKeys);
   const metrics = new EngineMetrics();

@@ -3,6 +3,7 @@ import { bool, ConfigError, int, type Env } from './config-env.ts';
 import { parseApiKeys, type ApiKeyEntry } from './api/api-keys.ts';
 import type { Language } from './decision/warnings.ts';
 import { parseDegradedPolicy, type AmountBand } from './decision/degraded-policy.ts';
+import { parseIdHashKey } from './store/pseudonyms.ts';
 import { AGE_BANDS, type AgeBand } from './features/catalogue.ts';
 import { LIFECYCLE_VARIABLES, loadLifecycleConfig, type LifecycleConfig } from './cooling/lifecycle-config.ts';
 
@@ -54,6 +55,8 @@ export interface Config {
   /** unset: start a local redis-server with its data under `${dataDir}/redis` */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
+  /** ACCOUNT_ID_HASH_KEY: account and device ids are stored in Redis as keyed hashes; null: as they are */
+  readonly idHashKey: Buffer | null;
   readonly dataDir: string;
   readonly rulesDir: string;
   readonly watchRules: boolean;
@@ -97,6 +100,7 @@ export const CONFIG_VARIABLES = [
   'PORT',
   'REDIS_URL',
   'REDIS_KEY_PREFIX',
+  'ACCOUNT_ID_HASH_KEY',
   'DATA_DIR',
   'RULES_DIR',
   'WATCH_RULES',
@@ -218,6 +222,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port: int(env, 'PORT', 3000, 0, 65_535),
     redisUrl: env.REDIS_URL || undefined,
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'cp:',
+    idHashKey: parseIdHashKey(env.ACCOUNT_ID_HASH_KEY),
     dataDir,
     rulesDir: path.resolve(cwd, env.RULES_DIR || 'rules'),
     watchRules: bool(env, 'WATCH_RULES', true),

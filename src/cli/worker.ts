@@ -4,6 +4,7 @@ import { Lifecycle } from '../cooling/lifecycle.ts';
 import { jsonLog } from '../cooling/log.ts';
 import { formatRuleError, loadRuleDir, watchRuleDir, type RuleError, type RuleSet } from '../rules/index.ts';
 import { makeKeys } from '../store/keys.ts';
+import { storedIds } from '../store/pseudonyms.ts';
 
 /**
  * `npm run worker`: the lifecycle worker alone (cooling-off timers, the outbox relay, sweeps,
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle({
     config,
     redis,
-    keys: makeKeys(config.redisKeyPrefix),
+    keys: makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey)),
     ruleSet: () => rules.current,
     clock: Date.now,
     log,

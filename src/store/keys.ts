@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { plainIds, type Pseudonymise } from './pseudonyms.ts';
 
 /**
  * Every Redis key and Lua script of calmpay, in one place (STYLE: BullMQ's habit).
@@ -13,6 +14,11 @@ import { readFileSync } from 'node:fs';
  */
 export interface Keys {
   readonly prefix: string;
+  /**
+   * The name an account (`a`) or device (`d`) id has in Redis, in keys and in set members:
+   * the id itself, or its keyed hash with ACCOUNT_ID_HASH_KEY (src/store/pseudonyms.ts).
+   */
+  storedId(kind: 'a' | 'd', id: string): string;
   /** idempotency claim of a transfer: the hash of the event first scored under its id */
   tx(transferId: string): string;
   /** the decision first given for a transfer (same slot as its claim) */
@@ -65,10 +71,11 @@ export interface Keys {
   bullPrefix(): string;
 }
 
-export function makeKeys(prefix: string): Keys {
-  const a = (id: string): string => `${prefix}{a:${id}}`;
+export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds): Keys {
+  const a = (id: string): string => `${prefix}{a:${storedId('a', id)}}`;
   return Object.freeze({
     prefix,
+    storedId,
     tx: (id: string) => `${prefix}{t:${id}}`,
     txDecision: (id: string) => `${prefix}{t:${id}}:d`,
     accountOut: (id: string) => `${a(id)}:out`,
@@ -81,8 +88,8 @@ export function makeKeys(prefix: string): Keys {
     accountReportCases: (id: string) => `${a(id)}:reports:cases`,
     accountReporters: (id: string) => `${a(id)}:reports:by`,
     accountGuardian: (id: string) => `${a(id)}:guardian`,
-    pair: (payer: string, payee: string) => `${a(payer)}:pair:${payee}`,
-    devicePayers: (id: string) => `${prefix}{d:${id}}:payers`,
+    pair: (payer: string, payee: string) => `${a(payer)}:pair:${storedId('a', payee)}`,
+    devicePayers: (id: string) => `${prefix}{d:${storedId('d', id)}}:payers`,
     decisionStream: () => `${prefix}{decisions}`,
     txState: (id: string) => `${prefix}{t:${id}}:s`,
     txAudit: (id: string) => `${prefix}{t:${id}}:audit`,
