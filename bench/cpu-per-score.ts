@@ -8,7 +8,7 @@
  * the throughput ratio against bare fastify.
  *
  * Env: CPU_REQUESTS (20000), CPU_CONNECTIONS (16), BENCH_PAYERS, BENCH_PAYEES, BENCH_MIX
- * (see bench/transfer-gen.ts), CPU_AOF=false (Redis without its append-only file), CPU_PROFILE_DIR (write a V8 CPU profile of the engine there), and
+ * (see bench/transfer-gen.ts), BENCH_AUTH=true (API keys on), CPU_AOF=false (Redis without its append-only file), CPU_PROFILE_DIR (write a V8 CPU profile of the engine there), and
  * any engine env (MODELS_DIR, DECISION_SINK, ...).
  */
 import autocannon from 'autocannon';
@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/store/local-redis.ts';
-import { freePort, stopChild, waitReady } from './processes.ts';
+import { benchAuth, freePort, stopChild, waitReady } from './processes.ts';
 import { transferGenerator, mixFromEnv } from './transfer-gen.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,10 +61,11 @@ async function main(): Promise<void> {
   const local = await startLocalRedis({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'calmpay-cpu-redis-')), appendOnly: process.env.CPU_AOF !== 'false' });
   const redis = new Redis(local.url);
   const port = await freePort();
+  const auth = benchAuth();
   const profile = process.env.CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROFILE_DIR] : [];
   const engine: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), REDIS_URL: local.url, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'calmpay-cpu-data-')), REDIS_KEY_PREFIX: `${runId}:`, LOG_LEVEL: 'warn', WATCH_RULES: 'false' },
+    env: { ...process.env, ...auth.engineEnv, PORT: String(port), REDIS_URL: local.url, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'calmpay-cpu-data-')), REDIS_KEY_PREFIX: `${runId}:`, LOG_LEVEL: 'warn', WATCH_RULES: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
           {
             method: 'POST',
             path: '/v1/transfers/score',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...auth.headers },
             setupRequest: (req) => ({ ...req, body: JSON.stringify(gen()) }),
           },
         ],
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     const stats = await commandStats(redis);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const n = result.requests.total;
-    console.log(`${n} scores (${result.non2xx} non-2xx), ${connections} connections, mix ${mix}, ${(n / (wallMs / 1000)).toFixed(0)} req/s wall`);
+    console.log(`${n} scores (${result.non2xx} non-2xx), ${connections} connections, mix ${mix}, auth ${auth.headers.authorization ? 'on' : 'off'}, ${(n / (wallMs / 1000)).toFixed(0)} req/s wall`);
     console.log(`engine CPU per score: ${(engineUs / n).toFixed(1)} µs   Redis CPU per score: ${(redisUs / n).toFixed(1)} µs`);
     console.log('\nRedis commands (per score):');
     const rows = [...stats.entries()].sort((a, b) => b[1].usec - a[1].usec).slice(0, 16);

@@ -1,6 +1,7 @@
 /** Child processes and ports for the benchmarks: all on 127.0.0.1, all bounded in time. */
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { newApiKey } from '../src/api/api-keys.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,4 +36,14 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/**
+ * BENCH_AUTH=true: the engine runs with one API key (scope `score`) and every request sends it,
+ * so a run measures scoring with authentication on. Returns the engine env and request headers.
+ */
+export function benchAuth(env: NodeJS.ProcessEnv = process.env): { engineEnv: Record<string, string>; headers: Record<string, string> } {
+  if (env.BENCH_AUTH !== 'true') return { engineEnv: {}, headers: {} };
+  const { key, entry } = newApiKey('bench', ['score']);
+  return { engineEnv: { API_KEYS: JSON.stringify([entry]) }, headers: { authorization: `Bearer ${key}` } };
 }

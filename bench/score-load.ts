@@ -5,7 +5,7 @@
  *
  * Traffic goes only to 127.0.0.1, and each phase is bounded in time (BENCH_SECONDS, default 15).
  * Env: BENCH_SECONDS, BENCH_CONNECTIONS (64), BENCH_PAYERS (100000), BENCH_PAYEES (20000), BENCH_MIX
- * (retail | hot, see bench/transfer-gen.ts),
+ * (retail | hot, see bench/transfer-gen.ts), BENCH_AUTH=true (API keys on: the engine checks a key on every request),
  * REDIS_URL (else a local redis-server is started for the run, append-only like npm start).
  */
 import autocannon from 'autocannon';
@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalRedis } from '../src/store/local-redis.ts';
-import { freePort, stopChild, waitReady } from './processes.ts';
+import { benchAuth, freePort, stopChild, waitReady } from './processes.ts';
 import { mixFromEnv, transferGenerator } from './transfer-gen.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,6 +24,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const payers = Number(process.env.BENCH_PAYERS ?? 100_000);
 const payees = Number(process.env.BENCH_PAYEES ?? 20_000);
 const mix = mixFromEnv();
+const auth = benchAuth();
 
 function startNode(script: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
@@ -53,7 +54,7 @@ async function load(name: string, port: number, gen: () => Record<string, unknow
       {
         method: 'POST',
         path: '/v1/transfers/score',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth.headers },
         setupRequest: (req) => ({ ...req, body: JSON.stringify(gen()) }),
       },
     ],
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   const enginePort = await freePort();
   const bare = startNode('bench/bare-server.ts', { PORT: String(barePort) });
   const engine = startNode('src/main.ts', {
+    ...auth.engineEnv,
     PORT: String(enginePort),
     REDIS_URL: redisUrl,
     // a fresh SQL store (PGlite) for the run, never the user's ./data
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
 
   const [b, s] = phases as [Phase, Phase];
   const ratio = s.rps / b.rps;
-  console.log(`\nPOST /v1/transfers/score, ${connections} connections, ${seconds} s each, ${os.cpus().length} cores, mix ${mix}`);
+  console.log(`\nPOST /v1/transfers/score, ${connections} connections, ${seconds} s each, ${os.cpus().length} cores, mix ${mix}, auth ${auth.headers.authorization ? 'on' : 'off'}`);
   console.log('target            req/s     p50 ms   p99 ms   requests   non-2xx  errors');
   for (const p of phases) {
     console.log(
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   writeFileSync(
     path.join(root, 'bench/results/score-load.json'),
-    JSON.stringify({ at: new Date().toISOString(), connections, seconds, cores: os.cpus().length, mix, phases, ratio }, null, 2) + '\n',
+    JSON.stringify({ at: new Date().toISOString(), connections, seconds, cores: os.cpus().length, mix, auth: auth.headers.authorization !== undefined, phases, ratio }, null, 2) + '\n',
   );
   if (s.non2xx > 0 || s.errors > 0) {
     console.error(`scoring answered ${s.non2xx} non-2xx and ${s.errors} errors: the figures above are not valid`);
