@@ -11,11 +11,18 @@ import { buildServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { loadRuleDir, watchRuleDir, type RuleError, type RuleSet } from './rules/index.ts';
 import { RuleReasons } from './rules/rule-reasons.ts';
+import { ruleRoutes } from './rules/rule-routes.ts';
+import { RuleVersionSync } from './rules/rule-version-sync.ts';
+import { RuleHitCounter } from './rules/rule-hit-counter.ts';
+import { FILES_AUTHOR, RuleVersions } from './rules/rule-versions.ts';
 import { FeatureStore } from './store/feature-store.ts';
 import { ThrottledLog } from './throttled-log.ts';
 import { makeKeys } from './store/keys.ts';
 import { storedIds } from './store/pseudonyms.ts';
 import { caseRoutes } from './cases/case-routes.ts';
+import { BacktestJobs } from './rules/backtest/backtest-jobs.ts';
+import { replayPolicy } from './rules/backtest/replay-decision.ts';
+import { backtestRoutes } from './rules/backtest-routes.ts';
 import { Lifecycle } from './cooling/lifecycle.ts';
 import { CaseService, type ReportListener } from './cases/case-service.ts';
 import { ReportFlags } from './cases/report-flags.ts';
@@ -38,6 +45,10 @@ export interface App {
   readonly server: FastifyInstance;
   readonly redis: Redis;
   readonly rules: ActiveRules;
+  /** rule versions in SQL: publish, approve, rollback; which version this node serves (issue 7) */
+  readonly ruleVersions: RuleVersions;
+  /** the safety cap's hit counter; null when RULES_SAFETY_CAP=false */
+  readonly ruleHits: RuleHitCounter | null;
   /** the case library and decision history (Postgres or PGlite) */
   readonly sql: SqlStore;
   readonly cases: CaseService;
@@ -45,6 +56,8 @@ export interface App {
   readonly sink: DecisionSink;
   /** the transfer lifecycle: confirm/cancel/review, cooling-off holds, webhooks (src/cooling) */
   readonly lifecycle: Lifecycle;
+  /** backtest jobs of this node (POST /v1/rules/backtest) */
+  readonly backtests: BacktestJobs;
   close(): Promise<void>;
 }
 
@@ -69,16 +82,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   if (config.redisUrl === undefined) {
     throw new StartupError('buildApp needs a REDIS_URL (npm start starts a local redis-server when it is unset)');
   }
-  const loaded = await loadRuleDir(config.rulesDir);
-  if (!loaded.ok) {
-    throw new StartupError(`The rule set in ${config.rulesDir} is invalid:\n${formatRuleErrors(loaded.errors)}`);
-  }
-  const rules: { current: RuleSet; lastErrors: readonly RuleError[] | null } = {
-    current: loaded.ruleSet,
-    lastErrors: null,
-  };
+  // the files seed the SQL store's first version; once it has one, that one wins (issue 7)
+  const ruleFiles = await loadRuleDir(config.rulesDir);
   const reasons = new RuleReasons();
-  reasons.remember(loaded.ruleSet);
 
   const redis = new Redis(config.redisUrl, {
     // measured with npm run bench: auto-pipelining batches the score scripts of concurrent
@@ -119,6 +125,59 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     redis.disconnect();
     throw new StartupError(`Cannot migrate the SQL store at ${sql.location}: ${err.message}`);
   });
+  let ruleSync: RuleVersionSync | null = null;
+  const opened = await RuleVersions.open(
+    {
+      sql,
+      clock,
+      fourEyes: config.ruleVersions.fourEyes,
+      onSwitch: (loaded) => {
+        reasons.remember(loaded.ruleSet);
+        lateLog.info(
+          { versionId: loaded.version.id, version: loaded.ruleSet.version, rules: loaded.ruleSet.rules.length },
+          `rule version ${loaded.version.id} active on this node`,
+        );
+        void ruleSync?.announce(loaded.pointer, loaded.ruleSet.files);
+      },
+      log: lateLog,
+    },
+    ruleFiles,
+    config.rulesDir,
+  ).catch(async (err: Error) => {
+    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
+    redis.disconnect();
+    throw new StartupError(`Cannot load the rule set: ${err.message}`);
+  });
+  const ruleVersions = opened.versions;
+  const rules: ActiveRules = ruleVersions.serving;
+  reasons.remember(rules.current);
+  // a subscribed connection can do nothing else; it waits through Redis outages (the poll covers them)
+  const ruleSubscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  ruleSubscriber.on('error', (err: Error) => redisErrorLog.note(err.message));
+  await ruleSubscriber.connect().catch(async (err: Error) => {
+    ruleSubscriber.disconnect();
+    redis.disconnect();
+    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
+    throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+  });
+  ruleSync = await RuleVersionSync.start({
+    redis,
+    subscriber: ruleSubscriber,
+    keys,
+    versions: ruleVersions,
+    pollMs: config.ruleVersions.pollMs,
+    log: lateLog,
+  });
+  // rule files edited while the engine was stopped take effect, as the watcher would have made them
+  if (config.watchRules) {
+    await ruleVersions.publishNewFiles(ruleFiles, config.rulesDir).catch((err: unknown) => {
+      lateLog.error({ err }, `publishing the edited rule files of ${config.rulesDir} failed; serving the stored version`);
+    });
+  }
+  // the safety cap: acting-rule hits counted per node, summed in Redis, a runaway rule moved to shadow
+  const hitCounter = config.ruleVersions.safetyCap.enabled
+    ? new RuleHitCounter({ redis, keys, versions: ruleVersions, config: config.ruleVersions.safetyCap, clock, log: lateLog })
+    : null;
   // new scam reports, after they are committed (issue 4: escalate cooling-off holds to the payee)
   const reportListeners: ReportListener[] = [];
   const cases = new CaseService({
@@ -166,7 +225,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clock,
     sleep: (ms) => sleep(ms),
     onDegraded: (_transferId, reason) => degradedLog.note(reason),
-    onDecision: (d) => metrics.observeDecision(d),
+    onDecision: (d) => {
+      metrics.observeDecision(d);
+      hitCounter?.note(d);
+    },
   });
   server = await buildServer({
     bodyLimitBytes: config.bodyLimitBytes,
@@ -225,29 +287,48 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   caseRoutes(server, { service: cases });
+  ruleRoutes(server, { versions: ruleVersions });
+  // backtests run on this node, one at a time; their state is in SQL (src/rules/backtest)
+  const backtests = new BacktestJobs({ sql, policy: replayPolicy(config), clock, log: lateLog });
+  backtestRoutes(server, { jobs: backtests, sql, activeRules: () => rules.current, modelsDir: config.model.dir, clock });
   lifecycle.routes(server);
   reportListeners.push(async (payeeId, caseId) => {
     await lifecycle.service.escalatePayee(payeeId, `new scam report ${caseId} names the payee`);
   });
   const log = server.log;
   if (!apiKeys.enabled) log.warn('API_KEYS is not set: authentication is OFF (development mode); every route is open');
-  log.info({ version: rules.current.version, rules: rules.current.rules.length }, 'rule set loaded');
+  {
+    const a = ruleVersions.active;
+    log.info(
+      { versionId: a.version.id, version: rules.current.version, rules: rules.current.rules.length, seeded: opened.seeded },
+      opened.seeded ? `rule files seeded rule version ${a.version.id}` : `rule version ${a.version.id} loaded from the SQL store`,
+    );
+    if (!opened.seeded && ruleFiles.ok && ruleFiles.ruleSet.version !== rules.current.version) {
+      log.info(`the files in ${config.rulesDir} (${ruleFiles.ruleSet.version}) differ from the active rule version ${a.version.id}, which wins`);
+    }
+  }
+  if (config.ruleVersions.fourEyes && !apiKeys.enabled) {
+    log.warn('RULES_FOUR_EYES is on but API_KEYS is not set: authors and approvers are names typed in the body, not proven');
+  }
   log.info({ backend: sql.backend, location: sql.location }, 'SQL store open');
   if (config.sql.decisionSink) sink.start();
+  hitCounter?.start();
   if (config.lifecycle.runWorker) await lifecycle.startWorker();
   // cases whose report flags did not reach Redis before (see CaseService)
   cases.reapplyPendingInBackground();
 
   const watcher = config.watchRules
     ? watchRuleDir(config.rulesDir, {
+        // a valid edit is published as a version by "files" (pending when four-eyes is on); every
+        // node then loads it from SQL like any other version
         onLoad: (ruleSet) => {
-          reasons.remember(ruleSet);
-          rules.current = ruleSet;
-          rules.lastErrors = null;
-          log.info({ version: ruleSet.version, rules: ruleSet.rules.length }, 'rule set reloaded');
+          ruleVersions.serving.lastErrors = null;
+          ruleVersions.publish(ruleSet.files, FILES_AUTHOR, `rule files edited in ${config.rulesDir}`).catch((err: unknown) => {
+            log.error({ err }, 'publishing the edited rule files failed');
+          });
         },
         onError: (errors) => {
-          rules.lastErrors = errors;
+          ruleVersions.serving.lastErrors = errors;
           log.error(`rule edit rejected, keeping ${rules.current.version}:\n${formatRuleErrors(errors)}`);
         },
       })
@@ -258,21 +339,28 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     server: app,
     redis,
     rules,
+    ruleVersions,
+    ruleHits: hitCounter,
     sql,
     cases,
     sink,
     lifecycle,
+    backtests,
     async close() {
       watcher?.close();
+      ruleSync?.close();
+      await hitCounter?.close();
       degradedLog.stop();
       redisErrorLog.stop();
       await model.close();
       await app.close();
+      await backtests.close();
       await store.drain();
       await lifecycle.close();
       await sink.stop();
       await cases.drain();
       await sinkRedis.quit().catch(() => sinkRedis.disconnect());
+      await ruleSubscriber.quit().catch(() => ruleSubscriber.disconnect());
       await redis.quit().catch(() => redis.disconnect());
       if (overrides.sql === undefined) await sql.close();
     },

@@ -6,6 +6,7 @@ import { parseDegradedPolicy, type AmountBand } from './decision/degraded-policy
 import { parseIdHashKey } from './store/pseudonyms.ts';
 import { AGE_BANDS, type AgeBand } from './features/catalogue.ts';
 import { LIFECYCLE_VARIABLES, loadLifecycleConfig, type LifecycleConfig } from './cooling/lifecycle-config.ts';
+import { RULE_VERSION_VARIABLES, loadRuleVersionsConfig, type RuleVersionsConfig } from './rules/rule-versions-config.ts';
 
 /**
  * Everything tunable, parsed once from the environment into a frozen object. Every variable
@@ -93,6 +94,8 @@ export interface Config {
   readonly sql: SqlConfig;
   /** the transfer lifecycle: holds, warning expiry, webhooks, notifications, worker (src/cooling) */
   readonly lifecycle: LifecycleConfig;
+  /** rule versions: four-eyes, the version poll, the safety cap (src/rules/rule-versions-config.ts) */
+  readonly ruleVersions: RuleVersionsConfig;
 }
 
 export const CONFIG_VARIABLES = [
@@ -143,6 +146,7 @@ export const CONFIG_VARIABLES = [
   'DECISION_RETENTION_DAYS',
   'LABEL_MATURITY_DAYS',
   ...LIFECYCLE_VARIABLES,
+  ...RULE_VERSION_VARIABLES,
 ] as const;
 
 export { ConfigError };
@@ -251,5 +255,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     distinctCap: int(env, 'DISTINCT_CAP', 10_000, 10, 1_000_000),
     sql: sqlConfig(env, dataDir),
     lifecycle: loadLifecycleConfig(env),
+    ruleVersions: loadRuleVersionsConfig(env),
   });
 }

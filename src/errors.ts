@@ -43,6 +43,16 @@ export const ERRORS = {
     message: 'Some of these transfers are already reported in another case',
   },
   CALMPAY_ERR_SQL_UNAVAILABLE: { status: 503, message: 'The SQL store (case library) is unavailable' },
+  CALMPAY_ERR_RULES_INVALID: {
+    status: 400,
+    message: 'The rule files are invalid; details lists every error with file, rule, line and column',
+  },
+  CALMPAY_ERR_RULE_VERSION_NOT_FOUND: { status: 404, message: 'No rule version with this id' },
+  CALMPAY_ERR_RULE_VERSION_CONFLICT: {
+    status: 409,
+    message: "The rule version's status (or the active version) does not allow this action",
+  },
+  CALMPAY_ERR_SAME_AUTHOR: { status: 403, message: 'A rule version must be approved by someone other than its author' },
   CALMPAY_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, ErrorDef>;
 

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.ts';
 import { Lifecycle } from '../cooling/lifecycle.ts';
 import { jsonLog } from '../cooling/log.ts';
-import { formatRuleError, loadRuleDir, watchRuleDir, type RuleError, type RuleSet } from '../rules/index.ts';
+import { loadRuleDir } from '../rules/index.ts';
+import { RuleVersionFollower } from '../rules/rule-version-follower.ts';
 import { makeKeys } from '../store/keys.ts';
 import { storedIds } from '../store/pseudonyms.ts';
 
@@ -11,11 +12,16 @@ import { storedIds } from '../store/pseudonyms.ts';
  * webhook and notification deliveries), so it scales apart from the API. Run any number of
  * them; run the API with RUN_WORKER=false to keep it out of the API process.
  *
- * It needs REDIS_URL (the Redis the API uses) and the same REDIS_KEY_PREFIX, rules and
- * lifecycle settings. SIGTERM / SIGINT: stop taking work, finish the jobs in hand, exit 0.
+ * It needs REDIS_URL (the Redis the API uses) and the same REDIS_KEY_PREFIX and lifecycle
+ * settings. SIGTERM / SIGINT: stop taking work, finish the jobs in hand, exit 0.
+ *
+ * Rules (the end-of-hold re-check): the active rule version the API nodes serve, read from
+ * Redis (the API stores its files beside the version pointer) and followed through pub/sub
+ * and a poll every RULES_POLL_MS (src/rules/rule-version-follower.ts). The worker opens no SQL
+ * connection: with the default embedded PGlite it could not (single-process). Only while no
+ * API node has announced a version does it use the rule files in RULES_DIR; it does not watch
+ * them (an API node with WATCH_RULES publishes file edits as versions, which reach it).
  */
-// not src/app.ts's: importing the app would load the whole API (fastify, SQL) into the worker
-const formatRuleErrors = (errors: readonly RuleError[]): string => errors.map(formatRuleError).join('\n');
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,28 +29,33 @@ async function main(): Promise<void> {
     throw new ConfigError('npm run worker needs REDIS_URL: the Redis of the API it works for');
   }
   const log = jsonLog('calmpay-worker', config.logLevel);
-  const loaded = await loadRuleDir(config.rulesDir);
-  if (!loaded.ok) throw new ConfigError(`The rule set in ${config.rulesDir} is invalid:\n${formatRuleErrors(loaded.errors)}`);
-  const rules: { current: RuleSet } = { current: loaded.ruleSet };
-  const watcher = config.watchRules
-    ? watchRuleDir(config.rulesDir, {
-        onLoad: (ruleSet) => {
-          rules.current = ruleSet;
-          log.info({ version: ruleSet.version }, 'rule set reloaded');
-        },
-        onError: (errors) => log.error({ errors: errors.length }, `rule edit rejected, keeping ${rules.current.version}:\n${formatRuleErrors(errors)}`),
-      })
-    : null;
-
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 20, lazyConnect: true });
-  await redis.connect().catch((err: Error) => {
+  // a subscribed connection can do nothing else; it waits through Redis outages (the poll covers them)
+  const subscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  await Promise.all([redis.connect(), subscriber.connect()]).catch((err: Error) => {
     redis.disconnect();
+    subscriber.disconnect();
     throw new ConfigError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
   });
+  const keys = makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey));
+  const follower = await RuleVersionFollower.start({
+    redis,
+    subscriber,
+    keys,
+    pollMs: config.ruleVersions.pollMs,
+    log,
+    fallback: () => loadRuleDir(config.rulesDir),
+    fallbackDir: config.rulesDir,
+  }).catch((err: Error) => {
+    redis.disconnect();
+    subscriber.disconnect();
+    throw new ConfigError(`Cannot load the rule set: ${err.message}`);
+  });
+  const rules = follower.rules;
   const lifecycle = new Lifecycle({
     config,
     redis,
-    keys: makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey)),
+    keys,
     ruleSet: () => rules.current,
     clock: Date.now,
     log,
@@ -54,8 +65,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'draining: finishing the jobs in hand');
-    watcher?.close();
+    follower.close();
     await lifecycle.close();
+    await subscriber.quit().catch(() => subscriber.disconnect());
     await redis.quit().catch(() => redis.disconnect());
     log.info({}, 'worker stopped');
     process.exit(0);
@@ -63,7 +75,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   await lifecycle.startWorker();
-  log.info({ pid: process.pid, rules: rules.current.version, redis: config.redisUrl }, 'worker ready');
+  log.info({ pid: process.pid, rules: rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: config.redisUrl }, 'worker ready');
 }
 
 main().catch((err: unknown) => {

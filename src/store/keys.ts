@@ -10,7 +10,9 @@ import { plainIds, type Pseudonymise } from './pseudonyms.ts';
  * Every key has a TTL except the bounded decision stream and guardian limits (kept until a
  * guardian removes them), and the lifecycle keys of src/cooling whose entries are removed by
  * the transitions that end them: a transfer in cooling-off or held for review, its indexes
- * (awaiting, due, holds), the outbox (emptied by the relay), trusted contacts, dead letters.
+ * (awaiting, due, holds), the outbox (emptied by the relay), trusted contacts, dead letters;
+ * and the rule version pointer (one small string, a copy of the SQL store's pointer) with its
+ * version's rule files (one string, replaced by the next version).
  */
 export interface Keys {
   readonly prefix: string;
@@ -69,6 +71,17 @@ export interface Keys {
   deadLetterMarker(jobKey: string): string;
   /** prefix of the BullMQ queues (timers, webhooks, notifications) */
   bullPrefix(): string;
+  /** the active rule version, `<generation>:<version id>` (issue 7; the SQL store is the truth) */
+  rulesPointer(): string;
+  /**
+   * the active version's rule files, JSON `{generation, versionId, files: [{name, text}]}`, written
+   * with the pointer (rules-pointer.lua) for processes without SQL (src/rules/rule-version-follower.ts)
+   */
+  rulesActiveFiles(): string;
+  /** pub/sub channel announcing a new rule pointer (a channel, not a key) */
+  rulesChannel(): string;
+  /** the safety cap's counts of one minute: `total` and one field per rule id, summed over nodes */
+  ruleHits(minute: number): string;
 }
 
 export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds): Keys {
@@ -101,6 +114,10 @@ export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds): Key
     deadLetters: () => `${prefix}{lifecycle}:dead`,
     deadLetterMarker: (jobKey: string) => `${prefix}{lifecycle}:dead:${jobKey}`,
     bullPrefix: () => `${prefix}bull`,
+    rulesPointer: () => `${prefix}{rules}:active`,
+    rulesActiveFiles: () => `${prefix}{rules}:active:files`,
+    rulesChannel: () => `${prefix}{rules}:changed`,
+    ruleHits: (minute: number) => `${prefix}{rules}:hits:${minute}`,
   });
 }
 
@@ -125,4 +142,5 @@ export const SCRIPTS = {
   reviewTransfer: { lua: lifecycleLua('review-transfer'), numberOfKeys: 3 },
   abandonTransfer: { lua: lifecycleLua('abandon-transfer'), numberOfKeys: 4 },
   deadLetter: { lua: lua('dead-letter'), numberOfKeys: 2 },
+  rulesPointer: { lua: lua('rules-pointer'), numberOfKeys: 2 },
 } as const;
