@@ -20,19 +20,23 @@
  *    factors) under the same concurrency.
  * 5. The same for the first BENCH_MODEL_SWEEP (25,50,100) trees of the model, to show how the
  *    cost grows with the model.
+ * 6. BENCH_MODEL_FILES (comma-separated model manifests, e.g. models/calmpay-gbdt-s2.json): each
+ *    of these trained models is measured the same way after the synthetic one, so a shipped
+ *    model's own cost sits beside the reference sizes in one run.
  * Every path must give every row the same score as one run over all rows (|Δ| ≤ 1e-6), or the
  * run exits 1. Each figure is the median of BENCH_MODEL_REPS (5) passes after a warm-up.
  * Target: ≤ 5 µs of model time per transfer on the micro-batched path. Results:
  * bench/results/model-batch.json. The exit code is 0 whether or not the target is met.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { MODEL_FEATURE_COUNT } from '../src/model/encode.ts';
+import { parseManifest } from '../src/model/manifest.ts';
 import { ModelScorer } from '../src/model/model-session.ts';
-import { trainGbdt, type GbdtModel } from '../src/train/gbdt.ts';
+import { DEFAULT_GBDT_PARAMS, trainGbdt, type GbdtModel } from '../src/train/gbdt.ts';
 import { saveModel } from '../src/train/save-model.ts';
 import { syntheticModelData, type SyntheticModelData } from './model-data.ts';
 
@@ -49,6 +53,7 @@ const SINGLE_ROWS = Math.min(SCORE_ROWS, envInt('BENCH_MODEL_SINGLE_ROWS', 5_000
 const WARMUP_PASSES = 3;
 const WARMUP_MS = 1_000;
 const SWEEP = (process.env.BENCH_MODEL_SWEEP ?? '25,50,100').split(',').map(Number).filter((k) => k > 0);
+const MODEL_FILES = (process.env.BENCH_MODEL_FILES ?? '').split(',').filter((f) => f.trim() !== '');
 const TARGET_US = 5;
 const TOLERANCE = 1e-6;
 
@@ -102,6 +107,8 @@ function check(name: string, got: ArrayLike<number>, want: ArrayLike<number>, n:
 }
 
 interface SizeResult {
+  /** `synthetic` or the model file's name-version */
+  readonly model: string;
   readonly trees: number;
   readonly nodes: number;
   readonly onnxBytes: number;
@@ -114,10 +121,22 @@ interface SizeResult {
   readonly wallRatio: number;
 }
 
+/** A trained model from its manifest (the ensemble the ONNX file was exported from). */
+function modelFromManifest(file: string): { label: string; model: GbdtModel } {
+  const parsed = parseManifest(readFileSync(path.resolve(root, file), 'utf8'));
+  if (!parsed.ok) throw new Error(`${file}: ${parsed.problems.join('; ')}`);
+  const m = parsed.manifest;
+  if (m.ensemble.nFeatures !== MODEL_FEATURE_COUNT) throw new Error(`${file}: ${m.ensemble.nFeatures} features, the encoding has ${MODEL_FEATURE_COUNT}`);
+  return {
+    label: `${m.name}-${m.version}`,
+    model: { ...m.ensemble, featureNames: m.featureNames, params: { ...DEFAULT_GBDT_PARAMS, ...m.params } },
+  };
+}
+
 /** A model with the first `k` trees of `model` (a boosted prefix is itself a model). */
 const prefix = (model: GbdtModel, k: number): GbdtModel => ({ ...model, trees: model.trees.slice(0, k) });
 
-async function benchModel(model: GbdtModel, data: SyntheticModelData, withAssess: boolean): Promise<SizeResult> {
+async function benchModel(model: GbdtModel, data: SyntheticModelData, withAssess: boolean, label = 'synthetic'): Promise<SizeResult> {
   const F = MODEL_FEATURE_COUNT;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'calmpay-bench-model-'));
   try {
@@ -196,6 +215,7 @@ async function benchModel(model: GbdtModel, data: SyntheticModelData, withAssess
           )
         : null;
       return {
+        model: label,
         trees: model.trees.length,
         nodes: model.trees.reduce((k, t) => k + t.feature.length, 0),
         onnxBytes: saved.onnxBytes.length,
@@ -229,15 +249,24 @@ async function main(): Promise<void> {
   const headline = await benchModel(model, data, true);
   const sweep: SizeResult[] = [];
   for (const k of SWEEP) if (k < model.trees.length) sweep.push(await benchModel(prefix(model, k), data, false));
+  const files: SizeResult[] = [];
+  for (const f of MODEL_FILES) {
+    const { label, model: trained } = modelFromManifest(f);
+    files.push(await benchModel(trained, data, true, label));
+  }
 
   console.log(`\nmodel time per transfer: process CPU µs (wall µs in brackets), median of ${REPS}:`);
-  console.log(`  trees  nodes    single-row run          micro-batched           raw ${Math.min(MAX_BATCH, CONCURRENCY)}-row batches      ratio  avg batch`);
-  for (const r of [...sweep, headline]) {
+  console.log(`  model                 trees  nodes    single-row run          micro-batched           raw ${Math.min(MAX_BATCH, CONCURRENCY)}-row batches      ratio  avg batch`);
+  for (const r of [...sweep, headline, ...files]) {
     console.log(
-      `  ${String(r.trees).padStart(5)}  ${String(r.nodes).padStart(5)}   ${fmt(r.singleRow)}   ${fmt(r.microBatched)}   ${fmt(r.rawBatch)}   ${r.ratio.toFixed(1).padStart(5)}×  ${r.microBatched.avgBatch.toFixed(1)}`,
+      `  ${r.model.padEnd(20)}  ${String(r.trees).padStart(5)}  ${String(r.nodes).padStart(5)}   ${fmt(r.singleRow)}   ${fmt(r.microBatched)}   ${fmt(r.rawBatch)}   ${r.ratio.toFixed(1).padStart(5)}×  ${r.microBatched.avgBatch.toFixed(1)}`,
     );
   }
-  if (headline.assess) console.log(`  assess (score + top-3 factors), ${headline.trees} trees: ${fmt(headline.assess)}`);
+  for (const r of [headline, ...files]) if (r.assess) console.log(`  assess (score + top-3 factors), ${r.model} ${r.trees} trees: ${fmt(r.assess)}`);
+  for (const r of files) {
+    const ok = r.microBatched.cpuUsPerTransfer <= TARGET_US;
+    console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${r.model}: micro-batched ${r.microBatched.cpuUsPerTransfer.toFixed(2)} µs per transfer (≤ ${TARGET_US}), ${r.ratio.toFixed(1)}× below its single-row run`);
+  }
   const pass = headline.microBatched.cpuUsPerTransfer <= TARGET_US;
   console.log(`  ratio single-row / micro-batched (${headline.trees} trees): ${headline.ratio.toFixed(1)}× CPU, ${headline.wallRatio.toFixed(1)}× wall`);
   console.log(`  ${pass ? 'PASS' : 'FAIL'}  micro-batched ≤ ${TARGET_US} µs of model time per transfer with ${headline.trees} trees (${headline.microBatched.cpuUsPerTransfer.toFixed(2)} µs)`);
@@ -265,7 +294,8 @@ async function main(): Promise<void> {
         reps: REPS,
         headline,
         sweep,
-        target: { usPerTransfer: TARGET_US, pass, sizesWithin: meets },
+        files,
+        target: { usPerTransfer: TARGET_US, pass, sizesWithin: meets, filesWithin: files.filter((r) => r.microBatched.cpuUsPerTransfer <= TARGET_US).map((r) => r.model) },
       },
       null,
       2,

@@ -19,6 +19,17 @@ export function int(env: Env, name: string, def: number, min: number, max: numbe
   return n;
 }
 
+/** A number between min and max with at most two decimals (e.g. a riskScore threshold: riskScore moves in steps of 0.01). */
+export function centesimal(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!/^\s*\d+(\.\d{1,2})?\s*$/.test(raw) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a number between ${min} and ${max} with at most two decimals, got "${raw}"`);
+  }
+  return n;
+}
+
 export function bool(env: Env, name: string, def: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;

@@ -5,9 +5,17 @@
  * engine's feature code, scores the last `--test-days` with the rule set (RULES_DIR) and the
  * newest model in `--models` (default MODELS_DIR), and reports per age band the warn and hold
  * rates on legitimate transfers, the detection rate on scams and the false-positive-rate
- * ratio elderly / others, for three policies: segment-blind (the general thresholds), as
- * configured (RISK_*_AT_ELDERLY, ...), and the warn thresholds this data suggests (most scams
- * against the elderly caught at no more alerts than segment-blind, ratio within 0.8-1.25).
+ * ratio elderly / others, for: segment-blind (the general thresholds); as configured
+ * (RISK_*_AT_ELDERLY, ...); segment-blind at the configured policy's alert rate (one warn
+ * threshold for all, with at least as many alerts: the baseline of issue 6's target); whether
+ * the target is met (ratio within 0.8-1.25 and more scams against the elderly caught than that
+ * baseline); and the warn thresholds this run's data suggests (most scams against the elderly
+ * caught at no more alerts than segment-blind, ratio within 0.8-1.25; see tuneWarnThresholds
+ * for the ties). The config default RISK_WARN_AT_ELDERLY came from `--payers 16000 --days 21
+ * --sim-seed 3` and was evaluated on `--payers 8000 --days 21` (seed 2). The suggestion is tuned
+ * on the data it is reported on: evaluate it on another `--sim-seed` before configuring it.
+ * A transfer's action is the policy's (decision/policy.ts): the thresholds' action or the
+ * minimum action of the rules that fired, whichever is more severe.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +23,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
+import { maxAction, type Action } from '../decision/actions.ts';
 import { decide } from '../decision/policy.ts';
 import { idx, type AgeBand } from '../features/catalogue.ts';
 import { encodeVector } from '../model/encode.ts';
@@ -24,7 +33,7 @@ import { loadRuleDir } from '../rules/index.ts';
 import { simulate } from '../sim/index.ts';
 import { FeatureReplay } from '../store/feature-replay.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
-import { evaluateSegments, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
+import { evaluateSegments, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
 
 const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR]';
 const DAY = 86_400_000;
@@ -91,7 +100,8 @@ async function main(argv: string[]): Promise<number> {
       const hits = rules.ruleSet.evaluate(v).hits.filter((h) => h.mode !== 'shadow');
       const p = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
       const { riskScore } = decide(hits, p, config.thresholds);
-      scored.push({ riskScore, fraud: isFraud, band: v[BAND] as AgeBand | null });
+      const ruleAction = hits.reduce<Action>((a, h) => maxAction(a, h.action), 'allow');
+      scored.push({ riskScore, ruleAction, fraud: isFraud, band: v[BAND] as AgeBand | null });
     });
   } finally {
     await replay.close();
@@ -101,18 +111,31 @@ async function main(argv: string[]): Promise<number> {
   }
   const blind = evaluateSegments(scored, () => config.thresholds);
   const configured = evaluateSegments(scored, (band) => segmentPolicy(config, band).thresholds);
+  const baseline = segmentBlindAtAlertRate(scored, config.thresholds, configured.alertRate);
   const tuned = tuneWarnThresholds(scored, config.thresholds, blind.alertRate);
+  const ratioWithin = configured.fprRatioElderly >= 0.8 && configured.fprRatioElderly <= 1.25;
+  const caughtMore = configured.byBand.elderly.scamsCaught > baseline.outcome.byBand.elderly.scamsCaught;
   console.log(
     JSON.stringify(
       {
         data: { simulator: { payers, days, seed, start }, testDays, transfersScored: scored.length, scams: scored.filter((r) => r.fraud).length },
         model: manifest === null ? null : `${manifest.name}-${manifest.version}`,
         segmentBlind: { thresholds: config.thresholds, ...blind },
-        configured,
+        configured: { thresholds: Object.fromEntries(Object.entries(config.segments).map(([b, p]) => [b, p.thresholds])), ...configured },
+        segmentBlindAtConfiguredAlertRate: { thresholds: { ...config.thresholds, warn: baseline.warn }, ...baseline.outcome },
+        target: {
+          fprRatioElderly: configured.fprRatioElderly,
+          fprRatioWithin: ratioWithin,
+          elderlyScamsCaught: configured.byBand.elderly.scamsCaught,
+          segmentBlindElderlyScamsCaught: baseline.outcome.byBand.elderly.scamsCaught,
+          elderlyCaughtMore: caughtMore,
+          met: ratioWithin && caughtMore,
+        },
         suggested:
           tuned === null
             ? null
             : {
+                tunedOn: 'this run (evaluate on another --sim-seed)',
                 env: { RISK_WARN_AT_ELDERLY: tuned.elderlyWarn, RISK_WARN_AT: tuned.othersWarn },
                 ...tuned.outcome,
               },

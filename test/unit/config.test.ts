@@ -3,10 +3,13 @@ import { newApiKey } from '../../src/api/api-keys.ts';
 import { loadConfig } from '../../src/config.ts';
 
 describe('loadConfig: segments', () => {
-  it('gives minors and the elderly the general policy unless configured', () => {
+  it('gives minors the general policy and the elderly a lower warn threshold unless configured', () => {
     const c = loadConfig({}, '/srv');
-    expect(c.segments.elderly).toEqual({ thresholds: { warn: 30, coolOff: 60, block: 95 }, coolingOffSeconds: 900 });
+    expect(c.segments.elderly).toEqual({ thresholds: { warn: 10.02, coolOff: 60, block: 95 }, coolingOffSeconds: 900 });
     expect(c.segments.minor).toEqual(c.segments.adult);
+    // never above the general warn threshold
+    expect(loadConfig({ RISK_WARN_AT: '8' }, '/srv').segments.elderly.thresholds.warn).toBe(8);
+    expect(loadConfig({ RISK_WARN_AT: '40' }, '/srv').segments.elderly.thresholds.warn).toBe(10.02);
     expect(c.ageBands).toEqual({ minorBelow: 18, elderlyFrom: 60 });
   });
 
@@ -14,6 +17,17 @@ describe('loadConfig: segments', () => {
     const c = loadConfig({ RISK_WARN_AT: '25', RISK_WARN_AT_ELDERLY: '15', COOLING_OFF_SECONDS_ELDERLY: '1800' }, '/srv');
     expect(c.segments.elderly).toEqual({ thresholds: { warn: 15, coolOff: 60, block: 95 }, coolingOffSeconds: 1800 });
     expect(c.segments.adult.thresholds.warn).toBe(25);
+  });
+
+  it('takes thresholds to the hundredth, the resolution of riskScore, and refuses finer ones', () => {
+    const c = loadConfig({ RISK_WARN_AT_ELDERLY: '13.35', RISK_WARN_AT: '30.5' }, '/srv');
+    expect(c.segments.elderly.thresholds).toEqual({ warn: 13.35, coolOff: 60, block: 95 });
+    expect(c.thresholds.warn).toBe(30.5);
+    expect(() => loadConfig({ RISK_WARN_AT_ELDERLY: '13.355' }, '/srv')).toThrow(
+      'RISK_WARN_AT_ELDERLY must be a number between 1 and 100 with at most two decimals, got "13.355"',
+    );
+    expect(() => loadConfig({ RISK_BLOCK_AT: '1e2' }, '/srv')).toThrow('RISK_BLOCK_AT must be a number between 1 and 101 with at most two decimals, got "1e2"');
+    expect(() => loadConfig({ RISK_COOL_OFF_AT: '0.5' }, '/srv')).toThrow('RISK_COOL_OFF_AT must be a number between 1 and 100 with at most two decimals, got "0.5"');
   });
 
   it('names the band whose thresholds are out of order', () => {

@@ -17,6 +17,11 @@ describe('decision policy', () => {
     ]);
   });
 
+  it('compares model points to a threshold given to the hundredth', () => {
+    const elderly = { warn: 13.35, coolOff: 60, block: 95 };
+    expect([0.1334, 0.1335].map((p) => decide([], p, elderly).action)).toEqual(['allow', 'warn']);
+  });
+
   it('allows with no hits and no model', () => {
     expect(decide([], null, T)).toEqual({ ruleScore: 0, riskScore: 0, action: 'allow', scamType: null });
   });
