@@ -6,6 +6,7 @@ import { CaseListSchema, ReportResponseSchema } from '../../src/cases/case-schem
 import { reporterDigest } from '../../src/cases/report-flags.ts';
 import { FEATURES, idx, type FeatureValue } from '../../src/features/catalogue.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
+import { streamFeatures } from '../helpers/decision-stream.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -42,16 +43,6 @@ async function get(app: TestApp, url: string) {
   return app.server.inject({ method: 'GET', url });
 }
 
-/** The feature vector the decision of a transfer was made on, from the decision stream. */
-async function streamFeatures(app: TestApp, transferId: string): Promise<FeatureValue[]> {
-  for (let i = 0; i < 100; i++) {
-    const entries = await app.redis.xrange(`${app.prefix}{decisions}`, '-', '+');
-    const entry = entries.find(([, f]) => f[1] === transferId);
-    if (entry !== undefined) return JSON.parse(entry[1][entry[1].indexOf('features') + 1]!) as FeatureValue[];
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no stream entry for ${transferId}`);
-}
 
 const SCAM_TYPE_LIST = '"impersonation"|"investment"|"part_time_job"|"romance"|"fake_refund"|"purchase"|"mule"|"account_takeover"|"other"';
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { featureIndex, type FeatureValue } from '../../src/features/catalogue.ts';
+import { featureIndex } from '../../src/features/catalogue.ts';
 import { makeKeys, type Keys } from '../../src/store/keys.ts';
 import { keyedIds } from '../../src/store/pseudonyms.ts';
 import { testApp } from '../helpers/app.ts';
+import { streamFeatures } from '../helpers/decision-stream.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 
@@ -55,15 +56,7 @@ describe('keyed hashes of account ids in Redis', () => {
     return res.json() as { transferId: string; action: string; guardian?: { reason: string } };
   };
 
-  async function features(transferId: string): Promise<FeatureValue[]> {
-    for (let i = 0; i < 100; i++) {
-      const entries = await app.redis.xrange(`${app.prefix}{decisions}`, '-', '+');
-      const entry = entries.find(([, f]) => f[1] === transferId);
-      if (entry !== undefined) return JSON.parse(entry[1][entry[1].indexOf('features') + 1]!) as FeatureValue[];
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no stream entry for ${transferId}`);
-  }
+  const features = (transferId: string) => streamFeatures(app, transferId);
 
   it('keeps every velocity feature working', async () => {
     const first = await score(transfer(PAYER, 20));
