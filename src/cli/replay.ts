@@ -1,14 +1,17 @@
 /**
  * `npm run replay -- --format fdh --csv FILE --train-from D --train-to D --test-from D --test-to D
- *                    [--from D] [--label-delay-days 7] [--valid-days 2] [--batch-size 500]
- *                    [--max-rounds N] [--seed N]`
+ *                    [--weeks 1] [--step-days 7] [--from D] [--label-delay-days 7] [--valid-days 2]
+ *                    [--batch-size 500] [--rules-dir DIR] [trainer options]`
  * (`--format events --events FILE` for the simulator's JSONL.)
  *
  * Replays the file from `--from` (default 14 days before --train-from, to build history) to
- * the end of the test window through the engine's feature code, labels arriving only as scam
- * reports `--label-delay-days` after each fraud; trains on the training window, scores the test
- * window and prints one JSON report (src/replay/replay-run.ts). Dates are UTC days, inclusive.
- * Redis: REDIS_URL (a fresh key prefix, removed at the end), else a throwaway local redis-server.
+ * the end of the last test window through the engine's feature code, labels arriving only as
+ * scam reports `--label-delay-days` after each fraud; for each of `--weeks` protocols (the given
+ * windows, then each moved `--step-days` later) trains on the training window, scores the test
+ * window, takes the engine's decisions (active rules of --rules-dir + the policy) on it, and
+ * prints one JSON report (src/replay/replay-run.ts) and a summary table on stderr. Dates are
+ * UTC days, inclusive. Redis: REDIS_URL (a fresh key prefix, removed at the end), else a
+ * throwaway local redis-server.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,21 +19,37 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
-import { DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
+import { summaryTable, weekSummary } from '../replay/replay-summary.ts';
+import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
+import { formatRuleError, loadRuleDir } from '../rules/index.ts';
+import { DEFAULT_GBDT_PARAMS, type GbdtParams } from '../train/gbdt.ts';
 import { fdhRows, simEventRows, type SourceStats } from '../replay/row-sources.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
 
 const USAGE =
   'usage: npm run replay -- (--format fdh --csv FILE | --format events --events FILE)\n' +
   '         --train-from YYYY-MM-DD --train-to YYYY-MM-DD --test-from YYYY-MM-DD --test-to YYYY-MM-DD\n' +
-  '         [--from YYYY-MM-DD] [--label-delay-days 7] [--valid-days 2] [--batch-size 500] [--max-rounds 300] [--seed 1]';
+  '         [--weeks 1] [--step-days 7] [--from YYYY-MM-DD] [--label-delay-days 7] [--valid-days 2]\n' +
+  '         [--batch-size 500] [--rules-dir DIR (RULES_DIR)]\n' +
+  '         [--max-rounds 300] [--learning-rate 0.1] [--max-leaves 31] [--max-depth 6] [--min-child-samples 20]\n' +
+  '         [--lambda 1] [--subsample 1] [--early-stopping-rounds 30] [--fraud-weight 1] [--seed 1]';
 
 type Values = CliOptions['strings'];
 
 const OPTIONS = [
   'format', 'csv', 'events', 'from', 'train-from', 'train-to', 'test-from', 'test-to',
-  'label-delay-days', 'valid-days', 'batch-size', 'max-rounds', 'seed',
+  'label-delay-days', 'valid-days', 'batch-size', 'max-rounds', 'seed', 'weeks', 'step-days', 'rules-dir',
+  'learning-rate', 'max-leaves', 'max-depth', 'min-child-samples', 'lambda', 'subsample', 'early-stopping-rounds', 'fraud-weight',
 ] as const;
+
+/** A number option in [min, max] (absent: undefined, so the trainer's default applies). */
+function numberOption(values: Values, name: string, min: number, max: number, errors: string[]): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) errors.push(`--${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
 
 function day(values: Values, name: string, errors: string[]): number {
   const raw = values[name];
@@ -66,8 +85,28 @@ async function main(argv: string[]): Promise<number> {
   const batchSize = intOption(values, 'batch-size', 500, 1, errors);
   const maxRounds = intOption(values, 'max-rounds', 300, 1, errors);
   const seed = intOption(values, 'seed', 1, 0, errors);
-  const windows: ReplayWindows = { fromMs, trainFromMs, trainToMs, testFromMs, testToMs, labelDelayDays, validDays };
-  if (errors.length === 0) errors.push(...windowProblems(windows));
+  const weeks = intOption(values, 'weeks', 1, 1, errors);
+  const stepDays = intOption(values, 'step-days', 7, 1, errors);
+  const fraudWeight = intOption(values, 'fraud-weight', 1, 1, errors);
+  const gbdt: Partial<GbdtParams> = { maxRounds, seed };
+  const trainer: [string, keyof GbdtParams, number, number, boolean][] = [
+    ['learning-rate', 'learningRate', 1e-4, 1, false],
+    ['max-leaves', 'maxLeaves', 2, 4096, true],
+    ['max-depth', 'maxDepth', 1, 32, true],
+    ['min-child-samples', 'minChildSamples', 1, 1e6, true],
+    ['lambda', 'lambda', 0, 1e6, false],
+    ['subsample', 'subsample', 0.01, 1, false],
+    ['early-stopping-rounds', 'earlyStoppingRounds', 0, 1e6, true],
+  ];
+  for (const [option, key, min, max, integer] of trainer) {
+    const v = numberOption(values, option, min, max, errors);
+    if (v === undefined) continue;
+    if (integer && !Number.isInteger(v)) errors.push(`--${option} must be an integer, got "${values[option]}"`);
+    (gbdt as Record<string, number>)[key] = v;
+  }
+  const first: ReplayWindows = { fromMs, trainFromMs, trainToMs, testFromMs, testToMs, labelDelayDays, validDays };
+  if (errors.length === 0) errors.push(...windowProblems(first));
+  const windows = consecutiveWindows(first, weeks, stepDays);
   if (errors.length > 0) {
     for (const e of errors) console.error(e);
     console.error(USAGE);
@@ -75,11 +114,19 @@ async function main(argv: string[]): Promise<number> {
   }
   const source = file as string;
   const config = loadConfig();
+  const rulesDir = path.resolve(values['rules-dir'] ?? config.rulesDir);
+  const rules = await loadRuleDir(rulesDir);
+  if (!rules.ok) {
+    console.error(`the rule set in ${rulesDir} does not compile:`);
+    for (const e of rules.errors) console.error(formatRuleError(e));
+    return 2;
+  }
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
   const stats: SourceStats = { linesRead: 0, skippedZeroAmount: 0 };
-  const sourceWindow = { fromMs, toMs: testToMs, labelDelayDays };
+  const lastTestToMs = windows[windows.length - 1]!.testToMs;
+  const sourceWindow = { fromMs, toMs: lastTestToMs, labelDelayDays };
   const rows = format === 'fdh' ? fdhRows(source, sourceWindow, stats) : simEventRows(source, sourceWindow, stats);
 
   const started = Date.now();
@@ -88,16 +135,18 @@ async function main(argv: string[]): Promise<number> {
   const redis = new Redis(config.redisUrl ?? local!.url);
   let outcome;
   try {
-    log(`replaying ${path.basename(source)} from ${dayOf(fromMs)} to ${dayOf(testToMs - DAY_MS)} through the engine's feature code...`);
+    log(`replaying ${path.basename(source)} from ${dayOf(fromMs)} to ${dayOf(lastTestToMs - DAY_MS)} through the engine's feature code (${weeks} test week(s), rules ${rules.ruleSet.version})...`);
     let last = started;
     let lastRows = 0;
     outcome = await runReplay({
       redis,
-      ageBands: config.ageBands,
+      config,
+      ruleSet: rules.ruleSet,
       rows,
       windows,
       batchSize,
-      gbdt: { maxRounds, seed },
+      gbdt,
+      fraudWeight,
       onProgress: (n) => {
         const now = Date.now();
         const rate = ((n - lastRows) * 1000) / Math.max(1, now - last);
@@ -112,24 +161,31 @@ async function main(argv: string[]): Promise<number> {
     if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
   }
   const report = {
-    data: { format, file: path.basename(source), linesRead: stats.linesRead, skippedZeroAmount: stats.skippedZeroAmount },
-    windows: {
-      replayFrom: dayOf(fromMs),
-      train: { from: dayOf(trainFromMs), to: dayOf(trainToMs - DAY_MS), earlyStoppingDays: validDays },
-      test: { from: dayOf(testFromMs), to: dayOf(testToMs - DAY_MS) },
-      labelDelayDays,
-    },
-    rows: outcome.rows,
-    gbdt: outcome.gbdt,
-    logisticBaseline: outcome.logisticBaseline,
+    data: { format, file: path.basename(source), linesRead: stats.linesRead, skippedZeroAmount: stats.skippedZeroAmount, replayFrom: dayOf(fromMs), rowsReplayed: outcome.replayed },
+    rules: { dir: rulesDir, version: rules.ruleSet.version, rules: rules.ruleSet.rules.length },
+    policy: { thresholds: config.thresholds, modelScore: 'the GBDT trained on the week (rulesOnly: no model)', guardianLimits: 'none in replayed data' },
+    trainer: { ...DEFAULT_GBDT_PARAMS, ...gbdt, earlyStoppingDays: validDays, fraudWeight },
+    weeks: outcome.weeks.map((w) => ({
+      windows: {
+        train: { from: dayOf(w.windows.trainFromMs), to: dayOf(w.windows.trainToMs - DAY_MS), earlyStoppingDays: validDays },
+        test: { from: dayOf(w.windows.testFromMs), to: dayOf(w.windows.testToMs - DAY_MS) },
+        labelDelayDays,
+      },
+      rows: w.rows,
+      gbdt: w.gbdt,
+      logisticBaseline: w.logisticBaseline,
+      decisions: w.decisions,
+      trainSeconds: Math.round(w.trainSeconds),
+    })),
+    summary: weekSummary(outcome.weeks),
     handbookBaselines: HANDBOOK_BASELINES,
     seconds: {
       replay: Math.round(outcome.replaySeconds),
-      train: Math.round(outcome.trainSeconds),
       total: Math.round((Date.now() - started) / 1000),
-      replayRowsPerSecond: Math.round(outcome.rows.replayed / Math.max(outcome.replaySeconds, 1e-3)),
+      replayRowsPerSecond: Math.round(outcome.replayed / Math.max(outcome.replaySeconds, 1e-3)),
     },
   };
+  log(summaryTable(report.summary));
   console.log(JSON.stringify(report, (_, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v), 2));
   return 0;
 }

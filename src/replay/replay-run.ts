@@ -1,18 +1,22 @@
 import type { Redis } from 'ioredis';
-import type { AgeBandBounds } from '../features/build-vector.ts';
+import type { Config } from '../config.ts';
+import type { RuleSet } from '../rules/rule-set.ts';
 import { selectRows } from '../train/dataset.ts';
-import { DEFAULT_GBDT_PARAMS, gbdtProbabilities, trainGbdt, type GbdtParams } from '../train/gbdt.ts';
+import { DEFAULT_GBDT_PARAMS, gbdtMargins, gbdtProbabilities, trainGbdt, type GbdtParams } from '../train/gbdt.ts';
 import { logisticProbabilities, trainLogistic } from '../train/logistic.ts';
-import { replayLabelled } from '../train/pipeline.ts';
+import { replayLabelled, type ReplayedSet } from '../train/pipeline.ts';
+import { decisionReport, replayAction, ruleVerdict, type DecisionReport, type RuleVerdict } from './replay-decisions.ts';
 import { detectionReport, type DetectionReport, type ScoredRows } from './replay-metrics.ts';
 import type { ReplayRow } from './replay-row.ts';
 
 /**
  * The detection replay (issue 8), on the Fraud Detection Handbook's protocol: rows from `from`
- * to the end of the test window go through the engine's own feature code in time order, fraud
- * labels reaching it only as delayed scam reports on the payee; a GBDT (and the logistic
- * baseline) is trained on the training window with the rows' labels — only rows whose label is
- * known `labelDelayDays` after them by the start of the test window — and scores the test window.
+ * to the end of the last test window go through the engine's own feature code in time order
+ * (once, however many weeks), fraud labels reaching it only as delayed scam reports on the
+ * payee; per test week a GBDT (and the logistic baseline) is trained on that week's training
+ * window with the rows' labels — only rows whose label is known `labelDelayDays` after them by
+ * the start of the test window — and scores the test window, and the engine's decisions (the
+ * active rules and the policy, with the GBDT's score as the model score) are taken on it.
  */
 
 export const DAY_MS = 86_400_000;
@@ -51,20 +55,64 @@ export function windowProblems(w: ReplayWindows): string[] {
   return p;
 }
 
+/** The windows moved `days` later (the next test week of a multi-week run). */
+export function shiftWindows(w: ReplayWindows, days: number): ReplayWindows {
+  const d = days * DAY_MS;
+  return { ...w, fromMs: w.fromMs + d, trainFromMs: w.trainFromMs + d, trainToMs: w.trainToMs + d, testFromMs: w.testFromMs + d, testToMs: w.testToMs + d };
+}
+
+/**
+ * `weeks` consecutive protocols: the given windows, then each later one moved `stepDays` on
+ * (train, gap and test alike), so week k+1 tests on the days after week k's test window.
+ */
+export function consecutiveWindows(first: ReplayWindows, weeks: number, stepDays: number): ReplayWindows[] {
+  return Array.from({ length: weeks }, (_, k) => shiftWindows(first, k * stepDays));
+}
+
 export interface ReplayRunInput {
   readonly redis: Redis;
-  readonly ageBands: AgeBandBounds;
-  /** rows from `windows.fromMs` to `windows.testToMs`, in time order */
+  /** age bands of the feature code and the decision policy (thresholds per age band) */
+  readonly config: Config;
+  /** the active rule set the decisions are taken with */
+  readonly ruleSet: RuleSet;
+  /** rows from the earliest `fromMs` to the latest `testToMs` of `windows`, in time order */
   readonly rows: AsyncIterable<ReplayRow> | Iterable<ReplayRow>;
-  readonly windows: ReplayWindows;
+  /** one protocol per test week; the replay runs once and serves them all */
+  readonly windows: readonly ReplayWindows[];
   readonly gbdt?: Partial<GbdtParams>;
+  /**
+   * Class weighting of the replay's trainer: each training fraud counts this many times
+   * (its row repeated; 1 = unweighted). The scores are then moved back by ln(weight) in log-odds,
+   * which undoes the shift of the base rate, so the policy sees probabilities on the unweighted scale.
+   */
+  readonly fraudWeight?: number;
   readonly batchSize?: number;
   readonly onProgress?: (rows: number) => void;
 }
 
-export interface ReplayOutcome {
+/** `idx` with every fraud row repeated `weight` times (integer class weight by repetition). */
+export function weightFrauds(labels: ArrayLike<number>, idx: readonly number[], weight: number): number[] {
+  if (!Number.isInteger(weight) || weight < 1) throw new Error(`the fraud weight must be a positive integer, got ${weight}`);
+  if (weight === 1) return [...idx];
+  const out: number[] = [];
+  for (const i of idx) {
+    out.push(i);
+    if (labels[i] === 1) for (let k = 1; k < weight; k++) out.push(i);
+  }
+  return out;
+}
+
+/** Probabilities of a model trained with frauds weighted `weight`, moved back to the unweighted base rate. */
+export function unweightedProbabilities(margins: Float64Array, weight: number): Float64Array {
+  const shift = Math.log(weight);
+  const out = new Float64Array(margins.length);
+  for (let i = 0; i < margins.length; i++) out[i] = 1 / (1 + Math.exp(-(margins[i]! - shift)));
+  return out;
+}
+
+export interface WeekOutcome {
+  readonly windows: ReplayWindows;
   readonly rows: {
-    readonly replayed: number;
     readonly train: number;
     readonly trainFrauds: number;
     /** training-window rows left out because their label would not be known by the test window */
@@ -74,28 +122,62 @@ export interface ReplayOutcome {
   };
   readonly gbdt: { readonly trees: number; readonly stopReason: string; readonly metrics: DetectionReport };
   readonly logisticBaseline: { readonly metrics: DetectionReport };
-  readonly replaySeconds: number;
+  /**
+   * The engine's actions on the test window: the active rules and the policy with the GBDT's
+   * score as the model score (`engine`), and with the rules alone (`rulesOnly`, as the engine
+   * runs while no model is loaded).
+   */
+  readonly decisions: { readonly engine: DecisionReport; readonly rulesOnly: DecisionReport };
   readonly trainSeconds: number;
 }
 
+export interface ReplayOutcome {
+  readonly replayed: number;
+  readonly weeks: readonly WeekOutcome[];
+  readonly replaySeconds: number;
+}
+
+/** What a week needs of the replay: the encoded rows and the per-row attributes the report uses. */
+interface Replayed {
+  readonly set: ReplayedSet;
+  readonly payers: readonly string[];
+  readonly amounts: readonly number[];
+  readonly scenarios: readonly string[];
+  /** the rules' verdict on each row from the earliest test window on */
+  readonly verdicts: readonly (RuleVerdict | undefined)[];
+}
+
 export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
-  const w = input.windows;
-  const problems = windowProblems(w);
-  if (problems.length > 0) throw new Error(problems.join('; '));
+  if (input.windows.length === 0) throw new Error('no windows to replay');
+  for (const w of input.windows) {
+    const problems = windowProblems(w);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+  }
+  const firstTestMs = Math.min(...input.windows.map((w) => w.testFromMs));
   const payers: string[] = [];
   const amounts: number[] = [];
   const scenarios: string[] = [];
+  const verdicts: (RuleVerdict | undefined)[] = [];
   const started = Date.now();
-  const set = await replayLabelled(input.redis, input.ageBands, input.rows, input.onProgress, {
-    onRow: (i, r) => {
+  const set = await replayLabelled(input.redis, input.config.ageBands, input.rows, input.onProgress, {
+    onRow: (i, r, v) => {
       payers[i] = r.event.payer.accountId;
       amounts[i] = r.event.amount;
       scenarios[i] = r.scenario;
+      if (Date.parse(r.event.occurredAt) >= firstTestMs) verdicts[i] = ruleVerdict(input.ruleSet, v);
     },
     ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }),
   });
   const replaySeconds = (Date.now() - started) / 1000;
+  const replayed: Replayed = { set, payers, amounts, scenarios, verdicts };
+  const params: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...input.gbdt };
+  const fraudWeight = input.fraudWeight ?? 1;
+  const weeks = input.windows.map((w) => runWeek(replayed, w, params, fraudWeight, input.config));
+  return { replayed: set.data.nRows, weeks, replaySeconds };
+}
 
+function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight: number, config: Config): WeekOutcome {
+  const { set } = r;
   const fitIdx: number[] = [];
   const validIdx: number[] = [];
   const testIdx: number[] = [];
@@ -109,39 +191,51 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
       else (t < validFromMs ? fitIdx : validIdx).push(i);
     } else if (t >= w.testFromMs && t < w.testToMs) testIdx.push(i);
   }
+  const testDay = new Date(w.testFromMs).toISOString().slice(0, 10);
   for (const [what, idx] of [['training', fitIdx], ['early-stopping (last --valid-days of training)', validIdx], ['test', testIdx]] as const) {
-    if (idx.length === 0) throw new Error(`the ${what} window has no transfers`);
+    if (idx.length === 0) throw new Error(`the ${what} window of the test week from ${testDay} has no transfers`);
   }
   const trainStarted = Date.now();
-  const params: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...input.gbdt };
   // the last days choose the number of trees; the model is then refit on the whole window
-  const chosen = trainGbdt(selectRows(set.data, fitIdx), selectRows(set.data, validIdx), params);
+  // (early stopping judges the unweighted validation rows)
+  const chosen = trainGbdt(selectRows(set.data, weightFrauds(set.data.labels, fitIdx, fraudWeight)), selectRows(set.data, validIdx), params);
   const trainIdx = [...fitIdx, ...validIdx];
   const train = selectRows(set.data, trainIdx);
-  const { model } = trainGbdt(train, null, { ...params, maxRounds: Math.max(1, chosen.report.trees) });
+  const weighted = fraudWeight === 1 ? train : selectRows(set.data, weightFrauds(set.data.labels, trainIdx, fraudWeight));
+  const { model } = trainGbdt(weighted, null, { ...params, maxRounds: Math.max(1, chosen.report.trees) });
   const test = selectRows(set.data, testIdx);
-  const gbdtScores = gbdtProbabilities(model, test);
+  const gbdtScores = fraudWeight === 1 ? gbdtProbabilities(model, test) : unweightedProbabilities(gbdtMargins(model, test), fraudWeight);
   const logistic = trainLogistic(train);
   const logisticScores = logisticProbabilities(logistic, test);
   const trainSeconds = (Date.now() - trainStarted) / 1000;
 
+  const testScenarios = testIdx.map((i) => r.scenarios[i]!);
   const scored = (scores: Float64Array): ScoredRows => ({
     scores,
     labels: test.labels,
-    amounts: testIdx.map((i) => amounts[i]!),
-    payers: testIdx.map((i) => payers[i]!),
+    amounts: testIdx.map((i) => r.amounts[i]!),
+    payers: testIdx.map((i) => r.payers[i]!),
     days: testIdx.map((i) => Math.floor(set.times[i]! / DAY_MS)),
-    scenarios: testIdx.map((i) => scenarios[i]!),
+    scenarios: testScenarios,
   });
+  const testVerdicts = testIdx.map((i) => r.verdicts[i]!);
+  const decided = (modelScore: (k: number) => number | null): DecisionReport =>
+    decisionReport({
+      actions: testVerdicts.map((v, k) => replayAction(v, modelScore(k), config)),
+      labels: test.labels,
+      scenarios: testScenarios,
+      verdicts: testVerdicts,
+    });
   let trainFrauds = 0;
   for (let i = 0; i < train.nRows; i++) trainFrauds += train.labels[i]!;
   let testFrauds = 0;
   for (let i = 0; i < test.nRows; i++) testFrauds += test.labels[i]!;
   return {
-    rows: { replayed: set.data.nRows, train: train.nRows, trainFrauds, trainLabelNotYetKnown: unknown, test: test.nRows, testFrauds },
+    windows: w,
+    rows: { train: train.nRows, trainFrauds, trainLabelNotYetKnown: unknown, test: test.nRows, testFrauds },
     gbdt: { trees: chosen.report.trees, stopReason: chosen.report.stopReason, metrics: detectionReport(scored(gbdtScores)) },
     logisticBaseline: { metrics: detectionReport(scored(logisticScores)) },
-    replaySeconds,
+    decisions: { engine: decided((k) => gbdtScores[k]!), rulesOnly: decided(() => null) },
     trainSeconds,
   };
 }

@@ -38,8 +38,11 @@ export interface ReplayedSet {
 }
 
 export interface ReplayLabelledOptions<L extends LabelledEvent> {
-  /** sees each encoded row with its index in the returned dataset (per-row attributes the dataset does not carry) */
-  readonly onRow?: (row: number, labelled: L) => void;
+  /**
+   * sees each encoded row with its index in the returned dataset and its feature vector in
+   * catalogue order (per-row attributes the dataset does not carry; the vector is not kept)
+   */
+  readonly onRow?: (row: number, labelled: L, vector: readonly FeatureValue[]) => void;
   /**
    * Events per feature-replay batch. Reports are applied before each batch up to the time of
    * its first event, so a report can reach the flags up to one batch late, never early.
@@ -98,7 +101,7 @@ export async function replayLabelled<L extends LabelledEvent = LabelledEvent>(
         encodeVectorInto(v, x, n * MODEL_FEATURE_COUNT);
         labels[n] = r.fraud ? 1 : 0;
         times[n] = Date.parse(e.occurredAt);
-        if (onRow !== undefined) onRow(n, r);
+        if (onRow !== undefined) onRow(n, r, v);
         n += 1;
         if (onProgress !== undefined && n % 50_000 === 0) onProgress(n);
       },

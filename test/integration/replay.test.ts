@@ -5,9 +5,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { DEFAULT_AGE_BANDS } from '../../src/features/build-vector.ts';
 import { MODEL_FEATURE_NAMES } from '../../src/model/encode.ts';
+import { runReplay } from '../../src/replay/replay-run.ts';
 import { fdhRows, type SourceStats } from '../../src/replay/row-sources.ts';
+import { compileRuleSetFromText } from '../../src/rules/rule-set.ts';
 import { replayLabelled } from '../../src/train/pipeline.ts';
 import { redisUrl } from '../helpers/redis.ts';
 
@@ -94,40 +97,161 @@ describe('npm run replay', () => {
     expect(await reportCounts(500)).toEqual([0, 0, 0, 0, 0]);
   });
 
-  it('replays a synthetic handbook file end to end and reports the detection figures', async () => {
+  it('takes the engine decisions (active rules + policy) on a tiny hand-made file with a known answer', async () => {
+    // rules: a reported payee holds (35 points), an amount of 220 or more warns (20 points)
+    const rules = compileRuleSetFromText([
+      {
+        name: 'fdh.yaml',
+        text: [
+          '- {id: reported, description: reported payee, when: payee.report_count >= 1, score: 35, action: cool_off, scam_type: other}',
+          '- {id: large, description: large amount, when: amount >= 220, score: 20, action: warn, scam_type: other}',
+          '- {id: shadow-all, description: shadow, when: amount > 0, score: 99, action: block, scam_type: other, mode: shadow}',
+        ].join('\n'),
+      },
+    ]);
+    if (!rules.ok) throw new Error(JSON.stringify(rules.errors));
+    const at = (d: number, hms: string): number => Date.parse(`2018-04-${String(1 + d).padStart(2, '0')}T${hms}Z`);
+    const lines: string[] = [];
+    let id = 0;
+    // days 0..2 (training; day 2 chooses the number of trees): 40 ordinary transfers a day to t-100..t-139
+    // and, on day 0, two frauds whose reports (day 7) flag payees t-1 and t-3
+    lines.push(fdhLine(id++, at(0, '01:00:00'), 1, 1, 50, 2));
+    lines.push(fdhLine(id++, at(0, '01:30:00'), 3, 3, 300, 1));
+    for (let d = 0; d < 3; d++) {
+      for (let k = 0; k < 40; k++) lines.push(fdhLine(id++, at(d, '02:00:00') + k * 60_000, 100 + k, 100 + k, 10 + k, 0));
+    }
+    // the test days 10 and 11
+    const test: [string, number, number, number, number][] = [
+      ['10:00:00', 7, 1, 60, 2], //   fraud to reported t-1: cool_off
+      ['10:01:00', 8, 1, 45, 0], //   legitimate to reported t-1: cool_off
+      ['10:02:00', 9, 6, 500, 1], //  fraud, large: warn
+      ['10:03:00', 2, 2, 30, 0], //   legitimate: allow
+      ['10:04:00', 4, 4, 250, 0], //  legitimate, large: warn
+      ['10:05:00', 10, 3, 80, 0], //  legitimate to reported t-3: cool_off
+    ];
+    for (const [hms, c, t, amount, scen] of test) lines.push(fdhLine(id++, at(10, hms), c, t, amount, scen));
+    lines.push(fdhLine(id++, at(11, '09:00:00'), 3, 3, 350, 1)); // fraud, large, to reported t-3: 55 points, cool_off
+    lines.push(fdhLine(id++, at(11, '09:01:00'), 5, 5, 20, 0)); //  legitimate: allow
+    const file = path.join(dir, 'decisions.csv');
+    writeFileSync(file, `${HEADER}\n${lines.join('\n')}\n`);
+    const window = { fromMs: at(0, '00:00:00'), toMs: at(12, '00:00:00'), labelDelayDays: 7 };
+    const outcome = await runReplay({
+      redis,
+      config: loadConfig({}, dir),
+      ruleSet: rules.ruleSet,
+      rows: fdhRows(file, window, { linesRead: 0, skippedZeroAmount: 0 }),
+      windows: [
+        {
+          fromMs: window.fromMs,
+          trainFromMs: window.fromMs,
+          trainToMs: at(3, '00:00:00'),
+          testFromMs: at(10, '00:00:00'),
+          testToMs: window.toMs,
+          labelDelayDays: 7,
+          validDays: 1,
+        },
+      ],
+      // no split can be made: the model scores every row with the training base rate (2 / 122),
+      // below the warn threshold, so the engine decides as its rules do
+      gbdt: { minChildSamples: 1_000, maxRounds: 5 },
+      batchSize: 1,
+    });
+    expect(outcome.weeks).toHaveLength(1);
+    const week = outcome.weeks[0]!;
+    expect(week.rows).toMatchObject({ train: 122, trainFrauds: 2, test: 8, testFrauds: 3 });
+    for (const d of [week.decisions.engine, week.decisions.rulesOnly]) {
+      expect(d.legitimate.counts).toEqual({ allow: 2, warn: 1, cool_off: 2, block: 0 });
+      expect(d.legitimate.holdRate).toBe(0.4);
+      expect(d.fraud.counts).toEqual({ allow: 0, warn: 1, cool_off: 2, block: 0 });
+      expect(d.fraudByScenario['1']!.counts).toEqual({ allow: 0, warn: 1, cool_off: 1, block: 0 });
+      expect(d.fraudByScenario['2']!.counts).toEqual({ allow: 0, warn: 0, cool_off: 1, block: 0 });
+      expect(d.byAgeBand).toEqual({ unavailable: expect.stringContaining('no payer ages') });
+      expect(d.ruleErrors).toBe(0);
+    }
+  }, 60_000);
+
+  it('replays a synthetic handbook file end to end over two test weeks and reports the detection figures and decisions', async () => {
     const { text, fraudsInTest, rowsInTest } = syntheticCsv();
     const file = path.join(dir, 'synthetic.csv');
     writeFileSync(file, text);
-    const { stdout } = await promisify(execFile)(
+    const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
       [
         '--import', 'tsx', 'src/cli/replay.ts',
         '--format', 'fdh', '--csv', file,
-        '--from', '2018-04-01', '--train-from', '2018-04-08', '--train-to', '2018-04-14',
-        '--test-from', '2018-04-22', '--test-to', '2018-04-28', '--batch-size', '50', '--max-rounds', '60',
+        '--from', '2018-04-01', '--train-from', '2018-04-01', '--train-to', '2018-04-07',
+        '--test-from', '2018-04-15', '--test-to', '2018-04-21', '--weeks', '2',
+        '--batch-size', '50', '--max-rounds', '60',
       ],
       { env: { ...process.env, REDIS_URL: redisUrl() }, cwd: path.resolve(import.meta.dirname, '../..') },
     );
+    type Metrics = { overall: Record<string, number>; byScenario: Record<string, Record<string, number>> };
+    type Rates = { transfers: number; warnRate: number; holdRate: number; blockRate: number; interventionRate: number };
     const report = JSON.parse(stdout) as {
-      windows: unknown;
-      rows: { replayed: number; test: number; testFrauds: number; trainLabelNotYetKnown: number; train: number };
-      gbdt: { metrics: { overall: Record<string, number>; byScenario: Record<string, Record<string, number>> } };
-      logisticBaseline: { metrics: { overall: Record<string, number> } };
+      data: { replayFrom: string; rowsReplayed: number };
+      rules: { version: string; rules: number };
+      weeks: {
+        windows: unknown;
+        rows: { test: number; testFrauds: number; trainLabelNotYetKnown: number; train: number };
+        gbdt: { metrics: Metrics };
+        logisticBaseline: { metrics: { overall: Record<string, number> } };
+        decisions: { engine: { legitimate: Rates; fraud: Rates; byAgeBand: unknown }; rulesOnly: { legitimate: Rates; fraud: Rates } };
+      }[];
+      summary: { weeks: { testWeek: string; averagePrecision: number }[]; mean: { testWeek: string; averagePrecision: number } };
       handbookBaselines: { randomForest: { averagePrecision: number } };
     };
-    expect(report.windows).toEqual({
-      replayFrom: '2018-04-01',
-      train: { from: '2018-04-08', to: '2018-04-14', earlyStoppingDays: 2 },
-      test: { from: '2018-04-22', to: '2018-04-28' },
-      labelDelayDays: 7,
-    });
-    expect(report.rows).toMatchObject({ replayed: 28 * 240, train: 7 * 240, trainLabelNotYetKnown: 0, test: rowsInTest, testFrauds: fraudsInTest });
-    expect(Object.keys(report.gbdt.metrics.byScenario)).toEqual(['1', '2']);
-    // scenario 1 is the amount, scenario 2 the payee's delayed reports: both must be found
-    expect(report.gbdt.metrics.byScenario['1']!.rocAuc).toBeGreaterThan(0.95);
-    expect(report.gbdt.metrics.byScenario['2']!.rocAuc).toBeGreaterThan(0.95);
-    expect(report.gbdt.metrics.overall.averagePrecision).toBeGreaterThan(0.8);
-    expect(report.logisticBaseline.metrics.overall.rocAuc).toBeGreaterThan(0.5);
+    expect(report.data).toMatchObject({ replayFrom: '2018-04-01', rowsReplayed: 28 * 240 });
+    expect(report.rules.version).toMatch(/^files-[0-9a-f]{12}$/);
+    expect(report.weeks.map((w) => w.windows)).toEqual([
+      { train: { from: '2018-04-01', to: '2018-04-07', earlyStoppingDays: 2 }, test: { from: '2018-04-15', to: '2018-04-21' }, labelDelayDays: 7 },
+      { train: { from: '2018-04-08', to: '2018-04-14', earlyStoppingDays: 2 }, test: { from: '2018-04-22', to: '2018-04-28' }, labelDelayDays: 7 },
+    ]);
+    const last = report.weeks[1]!;
+    expect(last.rows).toMatchObject({ train: 7 * 240, trainLabelNotYetKnown: 0, test: rowsInTest, testFrauds: fraudsInTest });
+    // scenario 2 (terminals compromised from day 3) is first reported on day 10: the first
+    // week's training rows have no report on them yet, the second week's do
+    expect(last.gbdt.metrics.byScenario['2']!.rocAuc).toBeGreaterThan(0.95);
+    expect(last.gbdt.metrics.overall.averagePrecision).toBeGreaterThan(0.8);
+    for (const week of report.weeks) {
+      expect(Object.keys(week.gbdt.metrics.byScenario)).toEqual(['1', '2']);
+      // scenario 1 is the amount
+      expect(week.gbdt.metrics.byScenario['1']!.rocAuc).toBeGreaterThan(0.95);
+      expect(week.logisticBaseline.metrics.overall.rocAuc).toBeGreaterThan(0.5);
+      // the shipped rules hold every transfer to a reported payee (in this 40-terminal world,
+      // scenario 1's reports flag most terminals within weeks); the model's score only adds
+      const { engine, rulesOnly } = week.decisions;
+      expect(engine.legitimate.transfers + engine.fraud.transfers).toBe(week.rows.test);
+      expect(rulesOnly.fraud.holdRate + rulesOnly.fraud.blockRate).toBeGreaterThan(0.5);
+      for (const side of ['legitimate', 'fraud'] as const) {
+        expect(engine[side].interventionRate).toBeGreaterThanOrEqual(rulesOnly[side].interventionRate);
+      }
+      expect(engine.fraud.interventionRate).toBeGreaterThan(engine.legitimate.interventionRate);
+      expect(engine.byAgeBand).toEqual({ unavailable: expect.stringContaining('no payer ages') });
+    }
+    expect(report.summary.weeks.map((w) => w.testWeek)).toEqual(['2018-04-15..2018-04-21', '2018-04-22..2018-04-28']);
+    expect(report.summary.mean.averagePrecision).toBeCloseTo(
+      (report.weeks[0]!.gbdt.metrics.overall.averagePrecision! + last.gbdt.metrics.overall.averagePrecision!) / 2,
+      3,
+    );
+    expect(stderr).toContain('| 2018-04-22..2018-04-28 |');
     expect(report.handbookBaselines.randomForest.averagePrecision).toBe(0.658);
-  }, 120_000);
+  }, 180_000);
+
+  it('refuses bad options, naming each', async () => {
+    const run = promisify(execFile)(
+      process.execPath,
+      [
+        '--import', 'tsx', 'src/cli/replay.ts', '--csv', '/nonexistent.csv', '--train-from', '2018-04-02', '--train-to', '2018-04-07',
+        '--test-from', '2018-04-15', '--test-to', '2018-04-21', '--weeks', '0', '--learning-rate', '2', '--max-leaves', '3.5', '--fraud-weight', '0',
+      ],
+      { cwd: path.resolve(import.meta.dirname, '../..') },
+    );
+    await expect(run).rejects.toMatchObject({ code: 2 });
+    const { stderr } = (await run.catch((e: unknown) => e)) as { stderr: string };
+    expect(stderr).toContain('--csv: no such file /nonexistent.csv');
+    expect(stderr).toContain('--weeks must be an integer >= 1, got "0"');
+    expect(stderr).toContain('--learning-rate must be a number from 0.0001 to 1, got "2"');
+    expect(stderr).toContain('--max-leaves must be an integer, got "3.5"');
+    expect(stderr).toContain('--fraud-weight must be an integer >= 1, got "0"');
+  }, 60_000);
 });

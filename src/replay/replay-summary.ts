@@ -1,0 +1,100 @@
+import type { ActionRates } from './replay-decisions.ts';
+import type { WeekOutcome } from './replay-run.ts';
+
+/**
+ * The headline figures of a multi-week replay, one line per test week and their mean
+ * (every week weighs the same, as the handbook averages its figures over test days).
+ */
+
+export interface WeekLine {
+  /** first and last test day, `YYYY-MM-DD..YYYY-MM-DD`; `mean` for the mean line */
+  readonly testWeek: string;
+  readonly testFrauds: number;
+  readonly trees: number;
+  readonly rocAuc: number;
+  readonly averagePrecision: number;
+  readonly cardPrecisionAt100: number;
+  /** the handbook's variant: payers found on an earlier day left out */
+  readonly cardPrecisionAt100Handbook: number;
+  readonly recallAt1pct: number;
+  readonly fraudValueRecallAt1pct: number;
+  readonly logisticAveragePrecision: number;
+  /** the engine's actions (rules + the week's GBDT through the policy) on legitimate transfers and on fraud */
+  readonly legitimate: DecisionLine;
+  readonly fraud: DecisionLine;
+}
+
+export interface DecisionLine {
+  readonly warn: number;
+  readonly hold: number;
+  readonly block: number;
+}
+
+export interface WeekSummary {
+  readonly weeks: readonly WeekLine[];
+  readonly mean: WeekLine;
+}
+
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const decisionLine = (r: ActionRates): DecisionLine => ({ warn: r.warnRate, hold: r.holdRate, block: r.blockRate });
+
+export function weekLine(w: WeekOutcome): WeekLine {
+  const g = w.gbdt.metrics.overall;
+  return {
+    testWeek: `${day(w.windows.testFromMs)}..${day(w.windows.testToMs - 86_400_000)}`,
+    testFrauds: w.rows.testFrauds,
+    trees: w.gbdt.trees,
+    rocAuc: g.rocAuc,
+    averagePrecision: g.averagePrecision,
+    cardPrecisionAt100: g.cardPrecisionAt100,
+    cardPrecisionAt100Handbook: g.cardPrecisionAt100ExcludingDetected,
+    recallAt1pct: g.recallAt1pct,
+    fraudValueRecallAt1pct: g.fraudValueRecallAt1pct,
+    logisticAveragePrecision: w.logisticBaseline.metrics.overall.averagePrecision,
+    legitimate: decisionLine(w.decisions.engine.legitimate),
+    fraud: decisionLine(w.decisions.engine.fraud),
+  };
+}
+
+export function weekSummary(weeks: readonly WeekOutcome[]): WeekSummary {
+  const lines = weeks.map(weekLine);
+  const mean = (f: (l: WeekLine) => number): number => lines.reduce((s, l) => s + f(l), 0) / lines.length;
+  const meanDecisions = (side: 'legitimate' | 'fraud'): DecisionLine => ({
+    warn: mean((l) => l[side].warn),
+    hold: mean((l) => l[side].hold),
+    block: mean((l) => l[side].block),
+  });
+  return {
+    weeks: lines,
+    mean: {
+      testWeek: 'mean',
+      testFrauds: mean((l) => l.testFrauds),
+      trees: mean((l) => l.trees),
+      rocAuc: mean((l) => l.rocAuc),
+      averagePrecision: mean((l) => l.averagePrecision),
+      cardPrecisionAt100: mean((l) => l.cardPrecisionAt100),
+      cardPrecisionAt100Handbook: mean((l) => l.cardPrecisionAt100Handbook),
+      recallAt1pct: mean((l) => l.recallAt1pct),
+      fraudValueRecallAt1pct: mean((l) => l.fraudValueRecallAt1pct),
+      logisticAveragePrecision: mean((l) => l.logisticAveragePrecision),
+      legitimate: meanDecisions('legitimate'),
+      fraud: meanDecisions('fraud'),
+    },
+  };
+}
+
+const f3 = (x: number): string => x.toFixed(3);
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const rates = (d: DecisionLine): string => `${pct(d.warn)} / ${pct(d.hold)} / ${pct(d.block)}`;
+
+/** The summary as a Markdown table (what the README's replay section shows). */
+export function summaryTable(s: WeekSummary): string {
+  const head =
+    '| test week | frauds | trees | ROC AUC | avg precision | card prec.@100 (handbook variant) | recall @1% | fraud value @1% | logistic AP | legit warn / hold / block | fraud warn / hold / block |';
+  const rule = `|${'---|'.repeat(11)}`;
+  const row = (l: WeekLine): string =>
+    `| ${l.testWeek} | ${Math.round(l.testFrauds)} | ${Math.round(l.trees)} | ${f3(l.rocAuc)} | ${f3(l.averagePrecision)} | ` +
+    `${f3(l.cardPrecisionAt100)} (${f3(l.cardPrecisionAt100Handbook)}) | ${f3(l.recallAt1pct)} | ${f3(l.fraudValueRecallAt1pct)} | ` +
+    `${f3(l.logisticAveragePrecision)} | ${rates(l.legitimate)} | ${rates(l.fraud)} |`;
+  return [head, rule, ...s.weeks.map(row), row(s.mean)].join('\n');
+}
