@@ -23,11 +23,20 @@ describe.each(SQL_BACKENDS)('SQL store on %s', (backend) => {
     const again = await migrate(store);
     expect(again).toEqual({ applied: [], version: Math.max(...all.map((m) => m.version)) });
     // a PGlite template already has them; a fresh Postgres schema gets them all now
-    expect(first.applied).toEqual(backend === 'postgres' ? ['001_case_library.sql', '002_decisions.sql'] : []);
+    expect(first.applied).toEqual(backend === 'postgres' ? all.map((m) => m.file) : []);
     const tables = await store.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`,
     );
-    expect(tables.rows.map((r) => r.table_name)).toEqual(['calmpay_migrations', 'case_transfers', 'cases', 'decisions']);
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'backtest_jobs',
+      'calmpay_migrations',
+      'case_transfers',
+      'cases',
+      'decisions',
+      'rule_active',
+      'rule_audit',
+      'rule_versions',
+    ]);
   });
 
   it('refuses to start when an applied migration file changed', async () => {
