@@ -167,6 +167,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     versions: ruleVersions,
     pollMs: config.ruleVersions.pollMs,
     log: lateLog,
+  }).catch(async (err: Error) => {
+    ruleSubscriber.disconnect();
+    redis.disconnect();
+    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
+    throw new StartupError(`Cannot follow the active rule version through Redis at ${config.redisUrl}: ${err.message}`);
   });
   // rule files edited while the engine was stopped take effect, as the watcher would have made them
   if (config.watchRules) {
@@ -194,6 +199,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const sinkRedis = redis.duplicate({ lazyConnect: true });
   await sinkRedis.connect().catch(async (err: Error) => {
     sinkRedis.disconnect();
+    ruleSync?.close();
+    ruleSubscriber.disconnect();
     redis.disconnect();
     if (overrides.sql === undefined) await sql.close().catch(() => undefined);
     throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
@@ -317,12 +324,18 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // cases whose report flags did not reach Redis before (see CaseService)
   cases.reapplyPendingInBackground();
 
+  // the content of the rule files as last read, so the watcher publishes real edits only
+  let lastFilesVersion = ruleFiles.ok ? ruleFiles.ruleSet.version : null;
   const watcher = config.watchRules
     ? watchRuleDir(config.rulesDir, {
         // a valid edit is published as a version by "files" (pending when four-eyes is on); every
         // node then loads it from SQL like any other version
         onLoad: (ruleSet) => {
           ruleVersions.serving.lastErrors = null;
+          // a save, touch or checkout that leaves the files as they were publishes nothing: it
+          // must not revert a version published, rolled back or shadowed since through the API
+          if (ruleSet.version === lastFilesVersion) return;
+          lastFilesVersion = ruleSet.version;
           ruleVersions.publish(ruleSet.files, FILES_AUTHOR, `rule files edited in ${config.rulesDir}`).catch((err: unknown) => {
             log.error({ err }, 'publishing the edited rule files failed');
           });

@@ -1,5 +1,5 @@
 /**
- * Counts acting-rule hits for the safety cap (issue 7) and acts on trips.
+ * Counts rule hits (acting and shadow) for the safety cap (issue 7) and acts on trips of acting rules.
  *
  * On the scoring path a decision costs a few Map increments (`note`), nothing awaited. Every
  * RULES_SAFETY_CAP_FLUSH_MS the node adds its counts to the current minute's hash in Redis in
@@ -48,10 +48,15 @@ export class RuleHitCounter {
     this.timer.unref();
   }
 
-  /** The scoring path's part: count one decision's acting hits. */
+  /**
+   * The scoring path's part: count one decision's hits, shadow hits included, so a rule that
+   * ran in shadow has its real share as the baseline when it is made to act (only acting rules
+   * can trip: see check()).
+   */
   note(d: StoredDecision): void {
     this.total++;
     for (const h of d.hits) this.hits.set(h.ruleId, (this.hits.get(h.ruleId) ?? 0) + 1);
+    for (const h of d.shadowHits) this.hits.set(h.ruleId, (this.hits.get(h.ruleId) ?? 0) + 1);
   }
 
   /** One flush and check (the timer calls it; tests may too). */

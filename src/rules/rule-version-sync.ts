@@ -86,7 +86,7 @@ export class RuleVersionSync {
     }
   }
 
-  /** One poll: compare the Redis pointer with the served generation; ask SQL when they differ. */
+  /** One poll: compare the Redis pointer with the served generation, repair it, and ask SQL for a newer version. */
   async check(): Promise<void> {
     if (this.closed || this.checking) return;
     this.checking = true;
@@ -108,7 +108,11 @@ export class RuleVersionSync {
         const sql = await this.deps.versions.activePointer();
         // a pointer ahead of the SQL store is left from another database: the store wins
         if (sql !== null && sql.generation < generation) await this.announce(sql, await this.filesOf(sql), true);
+        return;
       }
+      // SQL may be ahead of both: the node that committed a change failed to load it or died
+      // before announcing it. One read of rule_active per poll; a switch announces (onSwitch).
+      await this.deps.versions.refresh();
     } catch (err) {
       this.deps.log.error({ err }, 'checking the active rule version failed; retrying at the next poll');
     } finally {
