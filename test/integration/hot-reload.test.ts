@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../helpers/app.ts';
+import { until } from '../helpers/until.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 
@@ -12,14 +13,6 @@ const rule = (score: number) => `- id: any-large
   score: ${score}
   scam_type: other
 `;
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('editing a rule file takes effect without a restart', () => {
   let app: TestApp;
@@ -55,13 +48,13 @@ describe('editing a rule file takes effect without a restart', () => {
     expect((await score()).ruleScore).toBe(10);
 
     writeFileSync(path.join(dir, 'rules.yaml'), rule(35));
-    await until(() => app.rules.current.version !== v1, 'the reload');
+    await until(() => app.rules.current.version !== v1, 'the reload', 2_000);
     const d = await score();
     expect([d.ruleScore, d.action, d.rulesVersion]).toEqual([35, 'warn', app.rules.current.version]);
 
     const v2 = app.rules.current.version;
     writeFileSync(path.join(dir, 'rules.yaml'), rule(35).replace('amount >= 1000', 'amount >= "x"'));
-    await until(() => app.rules.lastErrors !== null, 'the rejection');
+    await until(() => app.rules.lastErrors !== null, 'the rejection', 2_000);
     expect(app.rules.current.version).toBe(v2);
     expect(app.rules.lastErrors?.[0]).toMatchObject({ file: 'rules.yaml', ruleId: 'any-large', line: 3 });
     expect((await score()).ruleScore).toBe(35);

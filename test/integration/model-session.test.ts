@@ -12,6 +12,7 @@ import { predictProbability } from '../../src/model/tree-ensemble.ts';
 import { trainGbdt, type GbdtModel } from '../../src/train/gbdt.ts';
 import { saveModel } from '../../src/train/save-model.ts';
 import { syntheticModelData } from '../../bench/model-data.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * The model session against real onnxruntime sessions and real files: which model is loaded,
@@ -60,14 +61,6 @@ const save = (model: GbdtModel, version: string, createdAt: string) =>
 
 const expectedScore = (model: GbdtModel, v: readonly FeatureValue[]): number => predictProbability(model, encodeVector(v));
 
-async function until(pred: () => boolean, what: string, ms = 8_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 describe('ModelScorer', () => {
   test('loads the newest model; assess gives its score, version and top factors', async () => {
     await save(modelA, '1', '2026-11-01T00:00:00Z');
@@ -112,7 +105,7 @@ describe('ModelScorer', () => {
     const v = vectors[1]!;
     expect((await s.assess(v)).modelVersion).toBe('1');
     await save(modelB, '2', '2026-11-02T00:00:00Z');
-    await until(() => s.current()?.version === '2', 'model 2 to become active');
+    await until(() => s.current()?.version === '2', 'model 2 to become active', 8_000);
     const after = await s.assess(v);
     expect(after.modelVersion).toBe('2');
     expect(Math.abs(after.modelScore! - expectedScore(modelB, v))).toBeLessThan(1e-5);
@@ -132,7 +125,7 @@ describe('ModelScorer', () => {
     await rm(elsewhere, { recursive: true, force: true });
     await writeFile(path.join(dir, 'fraud-2.onnx'), garbage);
     await writeFile(path.join(dir, 'fraud-2.json'), JSON.stringify(manifest));
-    await until(() => s.status().problems.some((p) => p.message.startsWith('onnxruntime')), 'the refusal');
+    await until(() => s.status().problems.some((p) => p.message.startsWith('onnxruntime')), 'the refusal', 8_000);
     expect(s.status()).toMatchObject({ active: { version: '1' } });
     expect(s.status().problems).toEqual([{ file: 'fraud-2.json', message: expect.stringMatching(/^onnxruntime cannot load fraud-2\.onnx: /), at: expect.any(String) }]);
     const r = await s.assess(vectors[2]!);

@@ -2,17 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { testApp } from '../helpers/app.ts';
 import { testSql } from '../helpers/sql.ts';
+import { until } from '../helpers/until.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('the safety cap moves a runaway rule to shadow on every node', () => {
   const db = testSql('pglite');
@@ -74,8 +66,8 @@ describe('the safety cap moves a runaway rule to shadow on every node', () => {
     const minute = Math.floor(Date.now() / 60_000);
     await a.redis.hset(`${prefix}{rules}:hits:${minute - 10}`, 'total', 20_000, 'r:large-to-new-payee', 200);
     await a.ruleHits!.tick();
-    await until(() => a.ruleVersions.active.version.author === 'safety-cap', 'the cap to trip');
-    await until(() => b.ruleVersions.active.version.id === a.ruleVersions.active.version.id, 'node b to switch');
+    await until(() => a.ruleVersions.active.version.author === 'safety-cap', 'the cap to trip', 10_000, 20);
+    await until(() => b.ruleVersions.active.version.id === a.ruleVersions.active.version.id, 'node b to switch', 10_000, 20);
     for (const app of [a, b]) {
       expect(app.rules.current.rules.find((r) => r.id === 'large-to-new-payee')?.mode).toBe('shadow');
       const d = await score(app);

@@ -13,6 +13,7 @@ import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
 import { redisUrl } from '../helpers/redis.ts';
 import { testSql } from '../helpers/sql.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * The standalone worker follows the active rule version through Redis alone
@@ -28,15 +29,6 @@ const versionOf = (files: { name: string; text: string }[]): string => {
   return r.ruleSet.version;
 };
 const FIXTURE_VERSION = versionOf(basicWith(40));
-
-async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 interface Line {
   level: 'info' | 'warn' | 'error';

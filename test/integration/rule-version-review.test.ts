@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { activate, insertVersion } from '../../src/rules/rule-version-store.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
 import { testSql } from '../helpers/sql.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * Defects found in review of the rule lifecycle (issue 7), each with the scenario that showed it:
@@ -14,15 +15,6 @@ import { testSql } from '../helpers/sql.ts';
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return;
-    await sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const apps: { close(): Promise<void> }[] = [];
 afterAll(async () => {

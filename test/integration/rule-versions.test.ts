@@ -8,6 +8,7 @@ import { compileRuleSetFromText } from '../../src/rules/rule-set.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
+import { until } from '../helpers/until.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 
@@ -41,15 +42,6 @@ const scoreOn = async (app: TestApp) => {
   expect(d.degraded).toEqual([]);
   return d;
 };
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe.each(SQL_BACKENDS)('rule versions on %s: publish, validate, reject invalid, rollback, audit', (backend) => {
   const db = testSql(backend);
