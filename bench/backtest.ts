@@ -25,10 +25,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
-import { CATALOGUE_VERSION, idx } from '../src/features/catalogue.ts';
+import { ageBandOf, CATALOGUE_VERSION, idx } from '../src/features/catalogue.ts';
 import { backtest } from '../src/rules/backtest/backtest-report.ts';
 import { decisionPages } from '../src/rules/backtest/decision-pages.ts';
-import { replayDecision, replayPolicy, segmentOf } from '../src/rules/backtest/replay-decision.ts';
+import { replayDecision, replayPolicy } from '../src/rules/backtest/replay-decision.ts';
 import { compileRuleSetFromText, formatRuleError, loadRuleDir } from '../src/rules/index.ts';
 import { migrate } from '../src/store/sql/migrate.ts';
 import { openSqlStore } from '../src/store/sql/sql-store.ts';
@@ -104,7 +104,7 @@ try {
         modelScore: null,
         modelFactors: [],
         scamType: out.action === 'allow' ? null : 'other',
-        segment: segmentOf(v),
+        segment: ageBandOf(v),
         hits: hits.map((h) => ({ ruleId: h.ruleId, score: h.score, action: h.action, scamType: h.scamType })),
         shadowHits: shadow.map((h) => ({ ruleId: h.ruleId, score: h.score, action: h.action, scamType: h.scamType })),
         ruleErrors: [],

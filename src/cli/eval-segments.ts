@@ -25,7 +25,7 @@ import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
 import { maxAction, type Action } from '../decision/actions.ts';
 import { decide } from '../decision/policy.ts';
-import { idx, type AgeBand } from '../features/catalogue.ts';
+import { ageBandOf } from '../features/catalogue.ts';
 import { encodeVector } from '../model/encode.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
@@ -85,7 +85,6 @@ async function main(argv: string[]): Promise<number> {
   const replay = new FeatureReplay({ redis, ageBands: config.ageBands });
   const fraud = new Map<string, boolean>();
   const scored: ScoredTransfer[] = [];
-  const BAND = idx('payer.age_band');
   try {
     const events = (function* () {
       for (const r of simulate({ payers, days, seed, start })) {
@@ -101,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
       const p = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
       const { riskScore } = decide(hits, p, config.thresholds);
       const ruleAction = hits.reduce<Action>((a, h) => maxAction(a, h.action), 'allow');
-      scored.push({ riskScore, ruleAction, fraud: isFraud, band: v[BAND] as AgeBand | null });
+      scored.push({ riskScore, ruleAction, fraud: isFraud, band: ageBandOf(v) });
     });
   } finally {
     await replay.close();

@@ -146,6 +146,15 @@ export function idx(name: string): number {
   return i;
 }
 
+const AGE_BAND_INDEX = idx('payer.age_band');
+const BAND_NAMES: ReadonlySet<string> = new Set(AGE_BANDS);
+
+/** The payer's age band of a feature vector in catalogue order, null when it has none. */
+export function ageBandOf(v: readonly FeatureValue[]): AgeBand | null {
+  const s = v[AGE_BAND_INDEX];
+  return typeof s === 'string' && BAND_NAMES.has(s) ? (s as AgeBand) : null;
+}
+
 /** A feature vector as a plain object keyed by feature name (stored with every decision). */
 export function vectorToRecord(v: readonly FeatureValue[]): Record<string, FeatureValue> {
   const out: Record<string, FeatureValue> = {};

@@ -1,7 +1,7 @@
 import { segmentPolicy, type Config } from '../config.ts';
 import { ACTIONS, type Action } from '../decision/actions.ts';
 import { decide, type PolicyHit } from '../decision/policy.ts';
-import { AGE_BANDS, idx, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
+import { AGE_BANDS, ageBandOf, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
 
 /**
@@ -13,8 +13,6 @@ import type { RuleSet } from '../rules/rule-set.ts';
  * Guardian limits (per-payer spending limits set through the API) do not exist in replayed
  * data, so none blocks here.
  */
-
-const SEGMENT = idx('payer.age_band');
 
 /** What the rules said about one transfer; the policy needs it again for every model. */
 export interface RuleVerdict {
@@ -34,9 +32,7 @@ export function ruleVerdict(ruleSet: RuleSet, v: readonly FeatureValue[]): RuleV
     if (hits === NO_HITS) hits = [];
     (hits as PolicyHit[]).push({ score: h.score, action: h.action, scamType: h.scamType });
   }
-  const s = v[SEGMENT];
-  const segment = typeof s === 'string' && (AGE_BANDS as readonly string[]).includes(s) ? (s as AgeBand) : null;
-  return { hits, segment, errors: evaluation.errors.length };
+  return { hits, segment: ageBandOf(v), errors: evaluation.errors.length };
 }
 
 /** The action the engine takes: rule hits and model score through the policy of the payer's band. */

@@ -2,7 +2,7 @@ import { segmentPolicy, type Config, type PolicyThresholds } from '../../config.
 import { maxAction, type Action } from '../../decision/actions.ts';
 import { degradedAction, type AmountBand } from '../../decision/degraded-policy.ts';
 import { decide } from '../../decision/policy.ts';
-import { AGE_BANDS, idx, type AgeBand, type FeatureValue } from '../../features/catalogue.ts';
+import { ageBandOf, type AgeBand, type FeatureValue } from '../../features/catalogue.ts';
 import type { RuleHit, RuleSet } from '../rule-set.ts';
 
 /**
@@ -44,14 +44,6 @@ export interface ReplayOutcome {
   readonly errors: number;
 }
 
-const SEGMENT = idx('payer.age_band');
-const BANDS: ReadonlySet<string> = new Set(AGE_BANDS);
-
-export function segmentOf(v: readonly FeatureValue[]): AgeBand | null {
-  const s = v[SEGMENT];
-  return typeof s === 'string' && BANDS.has(s) ? (s as AgeBand) : null;
-}
-
 export function replayDecision(ruleSet: RuleSet, v: readonly FeatureValue[], ctx: ReplayContext, policy: ReplayPolicy): ReplayOutcome {
   const evaluation = ruleSet.evaluate(v);
   let acting: RuleHit[] | readonly RuleHit[] = evaluation.hits;
@@ -61,7 +53,7 @@ export function replayDecision(ruleSet: RuleSet, v: readonly FeatureValue[], ctx
       break;
     }
   }
-  const outcome = decide(acting, ctx.modelScore, policy.thresholds(segmentOf(v)), ctx.guardianBlocked);
+  const outcome = decide(acting, ctx.modelScore, policy.thresholds(ageBandOf(v)), ctx.guardianBlocked);
   const action = ctx.featuresDegraded ? maxAction(outcome.action, degradedAction(ctx.amount, policy.degradedBands)) : outcome.action;
   return { action, hits: evaluation.hits, errors: evaluation.errors.length };
 }
