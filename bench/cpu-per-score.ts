@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/store/local-redis.ts';
-import { benchAuth, freePort, stopChild, waitReady } from './processes.ts';
+import { benchAuth, freePort, redisCpuUs, scoreRequests, stopChild, waitReady } from './processes.ts';
 import { transferGenerator, mixFromEnv } from './transfer-gen.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,12 +34,6 @@ function processCpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-}
-
-async function redisCpuUs(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const get = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return (get('used_cpu_user') + get('used_cpu_sys')) * 1e6;
 }
 
 interface CommandStat {
@@ -77,14 +71,7 @@ async function main(): Promise<void> {
         url: `http://127.0.0.1:${port}`,
         connections,
         amount,
-        requests: [
-          {
-            method: 'POST',
-            path: '/v1/transfers/score',
-            headers: { 'content-type': 'application/json', ...auth.headers },
-            setupRequest: (req) => ({ ...req, body: JSON.stringify(gen()) }),
-          },
-        ],
+        requests: scoreRequests(gen, auth.headers),
       });
     await fire(Math.min(5000, requests)); // warm-up: JIT, script cache, connections
     // let the warm-up's decision writes and sink copies finish before the counters are read

@@ -1,5 +1,7 @@
-/** Child processes and ports for the benchmarks: all on 127.0.0.1, all bounded in time. */
+/** Child processes, ports, requests and probes for the benchmarks: all on 127.0.0.1, all bounded in time. */
+import type { Request } from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
+import type { Redis } from 'ioredis';
 import { createServer } from 'node:net';
 import { newApiKey } from '../src/api/api-keys.ts';
 
@@ -46,4 +48,23 @@ export function benchAuth(env: NodeJS.ProcessEnv = process.env): { engineEnv: Re
   if (env.BENCH_AUTH !== 'true') return { engineEnv: {}, headers: {} };
   const { key, entry } = newApiKey('bench', ['score']);
   return { engineEnv: { API_KEYS: JSON.stringify([entry]) }, headers: { authorization: `Bearer ${key}` } };
+}
+
+/** autocannon requests that score a new generated transfer each time. */
+export function scoreRequests(gen: () => Record<string, unknown>, headers: Record<string, string>): Request[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/transfers/score',
+      headers: { 'content-type': 'application/json', ...headers },
+      setupRequest: (req) => ({ ...req, body: JSON.stringify(gen()) }),
+    },
+  ];
+}
+
+/** CPU time Redis's process has used (user + system), in µs. */
+export async function redisCpuUs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1e6;
 }

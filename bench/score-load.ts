@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalRedis } from '../src/store/local-redis.ts';
-import { benchAuth, freePort, stopChild, waitReady } from './processes.ts';
+import { benchAuth, freePort, scoreRequests, stopChild, waitReady } from './processes.ts';
 import { mixFromEnv, transferGenerator } from './transfer-gen.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,14 +50,7 @@ async function load(name: string, port: number, gen: () => Record<string, unknow
     url: `http://127.0.0.1:${port}`,
     connections,
     duration,
-    requests: [
-      {
-        method: 'POST',
-        path: '/v1/transfers/score',
-        headers: { 'content-type': 'application/json', ...auth.headers },
-        setupRequest: (req) => ({ ...req, body: JSON.stringify(gen()) }),
-      },
-    ],
+    requests: scoreRequests(gen, auth.headers),
   });
   return {
     name,

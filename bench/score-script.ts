@@ -13,18 +13,13 @@ import { eventHash, TransferEventSchema } from '../src/features/transfer-event.t
 import { FeatureStore } from '../src/store/feature-store.ts';
 import { makeKeys } from '../src/store/keys.ts';
 import { startLocalRedis } from '../src/store/local-redis.ts';
+import { redisCpuUs } from './processes.ts';
 import { mixFromEnv, transferGenerator } from './transfer-gen.ts';
 
 const calls = Number(process.env.SCRIPT_CALLS ?? 30_000);
 const concurrency = Number(process.env.SCRIPT_CONCURRENCY ?? 16);
 const payers = Number(process.env.BENCH_PAYERS ?? 100_000);
 const payees = Number(process.env.BENCH_PAYEES ?? 20_000);
-
-async function redisCpuUs(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const get = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return (get('used_cpu_user') + get('used_cpu_sys')) * 1e6;
-}
 
 const local = await startLocalRedis({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'calmpay-script-redis-')), appendOnly: true });
 const redis = new Redis(local.url);
