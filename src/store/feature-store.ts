@@ -27,12 +27,12 @@ const DAY_MS = 86_400_000;
 /** payers with guardian limits whose time zone is remembered; a miss costs one extra call */
 const GUARDIAN_ZONE_CACHE = 100_000;
 
-/** Per window: bucket count, current bucket index and that bucket's field names (see the script header). */
+/** Per window: bucket count, current bucket index and that bucket's field name (see the script header). */
 function windowArgs(tMs: number): string[] {
   const args: string[] = [];
   WINDOWS.forEach((w, k) => {
     const bucket = String(Math.floor(tMs / (w.bucketSeconds * 1000)));
-    args.push(String(w.seconds / w.bucketSeconds), bucket, `w${k + 1}:${bucket}c`, `w${k + 1}:${bucket}s`);
+    args.push(String(w.seconds / w.bucketSeconds), bucket, `w${k + 1}:${bucket}`);
   });
   return args;
 }

@@ -1,10 +1,12 @@
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WINDOWS } from '../../src/features/catalogue.ts';
 import type { TransferEvent } from '../../src/features/transfer-event.ts';
 import type { VelocityState } from '../../src/features/velocity-state.ts';
 import { FeatureStore } from '../../src/store/feature-store.ts';
+import { toStoredAmount } from '../../src/features/velocity-state.ts';
 import { makeKeys } from '../../src/store/keys.ts';
 import { mulberry32 } from '../../bench/transfer-gen.ts';
 import { redisUrl } from '../helpers/redis.ts';
@@ -145,6 +147,65 @@ describe('score-features script', () => {
     expect(last?.payeeDistinctPayers24h).toBe(10);
     expect(last?.payeeNewPayers24h).toBe(10);
     expect(last?.payeeIn.counts).toEqual([14, 14, 14, 14]);
+  });
+
+  it('folds window state of the earlier hash layout in exactly, also while that version still writes beside it', async () => {
+    // the script as it was before the packed layout (one field per count, sum, head and tail)
+    const v1 = readFileSync(new URL('../fixtures/score-features-before-packing.lua', import.meta.url), 'utf8');
+    const prefix = `test-${randomUUID()}:`;
+    const k = makeKeys(prefix);
+    const s = store(prefix);
+    const scoreV1 = async (x: Tx, id: string): Promise<void> => {
+      const windows = WINDOWS.flatMap((w, i) => {
+        const bucket = String(Math.floor(x.t / (w.bucketSeconds * 1000)));
+        return [String(w.seconds / w.bucketSeconds), bucket, `w${i + 1}:${bucket}c`, `w${i + 1}:${bucket}s`];
+      });
+      const device = x.device ?? '';
+      const reply = (await redis.eval(
+        v1, 13,
+        k.tx(id), k.txDecision(id), k.accountOut(x.payer), k.accountPayees(x.payer), k.pair(x.payer, x.payee),
+        k.accountDevices(x.payer), device === '' ? k.accountDevices(x.payer) : k.devicePayers(device),
+        k.accountIn(x.payee), k.accountOut(x.payee), k.accountPayers(x.payee), k.accountNewPayers(x.payee),
+        k.accountReports(x.payee), k.accountGuardian(x.payer),
+        x.t, toStoredAmount(x.amount), 'h', x.payer, x.payee, device, 3_600_000, 400 * 86_400_000, 10_000,
+        (30 * 86_400 + 2 * 21_600) * 1000, x.t - 86_400_000, ...windows, '', '', 'CNY',
+      )) as number[];
+      expect(reply[0]).toBe(0);
+    };
+    const rand = mulberry32(11);
+    let t = Date.UTC(2026, 2, 1);
+    const history: Tx[] = [];
+    let checked = 0;
+    for (let i = 0; i < 900; i++) {
+      const r = rand();
+      t += r < 0.6 ? Math.floor(rand() * 120_000) : r < 0.95 ? Math.floor(rand() * 6 * 3_600_000) : Math.floor(rand() * 2 * 86_400_000);
+      // payees also pay, so the payee-out windows are folded by the read too
+      const x: Tx = {
+        t,
+        payer: `p${Math.floor(rand() * 4)}`,
+        payee: `p${Math.floor(rand() * 4) + 2}`,
+        amount: Math.round(rand() * 1_000_000) / 100,
+        ...(rand() < 0.7 ? { device: `d${Math.floor(rand() * 3)}` } : {}),
+      };
+      if (x.payee === x.payer) continue;
+      // the earlier version alone, then both side by side (a rolling deploy), then this one
+      const old = i < 250 || (i < 600 && rand() < 0.5);
+      if (old) {
+        await scoreV1(x, `t${i}`);
+      } else {
+        const got = await s.claimAndUpdate(event(x, `t${i}`), x.t, 'h');
+        expect(got).toEqual({ kind: 'new', state: reference(history, x) });
+        checked++;
+      }
+      history.push(x);
+    }
+    expect(checked).toBeGreaterThan(400);
+    // nothing of the earlier layout is left
+    for (const id of ['p0', 'p1', 'p2', 'p3', 'p4', 'p5']) {
+      for (const key of [k.accountOut(id), k.accountIn(id)]) {
+        expect(Object.keys(await redis.hgetall(key)).filter((f) => /^w\d[csht]$|^w\d:\d+[cs]$/.test(f))).toEqual([]);
+      }
+    }
   });
 
   it('sets a TTL on every key it writes', async () => {

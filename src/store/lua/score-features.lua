@@ -6,23 +6,31 @@
   seen before changes nothing and returns the stored event hash and decision instead.
 
   Windows are bucketed with running totals (docs/velocity-windows.md): per window k the hash
-  holds per-bucket count and sum fields `w<k>:<bucket>c|s`, the running totals `w<k>c`,
-  `w<k>s`, the newest bucket `w<k>h` and the oldest live bucket `w<k>t`. Adding evicts the
-  buckets that fell out of the window (amortised O(1)). Amounts are integers in thousandths.
+  holds one field per live bucket, `w<k>:<bucket>` = '<count>,<sum>', and one field `m` holds
+  for the four windows in turn the running count, running sum, newest bucket and oldest live
+  bucket (16 comma-separated integers). Adding evicts the buckets that fell out of the window
+  (amortised O(1)). Amounts are integers in thousandths. State in the earlier layout (one
+  field per count, sum, head and tail) is folded in when first met (fold_legacy, below).
 
-  Cost matters here (it runs for every score): the caller pre-builds every field name and
-  number string it can, and TTLs and trims are refreshed once per bucket change of the
-  owning account rather than on every call (the TTLs below include that bucket's width).
+  Cost matters here (it runs for every score), and most of it is the per-redis.call overhead
+  of Lua in Redis (argument objects, command lookup, reply conversion) rather than the
+  commands themselves: so the caller pre-builds every field name and number string it can,
+  each window hash is read with one HMGET of 7 fields and written with one HSET of at most
+  6 (hence the packed layout), a new pair is read and written by one SET NX GET, the
+  distinct sets are trimmed without a ZCARD, and TTLs and trims are refreshed once per bucket
+  change of the owning account rather than on every call (the TTLs below include that
+  bucket's width).
 
   KEYS[1]  tx claim        string  event hash
   KEYS[2]  tx decision     string  decision JSON (written by the app after scoring)
   KEYS[3]  payer out       hash    windows of amounts sent by the payer; `last` = ms of last transfer
   KEYS[4]  payer payees    zset    payee -> ms of last transfer (24h distinct payees)
-  KEYS[5]  pair            string  '<ms first paid>,<times paid>'
+  KEYS[5]  pair            string  '<ms first paid>,<times paid>' (first paid moves back for a late event)
   KEYS[6]  payer devices   hash    deviceId -> ms first seen             (untouched without a device)
   KEYS[7]  device payers   zset    payer -> ms of last transfer           (untouched without a device)
   KEYS[8]  payee in        hash    windows of amounts received by the payee
-  KEYS[9]  payee out       hash    windows of amounts sent by the payee (read only here)
+  KEYS[9]  payee out       hash    windows of amounts sent by the payee (read only here, but for
+                                   folding in the earlier layout)
   KEYS[10] payee payers    zset    payer -> ms of last transfer (24h fan-in)
   KEYS[11] payee new       zset    payer -> ms of first transfer to this payee (24h)
   KEYS[12] payee reports   hash    count, reporters, last (ms) -- written by the case library
@@ -33,13 +41,13 @@
   ARGV[4] payer id   ARGV[5] payee id   ARGV[6] device id or ''
   ARGV[7] tx ttl ms   ARGV[8] pair ttl ms   ARGV[9] distinct cap   ARGV[10] window ttl ms
   ARGV[11] t - 24h in ms (lower bound, inclusive, of the distinct sets)
-  ARGV[12..27] per window k = 1h, 24h, 7d, 30d: bucket count n, bucket index floor(t / width),
-               and the count and sum field names of that bucket ('w<k>:<index>c', 'w<k>:<index>s')
-  ARGV[28] the time zone the caller assumes the payer's guardian limits use, '' when it knows of none
-  ARGV[29] the local date (YYYY-MM-DD) of t in that time zone, '' with ARGV[28] ''
-  ARGV[30] the transfer's currency
+  ARGV[12..23] per window k = 1h, 24h, 7d, 30d: bucket count n, bucket index floor(t / width),
+               and the field name of that bucket ('w<k>:<index>')
+  ARGV[24] the time zone the caller assumes the payer's guardian limits use, '' when it knows of none
+  ARGV[25] the local date (YYYY-MM-DD) of t in that time zone, '' with ARGV[24] ''
+  ARGV[26] the transfer's currency
 
-  Returns {2, time zone} when the payer has guardian limits in another time zone than ARGV[28]
+  Returns {2, time zone} when the payer has guardian limits in another time zone than ARGV[24]
   (nothing changed: the caller computes the local date in that zone and calls again), else
   {1, event hash, decision or ''} for a transferId already claimed, else
   {0, payer out c1,s1..c4,s4 (8), payer last ms or -1, payer distinct payees 24h,
@@ -57,7 +65,7 @@
 ]]
 
 local guardian = redis.call('HMGET', KEYS[13], 'tz', 'currency', 'perTx', 'daily', 'day')
-if guardian[1] and guardian[1] ~= ARGV[28] then return {2, guardian[1]} end
+if guardian[1] and guardian[1] ~= ARGV[24] then return {2, guardian[1]} end
 
 if not redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[7]) then
   return {1, redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]) or ''}
@@ -70,20 +78,18 @@ local cap = tonumber(ARGV[9])
 local since_day = ARGV[11]
 local SET_TTL_MS = 90900000 -- 25h 15min: 24h plus the 15 min bucket that paces refreshes
 
-local N, I, IS, FC, FS = {}, {}, {}, {}, {}
+local N, I, IS, FB = {}, {}, {}, {}
 for k = 1, 4 do
-  local a = 8 + 4 * k
+  local a = 9 + 3 * k
   N[k] = tonumber(ARGV[a])
   IS[k] = ARGV[a + 1]
   I[k] = tonumber(IS[k])
-  FC[k] = ARGV[a + 2]
-  FS[k] = ARGV[a + 3]
+  FB[k] = ARGV[a + 2]
 end
-local P = {'w1', 'w2', 'w3', 'w4'}
-local META = {
-  {'w1c', 'w1s', 'w1h', 'w1t'}, {'w2c', 'w2s', 'w2h', 'w2t'},
-  {'w3c', 'w3s', 'w3h', 'w3t'}, {'w4c', 'w4s', 'w4h', 'w4t'},
-}
+local P = {'w1:', 'w2:', 'w3:', 'w4:'}
+-- the `m` field: count, sum, newest bucket, oldest live bucket of each window, in order
+local META_PATTERN = '^' .. string.rep('(%-?%d+),', 15) .. '(%-?%d+)$'
+local META_FORMAT = string.rep('%d,', 15) .. '%d'
 
 local out = {0}
 
@@ -106,76 +112,137 @@ end
 -- hundreds of absent fields on its next transfer).
 local RANGE_BY_NAME = 24
 
--- Count and sum of the bucket fields from..to of window prefix p; collects present names.
+-- Count and sum of the bucket fields from..to of window prefix p ('w<k>:'); collects present names.
 local function bucket_range(key, p, from, to, present)
   local c, s = 0, 0
   if to - from >= RANGE_BY_NAME then
-    local t = all_fields(key)
-    local prefix = p .. ':'
-    local n = #prefix
-    for name, val in pairs(t) do
-      if string.sub(name, -1) == 'c' and string.sub(name, 1, n) == prefix then
-        local js = string.sub(name, n + 1, -2)
-        local j = tonumber(js)
+    local n = #p
+    for name, val in pairs(all_fields(key)) do
+      if string.sub(name, 1, n) == p then
+        local j = tonumber(string.sub(name, n + 1))
         if j and j >= from and j <= to then
-          local sname = prefix .. js .. 's'
-          c = c + tonumber(val)
-          s = s + (tonumber(t[sname]) or 0)
-          if present then
-            present[#present + 1] = name
-            present[#present + 1] = sname
-          end
+          local bc, bs = string.match(val, '^(%-?%d+),(%-?%d+)$')
+          c = c + tonumber(bc)
+          s = s + tonumber(bs)
+          if present then present[#present + 1] = name end
         end
       end
     end
     return c, s
   end
   local names = {}
-  for j = from, to do
-    local js = p .. ':' .. string.format('%d', j)
-    names[#names + 1] = js .. 'c'
-    names[#names + 1] = js .. 's'
-  end
+  for j = from, to do names[#names + 1] = p .. string.format('%d', j) end
   local vals = redis.call('HMGET', key, unpack(names))
-  for i = 1, #names, 2 do
-    local bc = tonumber(vals[i])
-    if bc then
-      c = c + bc
-      s = s + tonumber(vals[i + 1])
-      if present then
-        present[#present + 1] = names[i]
-        present[#present + 1] = names[i + 1]
-      end
+  for i = 1, #names do
+    local val = vals[i]
+    if val then
+      local bc, bs = string.match(val, '^(%-?%d+),(%-?%d+)$')
+      c = c + tonumber(bc)
+      s = s + tonumber(bs)
+      if present then present[#present + 1] = names[i] end
     end
   end
   return c, s
+end
+
+-- The 16 integers of a hash's `m` field, or nil when it has no windows yet.
+local function read_meta(m)
+  if not m then return nil end
+  local v = {string.match(m, META_PATTERN)}
+  for i = 1, 16 do v[i] = tonumber(v[i]) end
+  return v
+end
+
+-- Window state in the layout of earlier versions (fields w<k>c, w<k>s, w<k>h, w<k>t and
+-- w<k>:<bucket>c|s) is folded into this one the first time a call meets it. While an older
+-- version still runs beside this one (a rolling deploy) it may write such fields again; they
+-- are folded in again, bucket by bucket. The totals are recomputed from the live buckets,
+-- which is what the running totals always equal, so the fold is exact.
+local function fold_legacy(key)
+  ALL[key] = nil
+  local flat = redis.call('HGETALL', key)
+  local f = {}
+  for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
+  local meta = read_meta(f.m)
+  local buckets = {{}, {}, {}, {}}
+  local del, set = {}, {}
+  for name, val in pairs(f) do
+    local k, j, kind = string.match(name, '^w(%d):(%-?%d+)([cs]?)$')
+    k, j = tonumber(k), tonumber(j)
+    if k and k >= 1 and k <= 4 and j then
+      local b = buckets[k][j]
+      if not b then b = {0, 0}; buckets[k][j] = b end
+      if kind == '' then
+        local bc, bs = string.match(val, '^(%-?%d+),(%-?%d+)$')
+        b[1], b[2] = b[1] + tonumber(bc), b[2] + tonumber(bs)
+      else
+        if kind == 'c' then b[1] = b[1] + tonumber(val) else b[2] = b[2] + tonumber(val) end
+        del[#del + 1] = name
+      end
+    elseif string.match(name, '^w%d[csht]$') then
+      del[#del + 1] = name
+    end
+  end
+  local m = {}
+  for k = 1, 4 do
+    local h, tl
+    if meta then h, tl = meta[(k - 1) * 4 + 3], meta[(k - 1) * 4 + 4] end
+    local lh, ltl = tonumber(f['w' .. k .. 'h']), tonumber(f['w' .. k .. 't'])
+    if lh and (h == nil or lh > h) then h = lh end
+    if ltl and (tl == nil or ltl < tl) then tl = ltl end
+    -- (the old layout always wrote all four windows; an empty window if one is missing)
+    if h == nil then h = I[k] - N[k] end
+    if tl == nil then tl = h end
+    -- buckets older than the window of the newest one are not live
+    tl = math.max(tl, h - N[k] + 1)
+    local c, s = 0, 0
+    for j, b in pairs(buckets[k]) do
+      local name = P[k] .. string.format('%d', j)
+      if j >= tl and j <= h then
+        c, s = c + b[1], s + b[2]
+        set[#set + 1] = name
+        set[#set + 1] = string.format('%d,%d', b[1], b[2])
+      elseif f[name] then
+        del[#del + 1] = name
+      end
+    end
+    m[#m + 1] = c; m[#m + 1] = s; m[#m + 1] = h; m[#m + 1] = tl
+  end
+  if #del > 0 then redis.call('HDEL', key, unpack(del)) end
+  set[#set + 1] = 'm'
+  set[#set + 1] = string.format(META_FORMAT, unpack(m))
+  redis.call('HSET', key, unpack(set))
 end
 
 -- Appends count and sum before this transfer for each window, records the transfer, and
 -- returns the HSET arguments (the caller adds its own fields and writes once), the value of
 -- `extra` (a field read along), and whether the 24h and 30d windows entered a new bucket.
 local function window_add(key, extra)
-  local v = redis.call('HMGET', key,
-    'w1c', 'w1s', 'w1h', 'w1t', FC[1], FS[1],
-    'w2c', 'w2s', 'w2h', 'w2t', FC[2], FS[2],
-    'w3c', 'w3s', 'w3h', 'w3t', FC[3], FS[3],
-    'w4c', 'w4s', 'w4h', 'w4t', FC[4], FS[4], extra)
+  -- w4h: present only in state of the earlier layout (fold_legacy). Once no version of the
+  -- earlier layout runs and 31 days have passed (the window TTL), none is left and the fold,
+  -- with this field, can go.
+  local v = redis.call('HMGET', key, 'm', FB[1], FB[2], FB[3], FB[4], extra, 'w4h')
+  if v[7] then
+    fold_legacy(key)
+    v = redis.call('HMGET', key, 'm', FB[1], FB[2], FB[3], FB[4], extra)
+  end
+  local meta = read_meta(v[1]) or {}
   local set, del = {}, {}
   local ns = 0
   local moved = {}
+  local changed = false
   for k = 1, 4 do
-    local b = (k - 1) * 6
-    local c = tonumber(v[b + 1]) or 0
-    local s = tonumber(v[b + 2]) or 0
-    local h = tonumber(v[b + 3])
-    local tl = tonumber(v[b + 4])
+    local b = (k - 1) * 4
+    local c = meta[b + 1] or 0
+    local s = meta[b + 2] or 0
+    local h = meta[b + 3]
+    local tl = meta[b + 4]
     local n = N[k]
     local i = I[k]
-    local m = META[k]
     local record = true
-    local new_h, new_tl = false, false
+    local new_h = false
     if h == nil then
-      c, s, new_h, new_tl = 0, 0, true, i
+      c, s, h, tl, new_h = 0, 0, i, i, true
     elseif i > h then
       new_h = true
       local newtl = i - n + 1
@@ -185,30 +252,38 @@ local function window_add(key, extra)
           local ec, es = bucket_range(key, P[k], tl, last, del)
           c, s = c - ec, s - es
         end
-        new_tl = newtl
+        tl = newtl
       end
+      h = i
     elseif i <= h - n then
       -- a late event older than this window relative to the newest one: not counted
       record = false
     elseif i < tl then
       -- a late event inside the window but before the oldest live bucket
-      new_tl = i
+      tl = i
     end
     moved[k] = new_h
     out[#out + 1] = c
     out[#out + 1] = s
     if record then
-      set[ns + 1] = m[1]; set[ns + 2] = c + 1
-      set[ns + 3] = m[2]; set[ns + 4] = s + amount
-      set[ns + 5] = FC[k]; set[ns + 6] = (tonumber(v[b + 5]) or 0) + 1
-      set[ns + 7] = FS[k]; set[ns + 8] = (tonumber(v[b + 6]) or 0) + amount
-      ns = ns + 8
-      if new_h then set[ns + 1] = m[3]; set[ns + 2] = IS[k]; ns = ns + 2 end
-      if new_tl then set[ns + 1] = m[4]; set[ns + 2] = new_tl; ns = ns + 2 end
+      changed = true
+      c, s = c + 1, s + amount
+      local bc, bs = 1, amount
+      local bv = v[k + 1]
+      if bv then
+        local oc, os = string.match(bv, '^(%-?%d+),(%-?%d+)$')
+        bc, bs = tonumber(oc) + 1, tonumber(os) + amount
+      end
+      set[ns + 1] = FB[k]; set[ns + 2] = string.format('%d,%d', bc, bs)
+      ns = ns + 2
     end
+    meta[b + 1], meta[b + 2], meta[b + 3], meta[b + 4] = c, s, h, tl
+  end
+  if changed then
+    set[ns + 1] = 'm'; set[ns + 2] = string.format(META_FORMAT, unpack(meta, 1, 16))
   end
   if #del > 0 then redis.call('HDEL', key, unpack(del)) end
-  return set, v[25], moved[2], moved[4]
+  return set, v[6], moved[2], moved[4]
 end
 
 local function write_windows(key, set, refresh_ttl)
@@ -219,11 +294,15 @@ end
 
 -- Sums of the 1h and 24h windows as of time t, without changing anything.
 local function window_read_sums(key)
-  local v = redis.call('HMGET', key, 'w1s', 'w1h', 'w1t', 'w2s', 'w2h', 'w2t')
+  local v = redis.call('HMGET', key, 'm', 'w4h')
+  if v[2] then
+    fold_legacy(key)
+    v = redis.call('HMGET', key, 'm')
+  end
+  local meta = read_meta(v[1])
   for k = 1, 2 do
-    local s = tonumber(v[(k - 1) * 3 + 1]) or 0
-    local h = tonumber(v[(k - 1) * 3 + 2])
-    local tl = tonumber(v[(k - 1) * 3 + 3])
+    local s, h, tl = 0, nil, nil
+    if meta then s, h, tl = meta[(k - 1) * 4 + 2], meta[(k - 1) * 4 + 3], meta[(k - 1) * 4 + 4] end
     local newtl = I[k] - N[k] + 1
     if h == nil or h < newtl then
       s = 0
@@ -242,8 +321,9 @@ local function distinct_24h(key, member, maintain)
   if member then redis.call('ZADD', key, 'GT', ARGV[1], member) end
   if maintain then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. since_day)
-    local size = redis.call('ZCARD', key)
-    if size > cap then redis.call('ZREMRANGEBYRANK', key, 0, size - cap - 1) end
+    -- what is left scores at least since_day: the n members counted above plus at most
+    -- `member`, so the size is known without a ZCARD; a negative stop keeps the newest cap
+    if n + 1 > cap then redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1) end
     redis.call('PEXPIRE', key, SET_TTL_MS)
   end
   if n > cap then return cap end
@@ -260,20 +340,19 @@ end
 write_windows(KEYS[3], payer_set, payer_moved_30d)
 out[#out + 1] = distinct_24h(KEYS[4], ARGV[5], payer_moved_24h)
 
--- pair
-local pair = redis.call('GET', KEYS[5])
+-- pair: a first transfer writes '<t>,1' in the same call that finds the pair absent (SET NX
+-- GET answers the old value, and sets nothing, when there is one)
+local pair = redis.call('SET', KEYS[5], ARGV[1] .. ',1', 'NX', 'GET', 'PX', ARGV[8])
 local first, paid = nil, 0
 if pair then
   local f, c = string.match(pair, '^(%d+),(%d+)$')
   first, paid = tonumber(f), tonumber(c)
+  -- a late event moves the first-paid time back
+  if t < first then f = ARGV[1] end
+  redis.call('SET', KEYS[5], f .. ',' .. string.format('%d', paid + 1), 'PX', ARGV[8])
 end
 out[#out + 1] = paid
 out[#out + 1] = first or -1
-if first == nil or t < first then
-  redis.call('SET', KEYS[5], ARGV[1] .. ',' .. string.format('%d', paid + 1), 'PX', ARGV[8])
-else
-  redis.call('SET', KEYS[5], pair:match('^%d+,') .. string.format('%d', paid + 1), 'PX', ARGV[8])
-end
 
 -- device
 if ARGV[6] ~= '' then
@@ -302,12 +381,12 @@ out[#out + 1] = tonumber(rep[3]) or -1
 
 -- guardian limits
 if guardian[1] then
-  local day = ARGV[29]
+  local day = ARGV[25]
   local spent = tonumber(redis.call('HGET', KEYS[13], 'd:' .. day)) or 0
   local per_tx = tonumber(guardian[3])
   local daily = tonumber(guardian[4])
   local outcome = 1
-  if ARGV[30] ~= guardian[2] then
+  if ARGV[26] ~= guardian[2] then
     outcome = 4
   elseif per_tx and amount > per_tx then
     outcome = 2
