@@ -7,9 +7,18 @@ import type { StoredDecision } from '../decision/decision.ts';
 
 type Labels = Readonly<Record<string, string>>;
 
+/** A label value needs escaping only when it holds one of these; rule ids and actions never do. */
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+function labelValue(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
+}
+
+/** The series key; built on every score, so a plain loop rather than entries/map/join. */
 function labelText(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+  let text = '';
+  for (const k of Object.keys(labels)) text += `${text === '' ? '{' : ','}${k}="${labelValue(labels[k]!)}"`;
+  return text === '' ? '' : `${text}}`;
 }
 
 export class Counter {

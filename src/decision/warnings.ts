@@ -582,15 +582,36 @@ export function renderWarning(input: WarningInput): Warning {
   if (!Number.isInteger(input.holdMinutes) || input.holdMinutes <= 0) {
     throw new RangeError(`holdMinutes must be a positive integer for cool_off, got ${input.holdMinutes}`);
   }
-  const locale = LOCALES[lang];
-  const hold = HOLD_NOTICES[lang][variant];
-  const vars = { minutes: locale.minutes(input.holdMinutes) };
+  const hold = holdSuffix(lang, variant, input.holdMinutes);
   return {
     title: text.title,
-    message: text.message + locale.joiner + fill(hold.message, vars),
-    voiceScript: text.voiceScript + locale.joiner + fill(hold.voiceScript, vars),
+    message: text.message + hold.message,
+    voiceScript: text.voiceScript + hold.voiceScript,
     scamType,
   };
+}
+
+/**
+ * The filled hold notice of a cool_off, joiner included, for a language, variant and hold
+ * length. Every cool_off of a segment has the same hold, so the few combinations a
+ * configuration has are filled once rather than on every score (bounded, should stored
+ * decisions with many hold lengths be replayed).
+ */
+const holdSuffixes = new Map<string, HoldNotice>();
+const MAX_HOLD_SUFFIXES = 256;
+
+function holdSuffix(lang: Language, variant: WarningVariant, holdMinutes: number): HoldNotice {
+  const key = `${lang} ${variant} ${holdMinutes}`;
+  let suffix = holdSuffixes.get(key);
+  if (suffix === undefined) {
+    const locale = LOCALES[lang];
+    const hold = HOLD_NOTICES[lang][variant];
+    const vars = { minutes: locale.minutes(holdMinutes) };
+    suffix = { message: locale.joiner + fill(hold.message, vars), voiceScript: locale.joiner + fill(hold.voiceScript, vars) };
+    if (holdSuffixes.size >= MAX_HOLD_SUFFIXES) holdSuffixes.clear();
+    holdSuffixes.set(key, suffix);
+  }
+  return suffix;
 }
 
 function fill(template: string, vars: Readonly<Record<string, string>>): string {
@@ -667,6 +688,27 @@ export function pickLanguage(
     if (lang) return lang;
   }
   if (!acceptLanguage) return fallback;
+  if (acceptLanguage.length > MAX_CACHED_HEADER) return fromAcceptLanguage(acceptLanguage, fallback);
+  const cache = headerChoices[fallback];
+  let lang = cache.get(acceptLanguage);
+  if (lang === undefined) {
+    lang = fromAcceptLanguage(acceptLanguage, fallback);
+    if (cache.size >= MAX_CACHED_HEADERS) cache.clear();
+    cache.set(acceptLanguage, lang);
+  }
+  return lang;
+}
+
+/**
+ * Parsing an Accept-Language header costs microseconds (splits, regexes, closures), and the
+ * header of a client app is the same on every request, so the choice is kept per header and
+ * fallback: a bounded number of ordinary-length headers, anything longer parsed every time.
+ */
+const MAX_CACHED_HEADER = 256;
+const MAX_CACHED_HEADERS = 512;
+const headerChoices: Readonly<Record<Language, Map<string, Language>>> = { en: new Map(), zh: new Map() };
+
+function fromAcceptLanguage(acceptLanguage: string, fallback: Language): Language {
   const ranges = parseAcceptLanguage(acceptLanguage);
   const wildcard = ranges.find((r) => r.lang === '*');
   // Candidates in preference order for equal q: fallback first, then declaration order.

@@ -16,16 +16,36 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
-const hourFormats = new Map<string, Intl.DateTimeFormat>();
+interface HourFormat {
+  readonly format: Intl.DateTimeFormat;
+  /** the last whole second (ms / 1000, floored) asked about in this zone, and its hour */
+  second: number;
+  hour: number;
+}
 
-/** Hour of day (0-23) of an instant in an IANA time zone. */
+const hourFormats = new Map<string, HourFormat>();
+
+/**
+ * Hour of day (0-23) of an instant in an IANA time zone.
+ *
+ * Formatting costs about a microsecond, and concurrent transfers are mostly in the same few
+ * zones and the same second, so the last answer of each zone is kept for its second. That is
+ * exact: time-zone offsets and their transitions are whole seconds (the tz database has no
+ * finer resolution), so the local hour cannot change within a UTC second.
+ */
 export function hourInZone(ms: number, timeZone: string): number {
   let f = hourFormats.get(timeZone);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' });
+    f = { format: new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }), second: Number.NaN, hour: 0 };
     hourFormats.set(timeZone, f);
   }
-  return Number(f.format(ms)) % 24;
+  const second = Math.floor(ms / 1000);
+  if (second !== f.second) {
+    // a NaN instant never matches, so it still reaches format() and throws as before
+    f.hour = Number(f.format.format(ms)) % 24;
+    f.second = second;
+  }
+  return f.hour;
 }
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();

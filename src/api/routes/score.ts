@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { renderDecision, type ReasonLookup } from '../../decision/decision.ts';
 import { pickLanguage, type Language } from '../../decision/warnings.ts';
-import { PARSE_MESSAGES, TransferEventSchema } from '../../features/transfer-event.ts';
+import { parseTransferEvent, TransferEventSchema } from '../../features/transfer-event.ts';
 import { validationError } from '../../errors.ts';
 import { zodProblems } from '../http-errors.ts';
 import { DecisionSchema, ErrorSchema } from '../schemas.ts';
@@ -35,7 +35,7 @@ export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
     serializerCompiler: () => (data: unknown) => JSON.stringify(data),
     handler: async (request, reply) => {
       const startedAt = performance.now();
-      const parsed = TransferEventSchema.safeParse(request.body, PARSE_MESSAGES);
+      const parsed = parseTransferEvent(request.body);
       if (!parsed.success) throw validationError(zodProblems(parsed.error));
       const validatedAt = performance.now();
       const event = parsed.data;
