@@ -199,7 +199,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const sinkRedis = redis.duplicate({ lazyConnect: true });
   await sinkRedis.connect().catch(async (err: Error) => {
     sinkRedis.disconnect();
-    ruleSync?.close();
+    await ruleSync?.close();
     ruleSubscriber.disconnect();
     redis.disconnect();
     if (overrides.sql === undefined) await sql.close().catch(() => undefined);
@@ -295,9 +295,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   caseRoutes(server, { service: cases });
   ruleRoutes(server, { versions: ruleVersions });
-  // backtests run on this node, one at a time; their state is in SQL (src/rules/backtest)
-  const backtests = new BacktestJobs({ sql, policy: replayPolicy(config), clock, log: lateLog });
-  backtestRoutes(server, { jobs: backtests, sql, activeRules: () => rules.current, modelsDir: config.model.dir, clock });
+  // backtests run on this node, one at a time, at most BACKTEST_MAX_JOBS waiting or running; their state is in SQL (src/rules/backtest)
+  const backtests = new BacktestJobs({ sql, policy: replayPolicy(config), clock, log: lateLog, maxJobs: config.backtest.maxJobs });
+  backtestRoutes(server, {
+    jobs: backtests,
+    sql,
+    activeRules: () => rules.current,
+    modelsDir: config.model.dir,
+    clock,
+    maxWindowDays: config.backtest.maxWindowDays,
+    shadowMaxWindowDays: config.backtest.shadowMaxWindowDays,
+  });
   lifecycle.routes(server);
   reportListeners.push(async (payeeId, caseId) => {
     await lifecycle.service.escalatePayee(payeeId, `new scam report ${caseId} names the payee`);
@@ -361,7 +369,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     backtests,
     async close() {
       watcher?.close();
-      ruleSync?.close();
+      await ruleSync?.close();
       await hitCounter?.close();
       degradedLog.stop();
       redisErrorLog.stop();

@@ -106,6 +106,17 @@ export interface Config {
   readonly lifecycle: LifecycleConfig;
   /** rule versions: four-eyes, the version poll, the safety cap (src/rules/rule-versions-config.ts) */
   readonly ruleVersions: RuleVersionsConfig;
+  /** bounds on the work a rules:write client can ask of a node (backtests, shadow statistics) */
+  readonly backtest: BacktestConfig;
+}
+
+export interface BacktestConfig {
+  /** backtest jobs queued or running on one node at once; POST /v1/rules/backtest beyond it is a 429 */
+  readonly maxJobs: number;
+  /** the longest window a backtest may replay, days */
+  readonly maxWindowDays: number;
+  /** the longest window GET /v1/rules/shadow may aggregate, days */
+  readonly shadowMaxWindowDays: number;
 }
 
 export const CONFIG_VARIABLES = [
@@ -155,6 +166,9 @@ export const CONFIG_VARIABLES = [
   'SINK_BATCH_SIZE',
   'DECISION_RETENTION_DAYS',
   'LABEL_MATURITY_DAYS',
+  'BACKTEST_MAX_JOBS',
+  'BACKTEST_MAX_WINDOW_DAYS',
+  'SHADOW_STATS_MAX_WINDOW_DAYS',
   ...LIFECYCLE_VARIABLES,
   ...RULE_VERSION_VARIABLES,
 ] as const;
@@ -208,6 +222,19 @@ function sqlConfig(env: Env, dataDir: string): SqlConfig {
   });
 }
 
+/**
+ * A backtest reads every decision of its window, and the shadow statistics aggregate them in one
+ * query of the request, so both windows are bounded. The defaults never exceed what is kept
+ * (DECISION_RETENTION_DAYS): a longer window would read nothing more.
+ */
+function backtestConfig(env: Env, retentionDays: number): BacktestConfig {
+  return Object.freeze({
+    maxJobs: int(env, 'BACKTEST_MAX_JOBS', 4, 1, 1_000),
+    maxWindowDays: int(env, 'BACKTEST_MAX_WINDOW_DAYS', Math.min(90, retentionDays), 1, 3_650),
+    shadowMaxWindowDays: int(env, 'SHADOW_STATS_MAX_WINDOW_DAYS', Math.min(31, retentionDays), 1, 3_650),
+  });
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const dataDir = path.resolve(cwd, env.DATA_DIR || 'data');
   const lang = env.DEFAULT_LANGUAGE || 'en';
@@ -232,6 +259,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const segments = Object.freeze(
     Object.fromEntries(AGE_BANDS.map((b) => [b, segment(b)])) as Record<AgeBand, SegmentPolicy>,
   );
+  const sql = sqlConfig(env, dataDir);
   return Object.freeze({
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 3000, 0, 65_535),
@@ -264,8 +292,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     decisionStreamMaxLen: int(env, 'DECISION_STREAM_MAXLEN', 200_000, 1_000, 100_000_000),
     maxFutureSkewSeconds: int(env, 'MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
     distinctCap: int(env, 'DISTINCT_CAP', 10_000, 10, 1_000_000),
-    sql: sqlConfig(env, dataDir),
+    sql,
     lifecycle: loadLifecycleConfig(env),
     ruleVersions: loadRuleVersionsConfig(env),
+    backtest: backtestConfig(env, sql.decisionRetentionDays),
   });
 }

@@ -52,6 +52,10 @@ export const ERRORS = {
     status: 409,
     message: "The rule version's status (or the active version) does not allow this action",
   },
+  CALMPAY_ERR_BACKTESTS_BUSY: {
+    status: 429,
+    message: 'This node has as many backtest jobs queued or running as BACKTEST_MAX_JOBS allows; retry when one has finished',
+  },
   CALMPAY_ERR_SAME_AUTHOR: { status: 403, message: 'A rule version must be approved by someone other than its author' },
   CALMPAY_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, ErrorDef>;

@@ -1,8 +1,9 @@
 /**
  * `npm run replay -- --format fdh --csv FILE --train-from D --train-to D --test-from D --test-to D
  *                    [--weeks 1] [--step-days 7] [--from D] [--label-delay-days 7] [--valid-days 2]
- *                    [--batch-size 500] [--rules-dir DIR] [trainer options]`
- * (`--format events --events FILE` for the simulator's JSONL.)
+ *                    [--batch-size 500] [--rules-dir DIR] [--fraud-weight 1] [GBDT options]`
+ * (`--format events --events FILE` for the simulator's JSONL; the GBDT options, shared with
+ * `npm run train`: src/cli/gbdt-options.ts.)
  *
  * Replays the file from `--from` (default 14 days before --train-from, to build history) to
  * the end of the last test window through the engine's feature code, labels arriving only as
@@ -19,10 +20,11 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
+import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { summaryTable, weekSummary } from '../replay/replay-summary.ts';
 import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
 import { formatRuleError, loadRuleDir } from '../rules/index.ts';
-import { DEFAULT_GBDT_PARAMS, type GbdtParams } from '../train/gbdt.ts';
+import { DEFAULT_GBDT_PARAMS } from '../train/gbdt.ts';
 import { fdhRows, simEventRows, type SourceStats } from '../replay/row-sources.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
 
@@ -30,26 +32,15 @@ const USAGE =
   'usage: npm run replay -- (--format fdh --csv FILE | --format events --events FILE)\n' +
   '         --train-from YYYY-MM-DD --train-to YYYY-MM-DD --test-from YYYY-MM-DD --test-to YYYY-MM-DD\n' +
   '         [--weeks 1] [--step-days 7] [--from YYYY-MM-DD] [--label-delay-days 7] [--valid-days 2]\n' +
-  '         [--batch-size 500] [--rules-dir DIR (RULES_DIR)]\n' +
-  '         [--max-rounds 300] [--learning-rate 0.1] [--max-leaves 31] [--max-depth 6] [--min-child-samples 20]\n' +
-  '         [--lambda 1] [--subsample 1] [--early-stopping-rounds 30] [--fraud-weight 1] [--seed 1]';
+  '         [--batch-size 500] [--rules-dir DIR (RULES_DIR)] [--fraud-weight 1]\n' +
+  GBDT_USAGE.replace(/^/gm, '         ');
 
 type Values = CliOptions['strings'];
 
 const OPTIONS = [
   'format', 'csv', 'events', 'from', 'train-from', 'train-to', 'test-from', 'test-to',
-  'label-delay-days', 'valid-days', 'batch-size', 'max-rounds', 'seed', 'weeks', 'step-days', 'rules-dir',
-  'learning-rate', 'max-leaves', 'max-depth', 'min-child-samples', 'lambda', 'subsample', 'early-stopping-rounds', 'fraud-weight',
-] as const;
-
-/** A number option in [min, max] (absent: undefined, so the trainer's default applies). */
-function numberOption(values: Values, name: string, min: number, max: number, errors: string[]): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) errors.push(`--${name} must be a number from ${min} to ${max}, got "${raw}"`);
-  return n;
-}
+  'label-delay-days', 'valid-days', 'batch-size', 'weeks', 'step-days', 'rules-dir', 'fraud-weight', ...GBDT_OPTION_NAMES,
+];
 
 function day(values: Values, name: string, errors: string[]): number {
   const raw = values[name];
@@ -83,27 +74,10 @@ async function main(argv: string[]): Promise<number> {
   const labelDelayDays = intOption(values, 'label-delay-days', 7, 0, errors);
   const validDays = intOption(values, 'valid-days', 2, 1, errors);
   const batchSize = intOption(values, 'batch-size', 500, 1, errors);
-  const maxRounds = intOption(values, 'max-rounds', 300, 1, errors);
-  const seed = intOption(values, 'seed', 1, 0, errors);
   const weeks = intOption(values, 'weeks', 1, 1, errors);
   const stepDays = intOption(values, 'step-days', 7, 1, errors);
   const fraudWeight = intOption(values, 'fraud-weight', 1, 1, errors);
-  const gbdt: Partial<GbdtParams> = { maxRounds, seed };
-  const trainer: [string, keyof GbdtParams, number, number, boolean][] = [
-    ['learning-rate', 'learningRate', 1e-4, 1, false],
-    ['max-leaves', 'maxLeaves', 2, 4096, true],
-    ['max-depth', 'maxDepth', 1, 32, true],
-    ['min-child-samples', 'minChildSamples', 1, 1e6, true],
-    ['lambda', 'lambda', 0, 1e6, false],
-    ['subsample', 'subsample', 0.01, 1, false],
-    ['early-stopping-rounds', 'earlyStoppingRounds', 0, 1e6, true],
-  ];
-  for (const [option, key, min, max, integer] of trainer) {
-    const v = numberOption(values, option, min, max, errors);
-    if (v === undefined) continue;
-    if (integer && !Number.isInteger(v)) errors.push(`--${option} must be an integer, got "${values[option]}"`);
-    (gbdt as Record<string, number>)[key] = v;
-  }
+  const gbdt = gbdtOptions(values, errors);
   const first: ReplayWindows = { fromMs, trainFromMs, trainToMs, testFromMs, testToMs, labelDelayDays, validDays };
   if (errors.length === 0) errors.push(...windowProblems(first));
   const windows = consecutiveWindows(first, weeks, stepDays);

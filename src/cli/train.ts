@@ -1,8 +1,7 @@
 /**
  * `npm run train -- [source] [--name N] [--version V] [--out DIR] [--warmup-days N]
- *                    [--valid-days N] [--test-days N] [--max-rounds N] [--learning-rate R]
- *                    [--max-depth N] [--max-leaves N] [--lambda R] [--min-child-weight R]
- *                    [--early-stopping N] [--seed N]`
+ *                    [--valid-days N] [--test-days N] [GBDT options]`
+ * (the GBDT options, shared with `npm run replay`: src/cli/gbdt-options.ts)
  *
  * Sources (one):
  * - default: the simulator (`--payers N --days N --sim-seed N --fraud-rate R --start DATE`),
@@ -15,8 +14,9 @@
  * early stopping and a later test window for the manifest's metrics. The GBDT options cap the
  * model's size, which is its scoring cost (onnxruntime walks every tree for every row): at most
  * `--max-rounds` trees of at most `--max-leaves` leaves and depth `--max-depth`; `--lambda` (L2
- * on leaf values) and `--min-child-weight` (hessian on each side of a split) regularise the
- * fewer, larger steps a higher `--learning-rate` takes. Writes
+ * on leaf values), `--min-child-weight` (hessian on each side of a split) and
+ * `--min-child-samples` (rows on each side) regularise the fewer, larger steps a higher
+ * `--learning-rate` takes. Writes
  * `DIR/<name>-<version>.onnx` and `.json`. Redis: REDIS_URL, else a throwaway local redis-server.
  */
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -27,24 +27,23 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions } from './cli-args.ts';
+import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { TransferEventSchema } from '../features/transfer-event.ts';
 import { simulate } from '../sim/index.ts';
 import type { SimRecord } from '../sim/types.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
-import { DEFAULT_GBDT_PARAMS } from '../train/gbdt.ts';
 import { encodeTrainingRows, replayLabelled, trainOnReplayed, writeTrainedModel, type LabelledEvent, type ReplayedSet } from '../train/pipeline.ts';
 
 const USAGE =
   'usage: npm run train -- [--payers N --days N --sim-seed N --fraud-rate R --start YYYY-MM-DD | --events FILE | --training-set FILE]\n' +
   '                        [--name NAME] [--version VERSION] [--out DIR] [--warmup-days N] [--valid-days N] [--test-days N]\n' +
-  '                        [--max-rounds N] [--learning-rate R] [--max-depth N] [--max-leaves N] [--lambda R] [--min-child-weight R]\n' +
-  '                        [--early-stopping N] [--seed N]';
+  GBDT_USAGE.replace(/^/gm, '                        ');
 
 const DAY = 86_400_000;
 const OPTIONS = [
   'payers', 'days', 'sim-seed', 'fraud-rate', 'start', 'events', 'training-set', 'name', 'version', 'out',
-  'warmup-days', 'valid-days', 'test-days', 'max-rounds', 'learning-rate', 'max-depth', 'max-leaves', 'lambda', 'min-child-weight', 'early-stopping', 'seed',
-] as const;
+  'warmup-days', 'valid-days', 'test-days', ...GBDT_OPTION_NAMES,
+];
 
 function labelled(r: SimRecord): LabelledEvent {
   const l = r.label;
@@ -91,22 +90,7 @@ async function main(argv: string[]): Promise<number> {
   const warmupDays = intOption(values, 'warmup-days', 7, 0, errors);
   const validDays = intOption(values, 'valid-days', 7, 0, errors);
   const testDays = intOption(values, 'test-days', 7, 0, errors);
-  const maxRounds = intOption(values, 'max-rounds', DEFAULT_GBDT_PARAMS.maxRounds, 1, errors);
-  const maxDepth = intOption(values, 'max-depth', DEFAULT_GBDT_PARAMS.maxDepth, 1, errors);
-  if (maxDepth > 30) errors.push(`--max-depth must be at most 30, got "${String(values['max-depth'])}"`);
-  const maxLeaves = intOption(values, 'max-leaves', DEFAULT_GBDT_PARAMS.maxLeaves, 2, errors);
-  const earlyStoppingRounds = intOption(values, 'early-stopping', DEFAULT_GBDT_PARAMS.earlyStoppingRounds, 0, errors);
-  const learningRate = values['learning-rate'] === undefined ? DEFAULT_GBDT_PARAMS.learningRate : Number(values['learning-rate']);
-  if (!(learningRate > 0 && learningRate <= 1)) errors.push(`--learning-rate must be greater than 0 and at most 1, got "${String(values['learning-rate'])}"`);
-  const nonNegative = (name: string, def: number): number => {
-    const raw = values[name];
-    const n = raw === undefined ? def : Number(raw);
-    if (raw !== undefined && (raw.trim() === '' || !(n >= 0) || !Number.isFinite(n))) errors.push(`--${name} must be a number >= 0, got "${raw}"`);
-    return n;
-  };
-  const lambda = nonNegative('lambda', DEFAULT_GBDT_PARAMS.lambda);
-  const minChildWeight = nonNegative('min-child-weight', DEFAULT_GBDT_PARAMS.minChildWeight);
-  const seed = intOption(values, 'seed', 1, 0, errors);
+  const params = gbdtOptions(values, errors);
   const fraudRate = values['fraud-rate'] === undefined ? 0.005 : Number(values['fraud-rate']);
   if (!(fraudRate > 0 && fraudRate < 1)) errors.push(`--fraud-rate must be between 0 and 1, got "${String(values['fraud-rate'])}"`);
   const start = values.start ?? '2026-06-01';
@@ -174,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
     version,
     createdAt: new Date().toISOString(),
     dataSource,
-    params: { maxRounds, learningRate, maxDepth, maxLeaves, lambda, minChildWeight, earlyStoppingRounds, seed },
+    params,
   });
   await mkdir(out, { recursive: true });
   const files = await writeTrainedModel(out, outcome);

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'draining: finishing the jobs in hand');
-    follower.close();
+    await follower.close();
     await lifecycle.close();
     await subscriber.quit().catch(() => subscriber.disconnect());
     await redis.quit().catch(() => redis.disconnect());

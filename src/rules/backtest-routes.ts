@@ -5,18 +5,23 @@ import { zodProblems } from '../api/http-errors.ts';
 import { ErrorSchema } from '../api/schemas.ts';
 import { CalmpayError, validationError } from '../errors.ts';
 import type { SqlStore } from '../store/sql/sql-store.ts';
-import type { BacktestJobs } from './backtest/backtest-jobs.ts';
+import { BacktestsBusyError, type BacktestJobs } from './backtest/backtest-jobs.ts';
 import { openCandidateModel, type CandidateModel } from './backtest/candidate-model.ts';
 import { compileRuleSetFromText, type RuleSet } from './rule-set.ts';
 import { ruleErrorDetails } from './rule-versions.ts';
 import { shadowStats } from './shadow-stats.ts';
-import { DEFAULT_WINDOW_DAYS, requestWindow } from './backtest/window.ts';
+import { DEFAULT_WINDOW_DAYS, requestWindow, type WindowLimit } from './backtest/window.ts';
 
 /**
  * POST /v1/rules/backtest (start a backtest job), GET /v1/rules/backtest/:id (its progress and
  * report) and GET /v1/rules/shadow (what the active set's shadow rules would have done). Bodies
  * and query strings are validated in the handler, as on the other routes, so every offending
  * field is listed; the schemas document the routes at /docs.
+ *
+ * Both read every decision of their window, so the window is bounded (BACKTEST_MAX_WINDOW_DAYS,
+ * SHADOW_STATS_MAX_WINDOW_DAYS: a 400 naming `from` and the maximum), and a node takes at most
+ * BACKTEST_MAX_JOBS backtests queued or running at once (beyond it: 429 CALMPAY_ERR_BACKTESTS_BUSY,
+ * nothing recorded).
  */
 
 export interface BacktestRouteDeps {
@@ -26,6 +31,10 @@ export interface BacktestRouteDeps {
   readonly activeRules: () => RuleSet;
   readonly modelsDir: string;
   readonly clock: () => number;
+  /** the longest backtest window, days (BACKTEST_MAX_WINDOW_DAYS) */
+  readonly maxWindowDays: number;
+  /** the longest shadow statistics window, days (SHADOW_STATS_MAX_WINDOW_DAYS) */
+  readonly shadowMaxWindowDays: number;
 }
 
 /** Rule files can be larger than a score request: this route takes up to 1 MiB. */
@@ -74,6 +83,15 @@ const passThrough = {
   serializerCompiler: () => (data: unknown) => JSON.stringify(data),
 };
 
+/** A full queue: a 429, as the client may retry the same request once a job has finished. */
+function busy(maxJobs: number): CalmpayError {
+  return new CalmpayError(
+    'CALMPAY_ERR_BACKTESTS_BUSY',
+    `${maxJobs} backtest job(s) are already queued or running on this node, the most it takes at once (BACKTEST_MAX_JOBS); retry when one has finished`,
+    [{ field: '', message: `at most ${maxJobs} backtest job(s) queued or running at once on a node (BACKTEST_MAX_JOBS = ${maxJobs})` }],
+  );
+}
+
 /** Connection-level SQL failures are a 503, as on the case library's routes. */
 async function orUnavailable<T>(work: Promise<T>): Promise<T> {
   try {
@@ -85,6 +103,8 @@ async function orUnavailable<T>(work: Promise<T>): Promise<T> {
 }
 
 export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): void {
+  const backtestLimit: WindowLimit = { maxDays: deps.maxWindowDays, variable: 'BACKTEST_MAX_WINDOW_DAYS' };
+  const shadowLimit: WindowLimit = { maxDays: deps.shadowMaxWindowDays, variable: 'SHADOW_STATS_MAX_WINDOW_DAYS' };
   app.route({
     method: 'POST',
     url: '/v1/rules/backtest',
@@ -96,18 +116,22 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
         'Replays the stored feature vector of every decision of the window through the candidate rule set (and ' +
         'candidate model, if named) and through the active rule set, with the engine\'s policy, and reports the ' +
         'differences, with the reported scams among them. Runs as a background job: 202 with the job; poll ' +
-        '`GET /v1/rules/backtest/{id}`. Invalid rule files are a 400 listing every error with line and column.',
+        '`GET /v1/rules/backtest/{id}`. Invalid rule files are a 400 listing every error with line and column. ' +
+        `The window is at most ${deps.maxWindowDays} days (BACKTEST_MAX_WINDOW_DAYS); with ${deps.jobs.maxJobs} jobs ` +
+        'queued or running on the node (BACKTEST_MAX_JOBS) a new one is a 429.',
       tags: ['rules'],
       body: BacktestRequestSchema,
-      response: { 202: JobSchema, 400: ErrorSchema, 503: ErrorSchema },
+      response: { 202: JobSchema, 400: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema },
     },
     ...passThrough,
     handler: async (request, reply) => {
       const parsed = BacktestRequestSchema.safeParse(request.body, PARSE_MESSAGES);
       if (!parsed.success) throw validationError(zodProblems(parsed.error));
       const body = parsed.data;
-      const window = requestWindow(body.from, body.to, deps.clock());
+      const window = requestWindow(body.from, body.to, deps.clock(), backtestLimit);
       if (Array.isArray(window)) throw validationError(window);
+      // refused before compiling and opening a model; start() checks again, atomically
+      if (deps.jobs.full) throw busy(deps.jobs.maxJobs);
       const compiled = compileRuleSetFromText(body.files);
       if (!compiled.ok) {
         throw new CalmpayError(
@@ -131,9 +155,9 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
           requestedBy: request.principal?.name ?? null,
         }),
       ).catch(async (err: unknown) => {
-          await model?.close().catch(() => undefined);
-          throw err;
-        });
+        await model?.close().catch(() => undefined);
+        throw err instanceof BacktestsBusyError ? busy(err.maxJobs) : err;
+      });
       return reply.status(202).header('location', `/v1/rules/backtest/${job.id}`).send(job);
     },
   });
@@ -165,7 +189,8 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
       summary: "Hits of the active set's shadow rules and the reported scams among them",
       description:
         `For each shadow rule of the active rule set (or only \`ruleId\`): hits in the decision history of the window ` +
-        `(default: the last ${DEFAULT_WINDOW_DAYS} days), hit rate, reported scams among the hits, precision and recall.`,
+        `(default: the last ${DEFAULT_WINDOW_DAYS} days; at most ${deps.shadowMaxWindowDays} days, SHADOW_STATS_MAX_WINDOW_DAYS), ` +
+        'hit rate, reported scams among the hits, precision and recall.',
       tags: ['rules'],
       querystring: ShadowQuerySchema,
       response: { 200: ShadowReportSchema, 400: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema },
@@ -174,7 +199,7 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
     handler: async (request) => {
       const parsed = ShadowQuerySchema.safeParse(request.query, PARSE_MESSAGES);
       if (!parsed.success) throw validationError(zodProblems(parsed.error));
-      const window = requestWindow(parsed.data.from, parsed.data.to, deps.clock());
+      const window = requestWindow(parsed.data.from, parsed.data.to, deps.clock(), shadowLimit);
       if (Array.isArray(window)) throw validationError(window);
       const active = deps.activeRules();
       const ruleId = parsed.data.ruleId;

@@ -34,7 +34,8 @@ export class RuleHitCounter {
   private total = 0;
   private hits = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  /** the tick running now, which close() waits for */
+  private running: Promise<void> | null = null;
   private closed = false;
   /** rules this node already acted on recently: rule id → until (ms) */
   private readonly acted = new Map<string, number>();
@@ -59,23 +60,39 @@ export class RuleHitCounter {
     for (const h of d.shadowHits) this.hits.set(h.ruleId, (this.hits.get(h.ruleId) ?? 0) + 1);
   }
 
-  /** One flush and check (the timer calls it; tests may too). */
+  /**
+   * One flush and check (the timer calls it; tests may too). Does nothing while another tick
+   * runs, or once close() was called.
+   */
   async tick(): Promise<void> {
-    if (this.running || this.closed) return;
-    this.running = true;
+    if (this.running !== null || this.closed) return;
+    const run = this.flushAndCheck();
+    this.running = run;
+    try {
+      await run;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async flushAndCheck(): Promise<void> {
     try {
       await this.flush();
       await this.check();
     } catch (err) {
       this.deps.log.warn({ err }, 'the safety cap could not count or check rule hits this time');
-    } finally {
-      this.running = false;
     }
   }
 
+  /**
+   * Stops the timer and waits for a tick already running, so no flush or check reaches Redis
+   * or the SQL store after this resolves (shutdown closes them next). Counts not flushed yet
+   * are dropped: the other nodes' counts carry the cap.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    await this.running;
   }
 
   private minute(): number {

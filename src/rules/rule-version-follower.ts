@@ -144,9 +144,14 @@ export class RuleVersionFollower {
     return this.checking;
   }
 
-  close(): void {
+  /**
+   * Stops the poll and waits for a check already under way, so nothing reads Redis after the
+   * caller goes on to close its connections; a check asked for after this does nothing.
+   */
+  async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    await this.checking;
   }
 
   private async checkOnce(): Promise<void> {

@@ -41,6 +41,8 @@ export class RuleVersionSync {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private checking = false;
+  /** polls, reloads and announcements under way, which close() waits for */
+  private readonly inFlight = new Set<Promise<void>>();
 
   private constructor(deps: RuleVersionSyncDeps) {
     this.deps = deps;
@@ -67,6 +69,12 @@ export class RuleVersionSync {
    * published). Called after every switch on this node.
    */
   async announce(pointer: ActivePointer, files: readonly RuleFileText[], force = false): Promise<void> {
+    // after close() a switch is not announced: the other nodes find it in the SQL store at their next poll
+    if (this.closed) return;
+    await this.track(this.raisePointer(pointer, files, force));
+  }
+
+  private async raisePointer(pointer: ActivePointer, files: readonly RuleFileText[], force: boolean): Promise<void> {
     const k = this.deps.keys;
     try {
       await this.deps.redis.eval(
@@ -90,6 +98,10 @@ export class RuleVersionSync {
   async check(): Promise<void> {
     if (this.closed || this.checking) return;
     this.checking = true;
+    await this.track(this.poll());
+  }
+
+  private async poll(): Promise<void> {
     try {
       const active = this.deps.versions.active;
       const served = active.pointer;
@@ -102,12 +114,12 @@ export class RuleVersionSync {
       }
       const generation = pointerGeneration(value);
       if (generation === null || generation < served.generation) {
-        await this.announce(served, active.ruleSet.files); // missing or behind: repair it
+        await this.raisePointer(served, active.ruleSet.files, false); // missing or behind: repair it
       } else if (generation > served.generation) {
         await this.deps.versions.refresh();
         const sql = await this.deps.versions.activePointer();
         // a pointer ahead of the SQL store is left from another database: the store wins
-        if (sql !== null && sql.generation < generation) await this.announce(sql, await this.filesOf(sql), true);
+        if (sql !== null && sql.generation < generation) await this.raisePointer(sql, await this.filesOf(sql), true);
         return;
       }
       // SQL may be ahead of both: the node that committed a change failed to load it or died
@@ -127,15 +139,34 @@ export class RuleVersionSync {
     return (await this.deps.versions.version(pointer.versionId)).files;
   }
 
-  close(): void {
+  /**
+   * Stops the poll and waits for the polls, reloads and announcements under way, so none
+   * reaches Redis or the SQL store after this resolves (shutdown closes them next); none
+   * starts after it was called.
+   */
+  async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    // work that finishes may have started more (a reload announces its switch); after
+    // `closed` nothing new starts, so this ends
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   private refresh(why: string): void {
     if (this.closed) return;
-    this.deps.versions.refresh().catch((err: unknown) => {
-      this.deps.log.error({ err, why }, 'loading the active rule version failed; retrying at the next poll');
-    });
+    void this.track(
+      this.deps.versions.refresh().catch((err: unknown) => {
+        this.deps.log.error({ err, why }, 'loading the active rule version failed; retrying at the next poll');
+      }),
+    );
+  }
+
+  private async track(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.inFlight.delete(work);
+    }
   }
 }

@@ -260,6 +260,74 @@ describe.each(SQL_BACKENDS)('GET /v1/rules/shadow in %s', (backend) => {
   });
 });
 
+describe('bounds on the work a client can ask for', () => {
+  let app: TestApp;
+  let store: SqlStore;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  beforeAll(async () => {
+    store = await testSql('pglite').open();
+    // jobs stay queued or running until the test releases them
+    const sql: SqlStore = {
+      ...store,
+      query: async <R>(text: string, params?: readonly SqlParam[]) => {
+        if (text.includes("SET state = 'running'")) await released;
+        return store.query<R>(text, params);
+      },
+    };
+    app = await testApp({ API_KEYS: JSON.stringify([analyst.entry]), BACKTEST_MAX_JOBS: '2', BACKTEST_MAX_WINDOW_DAYS: '30', SHADOW_STATS_MAX_WINDOW_DAYS: '10' }, { sql });
+    await seedHistory(store);
+  });
+  afterAll(async () => {
+    release();
+    await app.close();
+    await store.close();
+  });
+
+  it('answers 429 beyond BACKTEST_MAX_JOBS jobs queued or running, recording nothing, until one ends', async () => {
+    expect((await post(app, { files: candidateFiles(fixture), ...WINDOW })).statusCode).toBe(202);
+    expect((await post(app, { files: candidateFiles(fixture), ...WINDOW })).statusCode).toBe(202);
+    const refused = await post(app, { files: candidateFiles(fixture), model: 'calmpay-gbdt-s1', ...WINDOW });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toEqual({
+      code: 'CALMPAY_ERR_BACKTESTS_BUSY',
+      message: '2 backtest job(s) are already queued or running on this node, the most it takes at once (BACKTEST_MAX_JOBS); retry when one has finished',
+      details: [{ field: '', message: 'at most 2 backtest job(s) queued or running at once on a node (BACKTEST_MAX_JOBS = 2)' }],
+    });
+    const { rows } = await store.query<{ n: number }>('SELECT count(*)::int AS n FROM backtest_jobs');
+    expect(rows[0]!.n).toBe(2);
+    release();
+    await app.backtests.idle();
+    const { job } = await runJob(app, { files: candidateFiles(fixture), ...WINDOW });
+    expect(job).toMatchObject({ state: 'done', progress: { rowsDone: 8, rowsTotal: 8 } });
+  });
+
+  it('refuses a backtest window longer than BACKTEST_MAX_WINDOW_DAYS', async () => {
+    const res = await post(app, { files: candidateFiles(fixture), from: '2023-01-01T00:00:00Z', to: WINDOW.to });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      code: 'CALMPAY_ERR_VALIDATION',
+      message: 'Invalid fields: from',
+      details: [{ field: 'from', message: 'must be at most 30 days before to (2026-11-11T00:00:00.000Z): the window is limited to 30 days (BACKTEST_MAX_WINDOW_DAYS)' }],
+    });
+    const { rows } = await store.query<{ n: number }>('SELECT count(*)::int AS n FROM backtest_jobs');
+    expect(rows[0]!.n).toBe(3); // the two jobs and the one run above: nothing for the refused window
+  });
+
+  it('refuses a shadow statistics window longer than SHADOW_STATS_MAX_WINDOW_DAYS', async () => {
+    const res = await get(app, `/v1/rules/shadow?from=2026-10-31T23:00:00Z&to=${WINDOW.to}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      code: 'CALMPAY_ERR_VALIDATION',
+      message: 'Invalid fields: from',
+      details: [{ field: 'from', message: 'must be at most 10 days before to (2026-11-11T00:00:00.000Z): the window is limited to 10 days (SHADOW_STATS_MAX_WINDOW_DAYS)' }],
+    });
+    const ok = await get(app, `/v1/rules/shadow?from=2026-11-01T00:00:00Z&to=${WINDOW.to}`);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ decisions: 9 });
+  });
+});
+
 describe('a backtest with a candidate model', () => {
   let app: TestApp;
   // seeded transfers, one in eight following a scam pattern (bench/feature-vectors.ts), so the

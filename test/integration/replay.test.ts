@@ -250,8 +250,26 @@ describe('npm run replay', () => {
     const { stderr } = (await run.catch((e: unknown) => e)) as { stderr: string };
     expect(stderr).toContain('--csv: no such file /nonexistent.csv');
     expect(stderr).toContain('--weeks must be an integer >= 1, got "0"');
-    expect(stderr).toContain('--learning-rate must be a number from 0.0001 to 1, got "2"');
-    expect(stderr).toContain('--max-leaves must be an integer, got "3.5"');
+    // the GBDT options' messages are npm run train's (one parser: src/cli/gbdt-options.ts)
+    expect(stderr).toContain('--learning-rate must be greater than 0 and at most 1, got "2"');
+    expect(stderr).toContain('--max-leaves must be an integer >= 2, got "3.5"');
     expect(stderr).toContain('--fraud-weight must be an integer >= 1, got "0"');
+  }, 60_000);
+
+  it("takes train's spellings of the GBDT options too, and names them when bad", async () => {
+    const run = promisify(execFile)(
+      process.execPath,
+      [
+        '--import', 'tsx', 'src/cli/replay.ts', '--csv', '/nonexistent.csv', '--train-from', '2018-04-02', '--train-to', '2018-04-07',
+        '--test-from', '2018-04-15', '--test-to', '2018-04-21', '--early-stopping', '5', '--min-child-weight=-1', '--min-child-samples', '10',
+      ],
+      { cwd: path.resolve(import.meta.dirname, '../..') },
+    );
+    await expect(run).rejects.toMatchObject({ code: 2 });
+    const { stderr } = (await run.catch((e: unknown) => e)) as { stderr: string };
+    expect(stderr.split('\n').filter((l) => l.startsWith('--'))).toEqual([
+      '--csv: no such file /nonexistent.csv',
+      '--min-child-weight must be a number >= 0, got "-1"',
+    ]);
   }, 60_000);
 });

@@ -69,7 +69,7 @@ async function follow(prefix: string, opts: { pollMs?: number; dir?: string } = 
 
 afterEach(async () => {
   for (const { follower, redis, subscriber } of opened.splice(0)) {
-    follower.close();
+    await follower.close();
     await subscriber.quit();
     await redis.quit();
   }
@@ -257,6 +257,25 @@ describe('no version announced yet', () => {
       if (found.length > 0) await redis.del(...found);
       await redis.quit();
     }
+  });
+
+  it('close() waits for a check under way, and a check asked for afterwards reads nothing', async () => {
+    const prefix = `test-follow-${randomUUID()}:`;
+    const { follower, redis } = await follow(prefix, { pollMs: 600_000 });
+    let finished = false;
+    void follower.check().then(() => {
+      finished = true;
+    });
+    await follower.close();
+    expect(finished).toBe(true);
+    let reads = 0;
+    const get = redis.get.bind(redis);
+    redis.get = ((...args: Parameters<typeof redis.get>) => {
+      reads++;
+      return get(...args);
+    }) as typeof redis.get;
+    await follower.check();
+    expect(reads).toBe(0);
   });
 
   it('refuses to start when the rule files are invalid too, saying both', async () => {

@@ -71,4 +71,16 @@ describe('npm run train', () => {
       '--min-child-weight must be a number >= 0, got "-0.5"',
     ]);
   });
+
+  it("takes replay's spellings of the GBDT options too", () => {
+    const r = run(['--early-stopping-rounds', 'x', '--min-child-samples', '0', '--subsample', '1.5', '--days', 'many']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('--'))).toEqual([
+      '--days must be a non-negative integer, got "many"',
+      '--min-child-samples must be an integer >= 1, got "0"',
+      '--early-stopping-rounds must be a non-negative integer, got "x"',
+      '--subsample must be greater than 0 and at most 1, got "1.5"',
+    ]);
+    expect(r.stderr).not.toContain('Unknown option');
+  });
 });

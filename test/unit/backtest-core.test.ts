@@ -4,6 +4,8 @@ import { recordToVector, type FeatureValue } from '../../src/features/catalogue.
 import { replayDecision, replayPolicy } from '../../src/rules/backtest/replay-decision.ts';
 import { runBacktest, type BacktestProgress, type BacktestSource, type StoredDecisionRow } from '../../src/rules/backtest/run-backtest.ts';
 import { requestWindow } from '../../src/rules/backtest/window.ts';
+import { BacktestJobs, BacktestsBusyError, type BacktestJobSpec } from '../../src/rules/backtest/backtest-jobs.ts';
+import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { compileRuleSetFromText, type RuleSet } from '../../src/rules/rule-set.ts';
 
 const policy = replayPolicy(loadConfig({ DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }));
@@ -149,5 +151,86 @@ describe('requestWindow', () => {
     expect(requestWindow('2026-11-21T00:00:00Z', '2026-11-21T00:00:00Z', now)).toEqual([
       { field: 'from', message: 'must be before to (2026-11-21T00:00:00.000Z)' },
     ]);
+  });
+
+  it('refuses a window longer than its limit, naming from and the maximum', () => {
+    const limit = { maxDays: 31, variable: 'SHADOW_STATS_MAX_WINDOW_DAYS' };
+    expect(requestWindow('2026-10-21T00:00:00Z', '2026-11-21T00:00:00Z', now, limit)).toEqual({ fromMs: now - 31 * 86_400_000, toMs: now });
+    expect(requestWindow('2026-10-20T23:59:59Z', '2026-11-21T00:00:00Z', now, limit)).toEqual([
+      {
+        field: 'from',
+        message: 'must be at most 31 days before to (2026-11-21T00:00:00.000Z): the window is limited to 31 days (SHADOW_STATS_MAX_WINDOW_DAYS)',
+      },
+    ]);
+    // years of history, with `to` left to default
+    expect(requestWindow('2020-01-01T00:00:00Z', undefined, now, limit)).toMatchObject([{ field: 'from' }]);
+    // without a limit (the CLI, which reads its own database): as long as asked
+    expect(requestWindow('2020-01-01T00:00:00Z', undefined, now)).toEqual({ fromMs: Date.parse('2020-01-01T00:00:00Z'), toMs: now });
+  });
+
+  it('shortens the default window to a limit below 7 days', () => {
+    expect(requestWindow(undefined, undefined, now, { maxDays: 2, variable: 'X' })).toEqual({ fromMs: now - 2 * 86_400_000, toMs: now });
+  });
+});
+
+describe('BacktestJobs: at most maxJobs queued or running', () => {
+  /** A store that notes every statement; a job's switch to running waits for `release`, then fails. */
+  function heldStore() {
+    const statements: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const sql = {
+      query: async (text: string) => {
+        statements.push(text.trim().split(/\s+/).slice(0, 3).join(' '));
+        if (text.includes("SET state = 'running'")) {
+          await released;
+          throw new Error('the store went away');
+        }
+        return { rows: [] };
+      },
+    } as unknown as SqlStore;
+    return { sql, statements, release };
+  }
+
+  const rules = compileRuleSetFromText([{ name: 'a.yaml', text: '- id: a\n  description: big\n  when: amount >= 1000\n  score: 40\n' }]);
+  if (!rules.ok) throw new Error('rules');
+  const spec: BacktestJobSpec = { active: rules.ruleSet, candidate: rules.ruleSet, window: { fromMs: 0, toMs: 1 }, requestedBy: null };
+  const jobsOver = (sql: SqlStore, maxJobs: number) =>
+    new BacktestJobs({ sql, policy: replayPolicy(loadConfig({})), clock: Date.now, log: { error: () => undefined }, maxJobs });
+
+  it('refuses a job beyond the limit before writing anything, and takes one again when a job ends', async () => {
+    const { sql, statements, release } = heldStore();
+    const jobs = jobsOver(sql, 2);
+    await jobs.start(spec);
+    await jobs.start(spec);
+    expect(jobs.full).toBe(true);
+    const written = statements.length;
+    const refused = await jobs.start(spec).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(BacktestsBusyError);
+    expect((refused as BacktestsBusyError).maxJobs).toBe(2);
+    expect((refused as Error).message).toContain('BACKTEST_MAX_JOBS');
+    expect(statements.length).toBe(written); // no DELETE, no INSERT for the refused job
+    expect(statements.filter((s) => s.startsWith('INSERT'))).toHaveLength(2);
+    release();
+    await jobs.idle();
+    expect(jobs.full).toBe(false);
+    await expect(jobs.start(spec)).resolves.toMatchObject({ state: 'queued' });
+    await jobs.idle();
+  });
+
+  it('takes the slot before its first write, so concurrent requests cannot all pass', async () => {
+    const { sql, release } = heldStore();
+    const jobs = jobsOver(sql, 1);
+    const outcomes = await Promise.allSettled([jobs.start(spec), jobs.start(spec), jobs.start(spec)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    release();
+    await jobs.idle();
+  });
+
+  it('frees the slot when recording the job fails', async () => {
+    const sql = { query: async () => Promise.reject(new Error('the store went away')) } as unknown as SqlStore;
+    const jobs = jobsOver(sql, 1);
+    await expect(jobs.start(spec)).rejects.toThrow('the store went away');
+    expect(jobs.full).toBe(false);
   });
 });

@@ -57,3 +57,17 @@ describe('loadConfig: API keys', () => {
     );
   });
 });
+
+describe('loadConfig: backtest bounds', () => {
+  it('bounds backtest jobs and windows by default, never beyond the retention of decisions', () => {
+    expect(loadConfig({}, '/srv').backtest).toEqual({ maxJobs: 4, maxWindowDays: 90, shadowMaxWindowDays: 31 });
+    expect(loadConfig({ DECISION_RETENTION_DAYS: '14' }, '/srv').backtest).toEqual({ maxJobs: 4, maxWindowDays: 14, shadowMaxWindowDays: 14 });
+    expect(loadConfig({ BACKTEST_MAX_JOBS: '1', BACKTEST_MAX_WINDOW_DAYS: '30', SHADOW_STATS_MAX_WINDOW_DAYS: '7' }, '/srv').backtest).toEqual({
+      maxJobs: 1,
+      maxWindowDays: 30,
+      shadowMaxWindowDays: 7,
+    });
+    expect(() => loadConfig({ BACKTEST_MAX_JOBS: '0' }, '/srv')).toThrow('BACKTEST_MAX_JOBS must be an integer between 1 and 1000, got "0"');
+    expect(() => loadConfig({ SHADOW_STATS_MAX_WINDOW_DAYS: 'all' }, '/srv')).toThrow('SHADOW_STATS_MAX_WINDOW_DAYS must be an integer between 1 and 3650, got "all"');
+  });
+});

@@ -14,6 +14,12 @@ import type { ReplayPolicy } from './replay-decision.ts';
  * restarts. A node heartbeats its jobs with their progress; a queued or running job not heard
  * of for `staleAfterMs` is reported as failed (its node stopped). Closing the node stops its
  * jobs between pages and marks them failed.
+ *
+ * A node takes at most `maxJobs` jobs queued or running at once (BACKTEST_MAX_JOBS): each one
+ * holds its rule sets (and a candidate model's session) in memory until it has run, so an
+ * unbounded queue is unbounded memory and work. A job beyond it is refused before anything is
+ * written (BacktestsBusyError, a 429). A queued or running job cannot be cancelled: it ends
+ * when it has run, or fails when its node closes.
  */
 
 export type BacktestJobState = 'queued' | 'running' | 'done' | 'failed';
@@ -60,6 +66,19 @@ export interface BacktestJobsDeps {
   readonly staleAfterMs?: number;
   /** decisions per page (default BACKTEST_PAGE_SIZE) */
   readonly pageSize?: number;
+  /** jobs queued or running on this node at once (default DEFAULT_MAX_JOBS); start() beyond it throws BacktestsBusyError */
+  readonly maxJobs?: number;
+}
+
+/** BACKTEST_MAX_JOBS's default (src/config.ts). */
+export const DEFAULT_MAX_JOBS = 4;
+
+/** start() found this node's queue full: nothing was recorded. */
+export class BacktestsBusyError extends Error {
+  override name = 'BacktestsBusyError';
+  constructor(readonly maxJobs: number) {
+    super(`${maxJobs} backtest job(s) are already queued or running on this node, the most it takes at once (BACKTEST_MAX_JOBS); retry when one has finished`);
+  }
 }
 
 interface JobRow {
@@ -88,15 +107,37 @@ export class BacktestJobs {
   private readonly abort = new AbortController();
   private readonly progressEveryMs: number;
   private readonly staleAfterMs: number;
+  readonly maxJobs: number;
 
   constructor(private readonly deps: BacktestJobsDeps) {
     this.progressEveryMs = deps.progressEveryMs ?? 1_000;
     this.staleAfterMs = deps.staleAfterMs ?? 60_000;
+    this.maxJobs = deps.maxJobs ?? DEFAULT_MAX_JOBS;
   }
 
-  /** Records the job as queued and schedules it; resolves once it is recorded. */
+  /** True when start() would refuse a job now (the route asks before it opens a candidate model). */
+  get full(): boolean {
+    return this.pending.size >= this.maxJobs;
+  }
+
+  /**
+   * Records the job as queued and schedules it; resolves once it is recorded. Throws
+   * BacktestsBusyError, writing nothing, when `maxJobs` jobs are queued or running here.
+   */
   async start(spec: BacktestJobSpec): Promise<BacktestJobView> {
+    // the slot is taken before the first await, so concurrent requests cannot all pass the check
+    if (this.full) throw new BacktestsBusyError(this.maxJobs);
     const id = `bt-${randomUUID()}`;
+    this.pending.add(id);
+    try {
+      return await this.record(id, spec);
+    } catch (err) {
+      this.pending.delete(id);
+      throw err;
+    }
+  }
+
+  private async record(id: string, spec: BacktestJobSpec): Promise<BacktestJobView> {
     const now = new Date(this.deps.clock());
     const request: BacktestJobRequest = {
       from: new Date(spec.window.fromMs).toISOString(),
@@ -111,7 +152,6 @@ export class BacktestJobs {
       `INSERT INTO backtest_jobs (job_id, state, requested_by, request, created_at, updated_at) VALUES ($1, 'queued', $2, $3::jsonb, $4, $4)`,
       [id, spec.requestedBy, JSON.stringify(request), now],
     );
-    this.pending.add(id);
     this.tail = this.tail.then(() => this.run(id, spec));
     return {
       id,
