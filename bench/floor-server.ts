@@ -1,0 +1,117 @@
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { WINDOWS } from '../src/features/catalogue.ts';
+import { PARSE_MESSAGES, TransferEventSchema } from '../src/features/transfer-event.ts';
+import { makeKeys } from '../src/store/keys.ts';
+
+/**
+ * The design's floor, a third target of `npm run bench`: what a stateless node pays for the
+ * least a score can do under DESIGN §4 — validate the event with the engine's own zod schema,
+ * make ONE Redis call of the score script's shape (the same 13 keys, 26 arguments, and the
+ * idempotency claim `SET NX PX`, the one write any design of it must make), and answer a small
+ * JSON object. No windows, rules, model, decision record or lifecycle.
+ *
+ * Its ratio against bare fastify is the ceiling of any engine that keeps the design's one Redis
+ * round trip per score on this machine, whatever the script and the scoring code cost; the
+ * engine's ratio against it is how far the engine is from that ceiling.
+ */
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: false, maxRetriesPerRequest: 1 });
+const keys = makeKeys(process.env.REDIS_KEY_PREFIX ?? 'floor:');
+redis.defineCommand('floorClaim', {
+  numberOfKeys: 13,
+  lua: "if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[7]) then return {0} end return {1}",
+});
+// FLOOR_MODE picks what the floor does after validation:
+// - `claim` (default): one script call per request, as above;
+// - `batch`: the claims of one event-loop turn go to Redis as ONE script call (the same keys and
+//   arguments, concatenated), to measure what batching round trips would buy;
+// - `validate`: no Redis call at all, the floor of an engine that would keep its state in process.
+redis.defineCommand('floorClaimBatch', {
+  lua:
+    "local out = {} for i = 1, #KEYS / 13 do local k, a = (i - 1) * 13, (i - 1) * 26 " +
+    "if redis.call('SET', KEYS[k + 1], ARGV[a + 3], 'NX', 'PX', ARGV[a + 7]) then out[i] = 0 else out[i] = 1 end end return out",
+});
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    floorClaim(...args: (string | number)[]): import('ioredis').Result<number[], Context>;
+    floorClaimBatch(...args: (string | number)[]): import('ioredis').Result<number[], Context>;
+  }
+}
+const MODES = ['claim', 'batch', 'validate'] as const;
+const mode = process.env.FLOOR_MODE ?? 'claim';
+if (!(MODES as readonly string[]).includes(mode)) throw new Error(`FLOOR_MODE must be ${MODES.join(', ')}; got ${JSON.stringify(mode)}`);
+let queued: { keys: string[]; args: (string | number)[]; done: (claimed: number) => void; fail: (err: Error) => void }[] = [];
+function sendBatch(): void {
+  const batch = queued;
+  queued = [];
+  const keys = batch.flatMap((q) => q.keys);
+  const args = batch.flatMap((q) => q.args);
+  redis.floorClaimBatch(keys.length, ...keys, ...args).then(
+    (out) => batch.forEach((q, i) => q.done(out[i]!)),
+    (err: Error) => batch.forEach((q) => q.fail(err)),
+  );
+}
+function claim(all: (string | number)[]): Promise<number> {
+  if (mode === 'validate') return Promise.resolve(0);
+  if (mode === 'claim') return redis.floorClaim(...all).then((r) => r[0]!);
+  return new Promise((done, fail) => {
+    if (queued.length === 0) setImmediate(sendBatch);
+    queued.push({ keys: all.slice(0, 13) as string[], args: all.slice(13), done, fail });
+  });
+}
+
+const app = Fastify({ logger: false, bodyLimit: 16_384 });
+app.post('/v1/transfers/score', async (request, reply) => {
+  const parsed = TransferEventSchema.safeParse(request.body, PARSE_MESSAGES);
+  if (!parsed.success) return reply.code(400).send({ code: 'CALMPAY_ERR_VALIDATION', message: parsed.error.message });
+  const e = parsed.data;
+  const t = Date.parse(e.occurredAt);
+  const payer = e.payer.accountId;
+  const payee = e.payee.accountId;
+  const device = e.payer.deviceId ?? '';
+  const windows: string[] = [];
+  WINDOWS.forEach((w, k) => {
+    const bucket = String(Math.floor(t / (w.bucketSeconds * 1000)));
+    windows.push(String(w.seconds / w.bucketSeconds), bucket, `w${k + 1}:${bucket}`);
+  });
+  const claimed = await claim([
+    keys.tx(e.transferId),
+    keys.txDecision(e.transferId),
+    keys.accountOut(payer),
+    keys.accountPayees(payer),
+    keys.pair(payer, payee),
+    keys.accountDevices(payer),
+    device === '' ? keys.accountDevices(payer) : keys.devicePayers(device),
+    keys.accountIn(payee),
+    keys.accountOut(payee),
+    keys.accountPayers(payee),
+    keys.accountNewPayers(payee),
+    keys.accountReports(payee),
+    keys.accountGuardian(payer),
+    t,
+    Math.round(e.amount * 1000),
+    'h'.repeat(43),
+    payer,
+    payee,
+    device,
+    86_400_000,
+    90 * 86_400_000,
+    1000,
+    32 * 86_400_000,
+    t - 86_400_000,
+    ...windows,
+    '',
+    '',
+    e.currency,
+  ]);
+  return { transferId: e.transferId, action: 'allow', replayed: claimed === 1 };
+});
+app.get('/healthz', async () => ({ status: 'ok' }));
+const port = Number(process.env.PORT ?? 3200);
+await app.listen({ host: '127.0.0.1', port });
+console.log(`design floor listening on ${port}`);
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void app.close().then(() => redis.quit()).finally(() => process.exit(0));
+  });
+}
