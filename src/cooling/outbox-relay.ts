@@ -30,6 +30,14 @@ import { trustedContactNotice, voiceWarning, type LifecycleEvent } from './notif
 export const RELAY_GROUP = 'relay';
 const BATCH = 500;
 const BLOCK_MS = 500;
+/**
+ * After a short batch the relay waits this long before reading again. A blocked XREADGROUP
+ * returns with the first event that arrives, so under load the relay ran a read and an
+ * XDEL + XACK (and its promise chain) for every one or two events; waiting lets a batch gather
+ * the events of this many ms. An event is relayed at most this much later; a full batch is
+ * followed by the next read at once.
+ */
+const LINGER_MS = 100;
 /** an entry read by a consumer that has not acknowledged it for this long is taken over */
 const CLAIM_IDLE_MS = 5_000;
 const CLAIM_EVERY_MS = 2_500;
@@ -68,6 +76,8 @@ export class OutboxRelay {
   private backlog = true;
   /** until then, webhooks go to jobs without a first attempt here (the receiver failed lately) */
   private breakerUntil = 0;
+  /** ends the linger wait at once (stop) */
+  private wake: (() => void) | null = null;
 
   constructor(deps: OutboxRelayDeps) {
     this.deps = deps;
@@ -89,6 +99,7 @@ export class OutboxRelay {
   /** Stops after the batch in hand is relayed (graceful shutdown). */
   async stop(): Promise<void> {
     this.running = false;
+    this.wake?.();
     await this.loop;
   }
 
@@ -97,6 +108,7 @@ export class OutboxRelay {
       try {
         const entries = await this.next();
         if (entries.length > 0) await this.relay(entries);
+        if (entries.length > 0 && entries.length < BATCH && this.running) await this.linger();
       } catch (err) {
         this.deps.log.error({ err }, 'outbox relay failed; retrying');
         this.backlog = true;
@@ -105,6 +117,20 @@ export class OutboxRelay {
         await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
       }
     }
+  }
+
+  private linger(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, LINGER_MS);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
   }
 
   private async next(): Promise<StreamEntry[]> {
@@ -154,8 +180,16 @@ export class OutboxRelay {
       const body = field(fields, 'body');
       const eventId = field(fields, 'id');
       if (body === undefined || eventId === undefined) continue;
-      const event = JSON.parse(body) as LifecycleEvent;
       if (lc.webhookUrl !== undefined) webhooks.push({ eventId, body });
+      // the body is parsed only for a notification that may be due: the entry's `type` field
+      // (written with the body, lifecycle-common.lua) tells which; without it, parse to know
+      const type = field(fields, 'type');
+      const mayNotify =
+        type === undefined ||
+        (type === 'transfer.warned' && lc.voiceUrl !== undefined) ||
+        (type === 'transfer.cooling_off' && lc.trustedContactUrl !== undefined);
+      if (!mayNotify) continue;
+      const event = JSON.parse(body) as LifecycleEvent;
       if (event.type === 'transfer.warned' && lc.voiceUrl !== undefined) {
         notifications.push(
           store.fields(event.transferId, ['lang', 'holdMs']).then(([lang, holdMs]) => {

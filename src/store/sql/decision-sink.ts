@@ -35,6 +35,8 @@ export interface DecisionSinkOptions {
   readonly retentionDays: number;
   /** how long one XREADGROUP waits for new entries */
   readonly blockMs?: number;
+  /** after a batch smaller than batchSize, how long the loop waits before reading again */
+  readonly lingerMs?: number;
   /** pending entries idle this long are taken over from their consumer */
   readonly claimIdleMs?: number;
   /** how often old decisions are deleted */
@@ -61,6 +63,16 @@ export interface SinkStats {
 
 export const SINK_GROUP = 'sql-sink';
 
+/**
+ * A blocked XREADGROUP returns as soon as one entry arrives, so under a steady load the loop
+ * copied a handful of rows per round: a read, an INSERT and an XACK for every few decisions,
+ * and a batch of 20 costs about a third more CPU per row than one of 500 (PGlite parses, plans
+ * and commits once per statement). Waiting this long after a short batch lets the next one fill
+ * up; a decision reaches the table at most this much later (it is copied off the scoring path
+ * anyway), and a full batch is followed by the next read at once, so a backlog is not slowed.
+ */
+export const DEFAULT_LINGER_MS = 200;
+
 type StreamReply = [string, [string, string[]][]][] | null;
 
 export class DecisionSink {
@@ -72,6 +84,7 @@ export class DecisionSink {
   private readonly batchSize: number;
   private readonly retentionMs: number;
   private readonly blockMs: number;
+  private readonly lingerMs: number;
   private readonly claimIdleMs: number;
   private readonly retentionEveryMs: number;
   readonly group: string;
@@ -95,6 +108,7 @@ export class DecisionSink {
     this.batchSize = opts.batchSize;
     this.retentionMs = opts.retentionDays * 86_400_000;
     this.blockMs = opts.blockMs ?? 1_000;
+    this.lingerMs = opts.lingerMs ?? DEFAULT_LINGER_MS;
     this.claimIdleMs = opts.claimIdleMs ?? 60_000;
     this.retentionEveryMs = opts.retentionEveryMs ?? 3_600_000;
     this.group = opts.group ?? SINK_GROUP;
@@ -169,9 +183,10 @@ export class DecisionSink {
         while (this.ownPending && !this.stopping) {
           if ((await this.readOwnPending()) === 0) this.ownPending = false;
         }
-        await this.readBatch(this.blockMs);
+        const n = await this.readBatch(this.blockMs);
         backoffMs = 100;
         this.stats.lastError = null;
+        if (n > 0 && n < this.batchSize && this.lingerMs > 0) await this.pause(this.lingerMs);
       } catch (err) {
         if (this.stopping) break;
         this.stats.lastError = (err as Error).message;
