@@ -1,22 +1,25 @@
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { WINDOWS } from '../src/features/catalogue.ts';
-import { PARSE_MESSAGES, TransferEventSchema } from '../src/features/transfer-event.ts';
+import { loadConfig } from '../src/config.ts';
+import { parseTransferEvent } from '../src/features/transfer-event.ts';
+import { scoreScriptCall } from '../src/store/feature-store.ts';
 import { makeKeys } from '../src/store/keys.ts';
 
 /**
  * The design's floor, a third target of `npm run bench`: what a stateless node pays for the
- * least a score can do under DESIGN §4 — validate the event with the engine's own zod schema,
- * make ONE Redis call of the score script's shape (the same 13 keys, 26 arguments, and the
- * idempotency claim `SET NX PX`, the one write any design of it must make), and answer a small
- * JSON object. No windows, rules, model, decision record or lifecycle.
+ * least a score can do under DESIGN §4 — validate the event as the engine does
+ * (parseTransferEvent), make ONE Redis call with the score script's keys and arguments
+ * (scoreScriptCall) whose script only makes the idempotency claim `SET NX PX` (the one write
+ * any design of it must make), and answer a small JSON object. No windows, rules, model,
+ * decision record or lifecycle.
  *
  * Its ratio against bare fastify is the ceiling of any engine that keeps the design's one Redis
  * round trip per score on this machine, whatever the script and the scoring code cost; the
  * engine's ratio against it is how far the engine is from that ceiling.
  */
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: false, maxRetriesPerRequest: 1 });
-const keys = makeKeys(process.env.REDIS_KEY_PREFIX ?? 'floor:');
+const config = loadConfig({ ...process.env, REDIS_KEY_PREFIX: process.env.REDIS_KEY_PREFIX ?? 'floor:' });
+const keys = makeKeys(config.redisKeyPrefix);
 redis.defineCommand('floorClaim', {
   numberOfKeys: 13,
   lua: "if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[7]) then return {0} end return {1}",
@@ -62,48 +65,11 @@ function claim(all: (string | number)[]): Promise<number> {
 
 const app = Fastify({ logger: false, bodyLimit: 16_384 });
 app.post('/v1/transfers/score', async (request, reply) => {
-  const parsed = TransferEventSchema.safeParse(request.body, PARSE_MESSAGES);
+  const parsed = parseTransferEvent(request.body);
   if (!parsed.success) return reply.code(400).send({ code: 'CALMPAY_ERR_VALIDATION', message: parsed.error.message });
   const e = parsed.data;
-  const t = Date.parse(e.occurredAt);
-  const payer = e.payer.accountId;
-  const payee = e.payee.accountId;
-  const device = e.payer.deviceId ?? '';
-  const windows: string[] = [];
-  WINDOWS.forEach((w, k) => {
-    const bucket = String(Math.floor(t / (w.bucketSeconds * 1000)));
-    windows.push(String(w.seconds / w.bucketSeconds), bucket, `w${k + 1}:${bucket}`);
-  });
-  const claimed = await claim([
-    keys.tx(e.transferId),
-    keys.txDecision(e.transferId),
-    keys.accountOut(payer),
-    keys.accountPayees(payer),
-    keys.pair(payer, payee),
-    keys.accountDevices(payer),
-    device === '' ? keys.accountDevices(payer) : keys.devicePayers(device),
-    keys.accountIn(payee),
-    keys.accountOut(payee),
-    keys.accountPayers(payee),
-    keys.accountNewPayers(payee),
-    keys.accountReports(payee),
-    keys.accountGuardian(payer),
-    t,
-    Math.round(e.amount * 1000),
-    'h'.repeat(43),
-    payer,
-    payee,
-    device,
-    86_400_000,
-    90 * 86_400_000,
-    1000,
-    32 * 86_400_000,
-    t - 86_400_000,
-    ...windows,
-    '',
-    '',
-    e.currency,
-  ]);
+  // the engine's own call (keys and arguments), with the transfer's claim as its only write
+  const claimed = await claim(scoreScriptCall(keys, config, e, Date.parse(e.occurredAt), 'h'.repeat(27), ''));
   return { transferId: e.transferId, action: 'allow', replayed: claimed === 1 };
 });
 app.get('/healthz', async () => ({ status: 'ok' }));

@@ -41,6 +41,56 @@ const LONGEST = WINDOWS[WINDOWS.length - 1]!;
 const WINDOW_TTL_MS = (LONGEST.seconds + 2 * LONGEST.bucketSeconds) * 1000;
 
 /**
+ * The keys and arguments of one score-script call (see the script's header), in order. Also
+ * used by the design floor of `npm run bench` (bench/floor-server.ts), so that it sends the
+ * engine's own call.
+ */
+export function scoreScriptCall(
+  k: Keys,
+  opts: FeatureStoreOptions,
+  e: TransferEvent,
+  tMs: number,
+  eventHash: string,
+  zone: string,
+): (string | number)[] {
+  const payer = e.payer.accountId;
+  const payee = e.payee.accountId;
+  const device = e.payer.deviceId ?? '';
+  return [
+    k.tx(e.transferId),
+    k.txDecision(e.transferId),
+    k.accountOut(payer),
+    k.accountPayees(payer),
+    k.pair(payer, payee),
+    k.accountDevices(payer),
+    // without a device the script does not touch this key; a payer-slot placeholder keeps
+    // every key of the call inside known slots
+    device === '' ? k.accountDevices(payer) : k.devicePayers(device),
+    k.accountIn(payee),
+    k.accountOut(payee),
+    k.accountPayers(payee),
+    k.accountNewPayers(payee),
+    k.accountReports(payee),
+    k.accountGuardian(payer),
+    tMs,
+    toStoredAmount(e.amount),
+    eventHash,
+    k.storedId('a', payer),
+    k.storedId('a', payee),
+    device === '' ? '' : k.storedId('d', device),
+    opts.idempotencyTtlSeconds * 1000,
+    opts.pairTtlDays * 86_400_000,
+    opts.distinctCap,
+    WINDOW_TTL_MS,
+    tMs - DAY_MS,
+    ...windowArgs(tMs),
+    zone,
+    zone === '' ? '' : localDate(tMs, zone),
+    e.currency,
+  ];
+}
+
+/**
  * The velocity store in Redis: one script call per score reads and updates every window,
  * and the decision is written back afterwards without the caller waiting for it.
  */
@@ -100,42 +150,7 @@ export class FeatureStore {
   }
 
   private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string): Promise<(number | string)[]> {
-    const k = this.keys;
-    const payer = e.payer.accountId;
-    const payee = e.payee.accountId;
-    const device = e.payer.deviceId ?? '';
-    return this.redis.cpScoreFeatures(
-      k.tx(e.transferId),
-      k.txDecision(e.transferId),
-      k.accountOut(payer),
-      k.accountPayees(payer),
-      k.pair(payer, payee),
-      k.accountDevices(payer),
-      // without a device the script does not touch this key; a payer-slot placeholder keeps
-      // every key of the call inside known slots
-      device === '' ? k.accountDevices(payer) : k.devicePayers(device),
-      k.accountIn(payee),
-      k.accountOut(payee),
-      k.accountPayers(payee),
-      k.accountNewPayers(payee),
-      k.accountReports(payee),
-      k.accountGuardian(payer),
-      tMs,
-      toStoredAmount(e.amount),
-      eventHash,
-      k.storedId('a', payer),
-      k.storedId('a', payee),
-      device === '' ? '' : k.storedId('d', device),
-      this.opts.idempotencyTtlSeconds * 1000,
-      this.opts.pairTtlDays * 86_400_000,
-      this.opts.distinctCap,
-      WINDOW_TTL_MS,
-      tMs - DAY_MS,
-      ...windowArgs(tMs),
-      zone,
-      zone === '' ? '' : localDate(tMs, zone),
-      e.currency,
-    );
+    return this.redis.cpScoreFeatures(...scoreScriptCall(this.keys, this.opts, e, tMs, eventHash, zone));
   }
 
   private decodeClaim(reply: (number | string)[]): ClaimResult {

@@ -2,24 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionSchema } from '../../src/api/schemas.ts';
 import { CATALOGUE_VERSION, FEATURES } from '../../src/features/catalogue.ts';
 import { testApp } from '../helpers/app.ts';
+import { exampleTransfer } from '../helpers/example-event.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 
 const NOW = Date.parse('2026-11-21T03:10:00Z');
 
-function transfer(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    transferId: 't-1',
-    occurredAt: '2026-11-21T03:10:00Z',
-    amount: 48000,
-    currency: 'CNY',
-    channel: 'app',
-    payer: { accountId: 'p-1', birthYear: 1950, accountCreatedAt: '2015-01-01T00:00:00Z', deviceId: 'd-9', timeZone: 'Asia/Shanghai' },
-    payee: { accountId: 'q-7', accountCreatedAt: '2026-11-19T00:00:00Z', name: 'Someone' },
-    context: { newDevice: true, onCall: true, remoteAccess: false, payeePasted: true, memo: 'safe account' },
-    ...over,
-  };
-}
+const transfer = exampleTransfer;
 
 async function score(app: TestApp, body: unknown, headers: Record<string, string> = {}) {
   return app.server.inject({

@@ -11,6 +11,7 @@ import {
   TransferEventSchema,
   type TransferEvent,
 } from '../../src/features/transfer-event.ts';
+import { exampleTransfer } from '../helpers/example-event.ts';
 
 /**
  * parseTransferEvent (the scoring route's parser) checks the common valid event itself and
@@ -19,19 +20,7 @@ import {
 
 const year = new Date().getUTCFullYear();
 
-function base(): Record<string, unknown> {
-  return {
-    transferId: 't-1',
-    occurredAt: '2026-11-21T03:10:00Z',
-    amount: 48000,
-    currency: 'CNY',
-    channel: 'app',
-    payer: { accountId: 'p-1', birthYear: 1950, accountCreatedAt: '2015-01-01T00:00:00Z', deviceId: 'd-9', timeZone: 'Asia/Shanghai' },
-    payee: { accountId: 'q-7', accountCreatedAt: '2026-11-19T00:00:00Z', name: 'Someone' },
-    context: { newDevice: true, onCall: true, remoteAccess: false, payeePasted: true, memo: 'safe account' },
-    language: 'zh',
-  };
-}
+const base = (): Record<string, unknown> => exampleTransfer({ language: 'zh' });
 
 /** Values to put in a field: valid and invalid ones for every rule of the schema. */
 const VALUES: unknown[] = [

@@ -69,18 +69,11 @@ function ruleIds(v: unknown): string[] | null {
   return ids;
 }
 
-interface StreamDecision {
-  readonly action: string;
-  readonly riskScore: number;
-  readonly modelScore: number | null;
-  readonly scamType: string | null;
-  readonly segment: string | null;
-  readonly rulesVersion: string;
-  readonly modelVersion: string | null;
-  readonly decidedAt: string;
-  readonly hitRules: string[];
-  readonly shadowRules: string[];
-}
+/** The decision's part of a row, as the stream carries it (the time still an ISO string). */
+type StreamDecision = Pick<
+  DecisionRow,
+  'action' | 'riskScore' | 'modelScore' | 'scamType' | 'segment' | 'rulesVersion' | 'modelVersion' | 'hitRules' | 'shadowRules'
+> & { readonly decidedAt: string };
 
 function streamDecision(d: unknown): StreamDecision | null {
   if (!isObject(d)) return null;
