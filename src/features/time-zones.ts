@@ -1,7 +1,18 @@
 /**
  * Time-zone helpers shared by validation, features and guardian limits. Intl formatters are
- * expensive to build, so one per zone is kept (the set of zones is bounded by the IANA list).
+ * expensive to build, so one per zone name is kept. The names are not a closed set (the IANA
+ * list, its aliases, and any upper/lower-case spelling of them, which Intl accepts), so each
+ * cache drops its oldest entry beyond MAX_ZONES: a client cannot grow it without bound.
  */
+
+/** more than the IANA zones and aliases (about 600) */
+const MAX_ZONES = 2_000;
+
+function remember<V>(cache: Map<string, V>, zone: string, value: V): V {
+  if (cache.size >= MAX_ZONES) cache.delete(cache.keys().next().value!);
+  cache.set(zone, value);
+  return value;
+}
 
 const VALID_TIME_ZONES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('timeZone'));
 
@@ -36,8 +47,11 @@ const hourFormats = new Map<string, HourFormat>();
 export function hourInZone(ms: number, timeZone: string): number {
   let f = hourFormats.get(timeZone);
   if (f === undefined) {
-    f = { format: new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }), second: Number.NaN, hour: 0 };
-    hourFormats.set(timeZone, f);
+    f = remember(hourFormats, timeZone, {
+      format: new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }),
+      second: Number.NaN,
+      hour: 0,
+    });
   }
   const second = Math.floor(ms / 1000);
   if (second !== f.second) {
@@ -55,8 +69,12 @@ export function localDate(ms: number, timeZone: string): string {
   let f = dateFormats.get(timeZone);
   if (f === undefined) {
     // en-CA formats dates as YYYY-MM-DD
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    dateFormats.set(timeZone, f);
+    f = remember(dateFormats, timeZone, new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }));
   }
   return f.format(ms);
+}
+
+/** How many formatters each cache holds (for tests of the bound). */
+export function zoneCacheSizes(): { hour: number; date: number } {
+  return { hour: hourFormats.size, date: dateFormats.size };
 }

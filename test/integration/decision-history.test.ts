@@ -96,6 +96,23 @@ describe.each(SQL_BACKENDS)('the decisions insert on %s', (backend) => {
     expect(quoted.decision.d).toEqual({ k: 2 });
     expect((await store.query<{ first: boolean }>(`SELECT (decision->>'first')::boolean AS first FROM decisions WHERE transfer_id = 'dup'`)).rows[0]!.first).toBe(true);
   });
+
+  it('stores event times outside years 1-9999 (ISO year 0000 is 1 BC) as the same instants', async () => {
+    const rows = [
+      row({ transferId: 'y0', occurredAtMs: Date.parse('0000-03-01T00:00:00.250Z') }),
+      row({ transferId: 'y-1', occurredAtMs: Date.parse('-000001-12-31T23:59:59Z') }),
+      row({ transferId: 'y10000', occurredAtMs: Date.UTC(10000, 0, 1, 12) }),
+    ];
+    expect(await new DecisionHistory(store).insert(rows)).toBe(3);
+    const got = await store.query<{ transfer_id: string; ms: string }>(
+      `SELECT transfer_id, (extract(epoch FROM occurred_at) * 1000)::bigint::text AS ms FROM decisions WHERE transfer_id IN ('y0', 'y-1', 'y10000') ORDER BY transfer_id`,
+    );
+    expect(got.rows).toEqual([
+      { transfer_id: 'y-1', ms: String(rows[1]!.occurredAtMs) },
+      { transfer_id: 'y0', ms: String(rows[0]!.occurredAtMs) },
+      { transfer_id: 'y10000', ms: String(rows[2]!.occurredAtMs) },
+    ]);
+  });
 });
 
 describe('parseStreamEntry', () => {

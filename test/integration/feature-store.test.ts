@@ -208,6 +208,35 @@ describe('score-features script', () => {
     }
   });
 
+  it('gives a TTL to a distinct set that a late event creates', async () => {
+    const prefix = `test-${randomUUID()}:`;
+    const s = store(prefix);
+    const k = makeKeys(prefix);
+    const t = Date.now();
+    await s.claimAndUpdate(event({ t, payer: 'late-p', payee: 'late-q', amount: 1 }, 'late-1'), t, 'h');
+    // the 24h sets expire (25 h without a newer transfer) while the window hashes live on
+    await redis.del(k.accountPayees('late-p'), k.accountPayers('late-q'));
+    // an event an hour older than the newest: its 24h bucket is not new, so no maintenance runs
+    await s.claimAndUpdate(event({ t: t - 3_600_000, payer: 'late-p', payee: 'late-q', amount: 1 }, 'late-2'), t - 3_600_000, 'h');
+    for (const key of [k.accountPayees('late-p'), k.accountPayers('late-q')]) {
+      expect(await redis.exists(key)).toBe(1);
+      expect(await redis.pttl(key)).toBeGreaterThan(0);
+    }
+  });
+
+  it('stores sums beyond 2^63 thousandths without wrapping, and reads a sum beyond 2^53 as that maximum', async () => {
+    const prefix = `test-${randomUUID()}:`;
+    const s = store(prefix);
+    const t = Date.UTC(2026, 5, 1);
+    // 1e15 major units is past the API's limit per transfer; the store itself does not check it
+    for (let i = 0; i < 10; i++) await s.claimAndUpdate(event({ t: t + i, payer: 'big-p', payee: 'big-q', amount: 1e15 }, `big-${i}`), t + i, 'h');
+    const m = await redis.hget(makeKeys(prefix).accountOut('big-p'), 'm');
+    // running count and sum of the 1h window: 10 transfers, 1e19 thousandths (> 2^63)
+    expect(m?.split(',').slice(0, 2)).toEqual(['10', '10000000000000000000']);
+    const next = await s.claimAndUpdate(event({ t: t + 10, payer: 'big-p', payee: 'big-q', amount: 1 }, 'big-10'), t + 10, 'h');
+    expect(next.kind === 'new' && next.state.payerOut.sums[0]).toBe(9_007_199_254_740.991);
+  });
+
   it('sets a TTL on every key it writes', async () => {
     const prefix = `test-${randomUUID()}:`;
     const s = store(prefix);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hourInZone } from '../../src/features/time-zones.ts';
+import { hourInZone, isTimeZone, localDate, zoneCacheSizes } from '../../src/features/time-zones.ts';
 
 /** The hour as a formatter built for this one call gives it (hourInZone keeps one per zone and a per-second memo). */
 function reference(ms: number, timeZone: string): number {
@@ -33,5 +33,21 @@ describe('hourInZone', () => {
   it('still throws for an instant that is not a number', () => {
     expect(() => hourInZone(Number.NaN, 'UTC')).toThrow(RangeError);
     expect(() => hourInZone(Number.NaN, 'UTC')).toThrow(RangeError);
+  });
+
+  it('keeps its formatter caches bounded when zone names come in every upper/lower-case spelling', () => {
+    const zone = 'America/Argentina/ComodRivadavia';
+    const letters = [...zone].map((c, i) => (/[a-z]/i.test(c) ? i : -1)).filter((i) => i >= 0);
+    const ms = Date.parse('2026-11-21T03:10:00Z');
+    for (let n = 0; n < 2_500; n++) {
+      const spelled = [...zone].map((c, i) => (letters.indexOf(i) >= 0 && (n >> letters.indexOf(i)) % 2 === 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+      expect(isTimeZone(spelled)).toBe(true);
+      expect(hourInZone(ms, spelled)).toBe(reference(ms, zone));
+      expect(localDate(ms, spelled)).toBe('2026-11-21');
+    }
+    const sizes = zoneCacheSizes();
+    expect(sizes.hour).toBeLessThanOrEqual(2_000);
+    expect(sizes.date).toBeLessThanOrEqual(2_000);
+    expect(sizes.hour).toBeGreaterThan(1_000);
   });
 });

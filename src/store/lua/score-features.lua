@@ -89,9 +89,20 @@ end
 local P = {'w1:', 'w2:', 'w3:', 'w4:'}
 -- the `m` field: count, sum, newest bucket, oldest live bucket of each window, in order
 local META_PATTERN = '^' .. string.rep('(%-?%d+),', 15) .. '(%-?%d+)$'
-local META_FORMAT = string.rep('%d,', 15) .. '%d'
+-- '%.0f', not '%d': Lua's %d wraps a number of 2^63 or more to a negative one, which a running
+-- sum would then keep; %.0f writes any double as an integer (exact up to 2^53, as documented)
+local META_FORMAT = string.rep('%.0f,', 15) .. '%.0f'
 
 local out = {0}
+
+-- Redis turns a Lua number into a 64-bit integer reply, and one beyond that range into garbage;
+-- sums are exact only to 2^53 thousandths anyway (docs/velocity-windows.md), so a reply says
+-- at most that (a payer sending over 9·10^12 major units in a window reads as exactly that)
+local SUM_MAX = 9007199254740991
+local function reply_sum(s)
+  if s > SUM_MAX then return SUM_MAX end
+  return s
+end
 
 -- All fields of a hash, read once per script run (only for long eviction ranges, below).
 -- Valid until the script writes that key: write_windows drops the copy.
@@ -157,7 +168,8 @@ end
 -- w<k>:<bucket>c|s) is folded into this one the first time a call meets it. While an older
 -- version still runs beside this one (a rolling deploy) it may write such fields again; they
 -- are folded in again, bucket by bucket. The totals are recomputed from the live buckets,
--- which is what the running totals always equal, so the fold is exact.
+-- which is what the running totals always equal, so the fold is exact. (The older version
+-- itself reads a folded hash as empty: docs/velocity-windows.md says how to upgrade.)
 local function fold_legacy(key)
   ALL[key] = nil
   local flat = redis.call('HGETALL', key)
@@ -201,7 +213,7 @@ local function fold_legacy(key)
       if j >= tl and j <= h then
         c, s = c + b[1], s + b[2]
         set[#set + 1] = name
-        set[#set + 1] = string.format('%d,%d', b[1], b[2])
+        set[#set + 1] = string.format('%.0f,%.0f', b[1], b[2])
       elseif f[name] then
         del[#del + 1] = name
       end
@@ -264,7 +276,7 @@ local function window_add(key, extra)
     end
     moved[k] = new_h
     out[#out + 1] = c
-    out[#out + 1] = s
+    out[#out + 1] = reply_sum(s)
     if record then
       changed = true
       c, s = c + 1, s + amount
@@ -274,7 +286,7 @@ local function window_add(key, extra)
         local oc, os = string.match(bv, '^(%-?%d+),(%-?%d+)$')
         bc, bs = tonumber(oc) + 1, tonumber(os) + amount
       end
-      set[ns + 1] = FB[k]; set[ns + 2] = string.format('%d,%d', bc, bs)
+      set[ns + 1] = FB[k]; set[ns + 2] = string.format('%.0f,%.0f', bc, bs)
       ns = ns + 2
     end
     meta[b + 1], meta[b + 2], meta[b + 3], meta[b + 4] = c, s, h, tl
@@ -310,7 +322,7 @@ local function window_read_sums(key)
       local _, es = bucket_range(key, P[k], tl, newtl - 1, nil)
       s = s - es
     end
-    out[#out + 1] = s
+    out[#out + 1] = reply_sum(s)
   end
 end
 
@@ -324,6 +336,10 @@ local function distinct_24h(key, member, maintain)
     -- what is left scores at least since_day: the n members counted above plus at most
     -- `member`, so the size is known without a ZCARD; a negative stop keeps the newest cap
     if n + 1 > cap then redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1) end
+    redis.call('PEXPIRE', key, SET_TTL_MS)
+  elseif n == 0 and member then
+    -- a late event (its 24h bucket is not the newest) may have just created the set, which
+    -- would otherwise have no TTL until the account's next newer transfer
     redis.call('PEXPIRE', key, SET_TTL_MS)
   end
   if n > cap then return cap end

@@ -228,7 +228,20 @@ export function arrayLiteral(values: readonly (string | null)[]): string {
   return `${out}}`;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+/**
+ * An instant as timestamptz text that Postgres and PGlite both read back as the same instant,
+ * also outside years 1-9999 (the API accepts ISO year 0000, which is 1 BC: toISOString's
+ * '0000-…' or '-000001-…' is out of range for Postgres, and '+010000-…' is read as an offset),
+ * so no event time can make a batch fail to insert.
+ */
+function iso(ms: number): string {
+  const d = new Date(ms);
+  const text = d.toISOString();
+  const year = d.getUTCFullYear();
+  if (year >= 1 && year <= 9999) return text;
+  const rest = text.slice(text.indexOf('-', 1)); // '-MM-DDTHH:MM:SS.sssZ'
+  return year < 1 ? `${String(1 - year).padStart(4, '0')}${rest} BC` : `${year}${rest}`;
+}
 const orNull = (v: number | null): string | null => (v === null ? null : String(v));
 
 /** Rows deleted per statement by the retention, so no single delete holds locks for long. */
