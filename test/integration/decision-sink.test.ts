@@ -173,6 +173,24 @@ describe.each(SQL_BACKENDS)('the decision sink on %s', (backend) => {
     expect(await pending()).toBe(0);
   });
 
+  it('acknowledges an entry the SQL store refuses for its data, copying the rest of its batch', async () => {
+    await score(app, 'poison-src');
+    const source = (await streamEntries(app, 3)).get('poison-src')!;
+    // a decision JSON that parses, but whose \u0000 jsonb cannot store (SQLSTATE 22P05)
+    const decision = source.decision!.replace('{', '{"note":"\\u0000",').replace('"transferId":"poison-src"', '"transferId":"poison-1"');
+    expect(JSON.parse(decision)).toMatchObject({ note: '\u0000', transferId: 'poison-1' });
+    await conn.xadd(`${app.prefix}{decisions}`, '*', 'transferId', 'poison-1', 'decision', decision, 'event', source.event!, 'features', source.features!, 'catalogue', source.catalogue!);
+    await score(app, 'after-poison');
+    await streamEntries(app, 5);
+    const s = sink({ batchSize: 10 });
+    expect(await s.catchUp()).toBe(3);
+    expect(s.getStats()).toMatchObject({ copied: 2, rejected: 1 });
+    const ids = (await rows(app)).map((r) => r.transfer_id);
+    expect(ids).toEqual(expect.arrayContaining(['poison-src', 'after-poison']));
+    expect(ids).not.toContain('poison-1');
+    expect(await pending()).toBe(0);
+  });
+
   it('deletes decisions older than the retention', async () => {
     await score(app, 'old-1', { occurredAt: new Date(NOW - 40 * DAY).toISOString() });
     await score(app, 'recent-1', { occurredAt: new Date(NOW - 20 * DAY).toISOString() });

@@ -14,7 +14,8 @@ import type { SqlStore } from './sql-store.ts';
  * is committed, and entries a crashed or stopped sink left unacknowledged are claimed again
  * (XAUTOCLAIM) once idle for `claimIdleMs`; the insert ignores transferIds already stored, so a
  * re-delivery changes nothing. Several sinks (one per API node) share the work. An entry that
- * cannot be parsed is logged and acknowledged, so it cannot block the stream.
+ * cannot be parsed, or whose row the SQL store refuses for its data, is logged and
+ * acknowledged, so it cannot block the stream.
  *
  * Limits: the stream is length-bounded (DECISION_STREAM_MAXLEN): a sink that stays down long
  * enough for the stream to be trimmed past its position loses those entries (XAUTOCLAIM reports
@@ -50,7 +51,7 @@ export interface SinkStats {
   readonly copied: number;
   /** entries acknowledged (copied, already stored, or rejected) */
   readonly acked: number;
-  /** malformed entries acknowledged without a row */
+  /** entries acknowledged without a row: malformed, or refused by the SQL store for their data */
   readonly rejected: number;
   /** pending entries the stream no longer had when claimed */
   readonly lost: number;
@@ -268,6 +269,35 @@ export class DecisionSink {
     return deleted;
   }
 
+  /**
+   * Inserts a batch. When the database refuses it for its data (SQLSTATE classes 22, data
+   * exception, and 23, integrity constraint: a value one row carries that SQL cannot store),
+   * the rows are inserted one by one and the refused ones rejected, logged and left out, so one
+   * bad row cannot hold the whole stream; any other failure (the database away) is thrown and
+   * the batch retried, as before. Rows already stored are skipped by the insert itself.
+   */
+  private async insert(rows: readonly DecisionRow[]): Promise<number> {
+    try {
+      return await this.history.insert(rows);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      let copied = 0;
+      for (const row of rows) {
+        try {
+          copied += await this.history.insert([row]);
+        } catch (rowErr) {
+          if (!isDataError(rowErr)) throw rowErr;
+          this.stats.rejected++;
+          this.log.error(
+            { streamId: row.streamId, transferId: row.transferId, err: rowErr },
+            'decision sink: the SQL store refused this decision; acknowledged without copying',
+          );
+        }
+      }
+      return copied;
+    }
+  }
+
   private async handle(entries: readonly [string, string[]][]): Promise<void> {
     if (entries.length === 0) return;
     const rows: DecisionRow[] = [];
@@ -280,8 +310,14 @@ export class DecisionSink {
         rows.push(row);
       }
     }
-    this.stats.copied += await this.history.insert(rows);
+    this.stats.copied += await this.insert(rows);
     const ids = entries.map(([id]) => id);
     this.stats.acked += Number(await this.redis.xack(this.stream, this.group, ...ids));
   }
+}
+
+/** SQLSTATE class 22 (data exception) or 23 (integrity constraint violation), from pg or PGlite. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
