@@ -15,7 +15,8 @@
  * --sim-seed 3` and was evaluated on `--payers 8000 --days 21` (seed 2). The suggestion is tuned
  * on the data it is reported on: evaluate it on another `--sim-seed` before configuring it.
  * A transfer's action is the policy's (decision/policy.ts): the thresholds' action or the
- * minimum action of the rules that fired, whichever is more severe.
+ * minimum action of the rules that fired, whichever is more severe; both come from the engine's
+ * re-decision (decision/redecide.ts), shared with the rule backtest and the replay.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,9 +24,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
-import { maxAction, type Action } from '../decision/actions.ts';
-import { decide } from '../decision/policy.ts';
-import { ageBandOf } from '../features/catalogue.ts';
+import { redecide, redecidePolicy, replayedContext, ruleVerdict } from '../decision/redecide.ts';
 import { encodeVector } from '../model/encode.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
@@ -33,7 +32,7 @@ import { loadRuleDir } from '../rules/index.ts';
 import { simulate } from '../sim/index.ts';
 import { FeatureReplay } from '../store/feature-replay.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
-import { evaluateSegments, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
+import { evaluateSegments, scoredTransfer, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
 
 const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR]';
 const DAY = 86_400_000;
@@ -85,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
   const replay = new FeatureReplay({ redis, ageBands: config.ageBands });
   const fraud = new Map<string, boolean>();
   const scored: ScoredTransfer[] = [];
+  const policy = redecidePolicy(config);
   try {
     const events = (function* () {
       for (const r of simulate({ payers, days, seed, start })) {
@@ -96,11 +96,8 @@ async function main(argv: string[]): Promise<number> {
       const isFraud = fraud.get(e.transferId) === true;
       fraud.delete(e.transferId);
       if (Date.parse(e.occurredAt) < testFrom) return;
-      const hits = rules.ruleSet.evaluate(v).hits.filter((h) => h.mode !== 'shadow');
       const p = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
-      const { riskScore } = decide(hits, p, config.thresholds);
-      const ruleAction = hits.reduce<Action>((a, h) => maxAction(a, h.action), 'allow');
-      scored.push({ riskScore, ruleAction, fraud: isFraud, band: ageBandOf(v) });
+      scored.push(scoredTransfer(redecide(ruleVerdict(rules.ruleSet, v), replayedContext(p), policy), isFraud));
     });
   } finally {
     await replay.close();

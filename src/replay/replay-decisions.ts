@@ -1,43 +1,25 @@
-import { segmentPolicy, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
 import { ACTIONS, type Action } from '../decision/actions.ts';
-import { decide, type PolicyHit } from '../decision/policy.ts';
-import { AGE_BANDS, ageBandOf, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
-import type { RuleSet } from '../rules/rule-set.ts';
+import { redecide, redecidePolicy, replayedContext, ruleVerdict, type RuleVerdict } from '../decision/redecide.ts';
+import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
 
 /**
  * The engine's own decisions on replayed transfers (issue 8): the active rule set evaluated on
- * each transfer's feature vector, then the decision policy (src/decision/policy.ts `decide`,
- * with the payer's age band's thresholds from `segmentPolicy`) on those hits and the model
- * score — the same calls the scoring route makes (src/api/score-service.ts), without the
- * stores. Shadow hits never change a decision and are left out, as on the scoring route.
- * Guardian limits (per-payer spending limits set through the API) do not exist in replayed
- * data, so none blocks here.
+ * each transfer's feature vector, then the decision policy with the payer's age band's
+ * thresholds — through src/decision/redecide.ts, the re-decision the rule backtest and
+ * eval:segments share, which repeats what the scoring route does (src/api/score-service.ts)
+ * without the stores. Shadow hits never change a decision and are left out, as on the scoring
+ * route. Guardian limits (per-payer spending limits set through the API) do not exist in
+ * replayed data, so none blocks here, and the velocity state is rebuilt for every transfer,
+ * so none is degraded (`replayedContext`).
  */
 
 /** What the rules said about one transfer; the policy needs it again for every model. */
-export interface RuleVerdict {
-  readonly hits: readonly PolicyHit[];
-  readonly segment: AgeBand | null;
-  /** rules that failed to evaluate on this vector (the scoring route marks it degraded) */
-  readonly errors: number;
-}
-
-const NO_HITS: readonly PolicyHit[] = Object.freeze([]);
-
-export function ruleVerdict(ruleSet: RuleSet, v: readonly FeatureValue[]): RuleVerdict {
-  const evaluation = ruleSet.evaluate(v);
-  let hits = NO_HITS;
-  for (const h of evaluation.hits) {
-    if (h.mode === 'shadow') continue;
-    if (hits === NO_HITS) hits = [];
-    (hits as PolicyHit[]).push({ score: h.score, action: h.action, scamType: h.scamType });
-  }
-  return { hits, segment: ageBandOf(v), errors: evaluation.errors.length };
-}
+export { ruleVerdict, type RuleVerdict };
 
 /** The action the engine takes: rule hits and model score through the policy of the payer's band. */
 export function replayAction(verdict: RuleVerdict, modelScore: number | null, config: Config): Action {
-  return decide(verdict.hits, modelScore, segmentPolicy(config, verdict.segment).thresholds).action;
+  return redecide(verdict, replayedContext(modelScore), redecidePolicy(config)).action;
 }
 
 export interface ActionRates {

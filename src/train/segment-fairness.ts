@@ -1,6 +1,7 @@
 import type { PolicyThresholds } from '../config.ts';
 import { maxAction, severity, type Action } from '../decision/actions.ts';
 import { thresholdAction } from '../decision/policy.ts';
+import type { Redecision } from '../decision/redecide.ts';
 import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
 
 /**
@@ -11,7 +12,10 @@ import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
  * A transfer's action is what the engine's policy (decision/policy.ts `decide`) answers: the
  * more severe of the thresholds' action for its riskScore and the minimum action of the rules
  * that fired. A rule whose action is `warn` warns at any threshold, so thresholds can only move
- * the transfers that no rule forces.
+ * the transfers that no rule forces. Both parts come from the engine's re-decision
+ * (decision/redecide.ts, shared with the rule backtest and the replay: `scoredTransfer`), which
+ * also leaves shadow hits out; simulated transfers have no guardian limits and are never
+ * scored degraded, so nothing else changes the action.
  */
 
 export interface ScoredTransfer {
@@ -21,6 +25,11 @@ export interface ScoredTransfer {
   readonly ruleAction: Action;
   readonly fraud: boolean;
   readonly band: AgeBand | null;
+}
+
+/** A transfer as decided by the engine (`redecide`), in the terms the threshold search needs. */
+export function scoredTransfer(d: Redecision, fraud: boolean): ScoredTransfer {
+  return { riskScore: d.riskScore, ruleAction: d.ruleAction, fraud, band: d.segment };
 }
 
 export type BandName = AgeBand | 'unknown';
