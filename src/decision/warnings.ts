@@ -18,6 +18,7 @@
  */
 import type { AgeBand } from '../features/catalogue.ts';
 import type { ScamType } from './scam-types.ts';
+import { BoundedCache } from '../bounded-cache.ts';
 
 export const SUPPORTED_LANGUAGES = ['en', 'zh'] as const;
 export type Language = (typeof SUPPORTED_LANGUAGES)[number];
@@ -597,21 +598,16 @@ export function renderWarning(input: WarningInput): Warning {
  * configuration has are filled once rather than on every score (bounded, should stored
  * decisions with many hold lengths be replayed).
  */
-const holdSuffixes = new Map<string, HoldNotice>();
-const MAX_HOLD_SUFFIXES = 256;
+const holdSuffixes = new BoundedCache<string, HoldNotice>(256);
 
 function holdSuffix(lang: Language, variant: WarningVariant, holdMinutes: number): HoldNotice {
   const key = `${lang} ${variant} ${holdMinutes}`;
-  let suffix = holdSuffixes.get(key);
-  if (suffix === undefined) {
+  return holdSuffixes.getOr(key, () => {
     const locale = LOCALES[lang];
     const hold = HOLD_NOTICES[lang][variant];
     const vars = { minutes: locale.minutes(holdMinutes) };
-    suffix = { message: locale.joiner + fill(hold.message, vars), voiceScript: locale.joiner + fill(hold.voiceScript, vars) };
-    if (holdSuffixes.size >= MAX_HOLD_SUFFIXES) holdSuffixes.clear();
-    holdSuffixes.set(key, suffix);
-  }
-  return suffix;
+    return { message: locale.joiner + fill(hold.message, vars), voiceScript: locale.joiner + fill(hold.voiceScript, vars) };
+  });
 }
 
 function fill(template: string, vars: Readonly<Record<string, string>>): string {
@@ -689,14 +685,7 @@ export function pickLanguage(
   }
   if (!acceptLanguage) return fallback;
   if (acceptLanguage.length > MAX_CACHED_HEADER) return fromAcceptLanguage(acceptLanguage, fallback);
-  const cache = headerChoices[fallback];
-  let lang = cache.get(acceptLanguage);
-  if (lang === undefined) {
-    lang = fromAcceptLanguage(acceptLanguage, fallback);
-    if (cache.size >= MAX_CACHED_HEADERS) cache.clear();
-    cache.set(acceptLanguage, lang);
-  }
-  return lang;
+  return headerChoices[fallback].getOr(acceptLanguage, (header) => fromAcceptLanguage(header, fallback));
 }
 
 /**
@@ -706,7 +695,10 @@ export function pickLanguage(
  */
 const MAX_CACHED_HEADER = 256;
 const MAX_CACHED_HEADERS = 512;
-const headerChoices: Readonly<Record<Language, Map<string, Language>>> = { en: new Map(), zh: new Map() };
+const headerChoices: Readonly<Record<Language, BoundedCache<string, Language>>> = {
+  en: new BoundedCache(MAX_CACHED_HEADERS),
+  zh: new BoundedCache(MAX_CACHED_HEADERS),
+};
 
 function fromAcceptLanguage(acceptLanguage: string, fallback: Language): Language {
   const ranges = parseAcceptLanguage(acceptLanguage);

@@ -1,18 +1,14 @@
+import { BoundedCache } from '../bounded-cache.ts';
+
 /**
  * Time-zone helpers shared by validation, features and guardian limits. Intl formatters are
  * expensive to build, so one per zone name is kept. The names are not a closed set (the IANA
  * list, its aliases, and any upper/lower-case spelling of them, which Intl accepts), so each
- * cache drops its oldest entry beyond MAX_ZONES: a client cannot grow it without bound.
+ * cache is bounded (MAX_ZONES): a client cannot grow it without bound.
  */
 
 /** more than the IANA zones and aliases (about 600) */
 const MAX_ZONES = 2_000;
-
-function remember<V>(cache: Map<string, V>, zone: string, value: V): V {
-  if (cache.size >= MAX_ZONES) cache.delete(cache.keys().next().value!);
-  cache.set(zone, value);
-  return value;
-}
 
 const VALID_TIME_ZONES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('timeZone'));
 
@@ -34,7 +30,7 @@ interface HourFormat {
   hour: number;
 }
 
-const hourFormats = new Map<string, HourFormat>();
+const hourFormats = new BoundedCache<string, HourFormat>(MAX_ZONES);
 
 /**
  * Hour of day (0-23) of an instant in an IANA time zone.
@@ -45,14 +41,11 @@ const hourFormats = new Map<string, HourFormat>();
  * finer resolution), so the local hour cannot change within a UTC second.
  */
 export function hourInZone(ms: number, timeZone: string): number {
-  let f = hourFormats.get(timeZone);
-  if (f === undefined) {
-    f = remember(hourFormats, timeZone, {
-      format: new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }),
-      second: Number.NaN,
-      hour: 0,
-    });
-  }
+  const f = hourFormats.getOr(timeZone, () => ({
+    format: new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }),
+    second: Number.NaN,
+    hour: 0,
+  }));
   const second = Math.floor(ms / 1000);
   if (second !== f.second) {
     // a NaN instant never matches, so it still reaches format() and throws as before
@@ -62,15 +55,12 @@ export function hourInZone(ms: number, timeZone: string): number {
   return f.hour;
 }
 
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
+const dateFormats = new BoundedCache<string, Intl.DateTimeFormat>(MAX_ZONES);
 
 /** The local calendar date (YYYY-MM-DD) of an instant in an IANA time zone. */
 export function localDate(ms: number, timeZone: string): string {
-  let f = dateFormats.get(timeZone);
-  if (f === undefined) {
-    // en-CA formats dates as YYYY-MM-DD
-    f = remember(dateFormats, timeZone, new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }));
-  }
+  // en-CA formats dates as YYYY-MM-DD
+  const f = dateFormats.getOr(timeZone, () => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }));
   return f.format(ms);
 }
 

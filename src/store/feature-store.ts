@@ -5,6 +5,7 @@ import { decodeVelocityReply, toStoredAmount, type VelocityState } from '../feat
 import { isTimeZone, localDate } from '../features/time-zones.ts';
 import type { TransferRegistration } from '../cooling/registration.ts';
 import { SCRIPTS, type Keys } from './keys.ts';
+import { BoundedCache } from '../bounded-cache.ts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -100,7 +101,7 @@ export class FeatureStore {
   private readonly opts: FeatureStoreOptions;
   private readonly onWriteError: (err: Error) => void;
   /** payer -> time zone of its guardian limits, for the accounts that have limits (bounded) */
-  private readonly guardianZones = new Map<string, string>();
+  private readonly guardianZones = new BoundedCache<string, string>(GUARDIAN_ZONE_CACHE);
   private pending: { transferId: string; decisionJson: string; entry: DecisionStreamExtras; registration: TransferRegistration | null }[] = [];
   private flushing: Promise<void> | null = null;
 
@@ -136,17 +137,9 @@ export class FeatureStore {
       if (attempt > 0 || !isTimeZone(actual)) {
         throw new Error(`guardian limits of ${payer} name the time zone "${actual}", which changed during the call or is invalid`);
       }
-      this.rememberZone(payer, actual);
+      this.guardianZones.set(payer, actual);
       zone = actual;
     }
-  }
-
-  private rememberZone(payer: string, zone: string): void {
-    if (this.guardianZones.size >= GUARDIAN_ZONE_CACHE) {
-      const oldest = this.guardianZones.keys().next().value;
-      if (oldest !== undefined) this.guardianZones.delete(oldest);
-    }
-    this.guardianZones.set(payer, zone);
   }
 
   private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string): Promise<(number | string)[]> {

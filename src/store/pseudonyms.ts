@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { ConfigError } from '../config-env.ts';
+import { BoundedCache } from '../bounded-cache.ts';
 
 /**
  * Keyed hashes of account and device ids for the Redis state (issue 9, data protection).
@@ -20,21 +21,13 @@ export type Pseudonymise = (kind: 'a' | 'd', id: string) => string;
 /** No key: ids are stored as they are. */
 export const plainIds: Pseudonymise = (_kind, id) => id;
 
-/** A hashed name is cached per id; the cache is dropped when it reaches this many entries. */
+/** A hashed name is cached per id, for at most this many ids. */
 const CACHE_LIMIT = 100_000;
 
 export function keyedIds(secret: Buffer): Pseudonymise {
-  const cache = new Map<string, string>();
-  return (kind, id) => {
-    const tagged = `${kind}:${id}`;
-    let name = cache.get(tagged);
-    if (name === undefined) {
-      name = createHmac('sha256', secret).update(tagged).digest().subarray(0, 16).toString('base64url');
-      if (cache.size >= CACHE_LIMIT) cache.clear();
-      cache.set(tagged, name);
-    }
-    return name;
-  };
+  const cache = new BoundedCache<string, string>(CACHE_LIMIT);
+  return (kind, id) =>
+    cache.getOr(`${kind}:${id}`, (tagged) => createHmac('sha256', secret).update(tagged).digest().subarray(0, 16).toString('base64url'));
 }
 
 /**
