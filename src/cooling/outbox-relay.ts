@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -76,8 +77,8 @@ export class OutboxRelay {
   private backlog = true;
   /** until then, webhooks go to jobs without a first attempt here (the receiver failed lately) */
   private breakerUntil = 0;
-  /** ends the linger wait at once (stop) */
-  private wake: (() => void) | null = null;
+  /** aborted by stop(), ending a linger at once (as the decision sink's pause) */
+  private wake = new AbortController();
 
   constructor(deps: OutboxRelayDeps) {
     this.deps = deps;
@@ -92,6 +93,7 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     await this.createGroup();
+    this.wake = new AbortController();
     this.running = true;
     this.loop = this.run();
   }
@@ -99,7 +101,7 @@ export class OutboxRelay {
   /** Stops after the batch in hand is relayed (graceful shutdown). */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.wake.abort();
     await this.loop;
   }
 
@@ -119,18 +121,8 @@ export class OutboxRelay {
     }
   }
 
-  private linger(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, LINGER_MS);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
+  private async linger(): Promise<void> {
+    await sleep(LINGER_MS, undefined, { signal: this.wake.signal }).catch(() => undefined);
   }
 
   private async next(): Promise<StreamEntry[]> {
