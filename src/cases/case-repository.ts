@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../errors.ts';
 import type { ScamType } from '../decision/scam-types.ts';
-import type { SqlExecutor, SqlParam, SqlStore } from '../store/sql/sql-store.ts';
+import { sqlState, type SqlExecutor, type SqlParam, type SqlStore } from '../store/sql/sql-store.ts';
 import type { Case, CaseListQuery, ReporterType } from './case-schema.ts';
 
 /**
@@ -80,7 +80,7 @@ function toCase(r: CaseRow): Case {
 }
 
 function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+  return sqlState(err) === '23505';
 }
 
 async function caseById(db: SqlExecutor, caseId: string): Promise<Case | null> {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Keys } from '../keys.ts';
 import { DecisionHistory, parseStreamEntry, type DecisionRow } from './decision-history.ts';
-import type { SqlStore } from './sql-store.ts';
+import { sqlState, type SqlStore } from './sql-store.ts';
 
 /**
  * The decision sink (DESIGN §4 step 6): copies the Redis decision stream into the `decisions`
@@ -318,6 +318,6 @@ export class DecisionSink {
 
 /** SQLSTATE class 22 (data exception) or 23 (integrity constraint violation), from pg or PGlite. */
 function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  const code = sqlState(err);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
 }

@@ -57,6 +57,12 @@ export class SqlStoreError extends Error {
   override name = 'SqlStoreError';
 }
 
+/** The SQLSTATE of a failed query (pg's and PGlite's errors both carry it as `code`), or undefined. */
+export function sqlState(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** Schema names are interpolated into SQL, so they are restricted to plain identifiers. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
