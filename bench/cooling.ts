@@ -19,7 +19,8 @@
  * (10000), BENCH_WEBHOOKS (1; 0: no webhook deliveries), BENCH_WORKER_PROFILE (a directory: the
  * worker process writes a V8 CPU profile there). Writes bench/results/cooling.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startScript } from './processes.ts';
 import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -149,12 +150,7 @@ async function startReceiver(): Promise<{ url: string; receipts: Map<string, Rec
 }
 
 function startWorker(env: Record<string, string>): { child: ChildProcess; ready: Promise<void> } {
-  const profile = process.env.BENCH_WORKER_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_WORKER_PROFILE] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(root, 'src/cli/worker.ts')], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = startScript('src/cli/worker.ts', env, { cpuProfileDir: process.env.BENCH_WORKER_PROFILE, stdout: 'pipe' });
   const ready = new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

@@ -18,17 +18,14 @@
  * any engine env (MODELS_DIR, DECISION_SINK, ...).
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startLocalRedis } from '../src/store/local-redis.ts';
-import { benchAuth, freePort, redisCpuUs, scoreRequests, stopChild, waitReady } from './processes.ts';
+import { benchAuth, freePort, redisCpuUs, scoreRequests, startScript, stopChild, waitReady } from './processes.ts';
 import { transferGenerator, mixFromEnv } from './transfer-gen.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const requests = Number(process.env.CPU_REQUESTS ?? 20_000);
 const connections = Number(process.env.CPU_CONNECTIONS ?? 16);
 const payers = Number(process.env.BENCH_PAYERS ?? 100_000);
@@ -70,12 +67,11 @@ async function main(): Promise<void> {
   const redis = new Redis(local.url);
   const port = await freePort();
   const auth = benchAuth();
-  const profile = process.env.CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROFILE_DIR] : [];
-  const engine: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', target.script], {
-    cwd: root,
-    env: { ...process.env, ...auth.engineEnv, PORT: String(port), REDIS_URL: local.url, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'calmpay-cpu-data-')), REDIS_KEY_PREFIX: `${runId}:`, LOG_LEVEL: 'warn', WATCH_RULES: 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const engine = startScript(
+    target.script,
+    { ...auth.engineEnv, PORT: String(port), REDIS_URL: local.url, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'calmpay-cpu-data-')), REDIS_KEY_PREFIX: `${runId}:`, LOG_LEVEL: 'warn', WATCH_RULES: 'false' },
+    { cpuProfileDir: process.env.CPU_PROFILE_DIR },
+  );
   try {
     await waitReady(`http://127.0.0.1:${port}${target.ready}`, engine);
     const mix = mixFromEnv();

@@ -1,9 +1,31 @@
 /** Child processes, ports, requests and probes for the benchmarks: all on 127.0.0.1, all bounded in time. */
 import type { Request } from 'autocannon';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { newApiKey } from '../src/api/api-keys.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Starts a TypeScript entry point of the project (path from its root) in a child Node with
+ * tsx, the given env over this process's, stderr shown; `cpuProfileDir` writes a V8 CPU
+ * profile of every thread there; `stdout: 'pipe'` for a caller that reads it.
+ */
+export function startScript(
+  script: string,
+  env: Record<string, string>,
+  opts: { readonly cpuProfileDir?: string; readonly stdout?: 'ignore' | 'pipe' } = {},
+): ChildProcess {
+  const profile = opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : [];
+  return spawn(process.execPath, [...profile, '--import', 'tsx', script], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', opts.stdout ?? 'ignore', 'inherit'],
+  });
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -13,13 +13,12 @@
  * REDIS_URL (else a local redis-server is started for the run, append-only like npm start).
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalRedis } from '../src/store/local-redis.ts';
-import { benchAuth, freePort, scoreRequests, stopChild, waitReady } from './processes.ts';
+import { benchAuth, freePort, scoreRequests, startScript, stopChild, waitReady } from './processes.ts';
 import { mixFromEnv, transferGenerator } from './transfer-gen.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,15 +29,6 @@ const payees = Number(process.env.BENCH_PAYEES ?? 20_000);
 const mix = mixFromEnv();
 const auth = benchAuth();
 const withFloor = process.env.BENCH_FLOOR !== 'false';
-
-function startNode(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return child;
-}
 
 interface Phase {
   readonly name: string;
@@ -79,9 +69,9 @@ async function main(): Promise<void> {
   const barePort = await freePort();
   const floorPort = await freePort();
   const enginePort = await freePort();
-  const bare = startNode('bench/bare-server.ts', { PORT: String(barePort) });
-  const floor = withFloor ? startNode('bench/floor-server.ts', { PORT: String(floorPort), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${runId}f:` }) : null;
-  const engine = startNode('src/main.ts', {
+  const bare = startScript('bench/bare-server.ts', { PORT: String(barePort) });
+  const floor = withFloor ? startScript('bench/floor-server.ts', { PORT: String(floorPort), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${runId}f:` }) : null;
+  const engine = startScript('src/main.ts', {
     ...auth.engineEnv,
     PORT: String(enginePort),
     REDIS_URL: redisUrl,
