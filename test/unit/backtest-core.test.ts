@@ -7,14 +7,11 @@ import { requestWindow } from '../../src/rules/backtest/window.ts';
 import { BacktestJobs, BacktestsBusyError, type BacktestJobSpec } from '../../src/rules/backtest/backtest-jobs.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { compileRuleSetFromText, type RuleSet } from '../../src/rules/rule-set.ts';
+import { compileRules } from '../helpers/rules.ts';
 
 const policy = replayPolicy(loadConfig({ DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }));
 
-function rules(text: string): RuleSet {
-  const r = compileRuleSetFromText([{ name: 'r.yaml', text }]);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.ruleSet;
-}
+const rules = (text: string): RuleSet => compileRules(text, 'r.yaml');
 
 const ACTIVE = rules(`- id: big
   description: big

@@ -9,7 +9,7 @@ import { holdJobId, illegalTransitionMessage } from '../../src/cooling/transfer-
 import { signature, signedHeaders, verifySignature } from '../../src/cooling/webhook-signature.ts';
 import { renderWarning } from '../../src/decision/warnings.ts';
 import { FEATURE_COUNT, idx, type FeatureValue } from '../../src/features/catalogue.ts';
-import { compileRuleSetFromText } from '../../src/rules/index.ts';
+import { compileRules } from '../helpers/rules.ts';
 
 describe('holdJobId', () => {
   it('is the transfer id where BullMQ accepts it, and an escape that cannot collide otherwise', () => {
@@ -155,11 +155,7 @@ describe('registrationFor', () => {
 });
 
 describe('recheckHold', () => {
-  const rules = (yaml: string) => {
-    const r = compileRuleSetFromText([{ name: 'r.yaml', text: yaml }]);
-    if (!r.ok) throw new Error(JSON.stringify(r.errors));
-    return r.ruleSet;
-  };
+  const rules = (yaml: string) => compileRules(yaml, 'r.yaml');
   const thresholds = { warn: 30, coolOff: 60, block: 95 };
   const v: FeatureValue[] = new Array<FeatureValue>(FEATURE_COUNT).fill(null);
   v[idx('amount')] = 48_000;

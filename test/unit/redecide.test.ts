@@ -5,7 +5,8 @@ import { decide, type PolicyHit } from '../../src/decision/policy.ts';
 import { redecide, redecidePolicy, replayedContext, ruleVerdict, verdictOf, type RedecidePolicy, type RuleVerdict } from '../../src/decision/redecide.ts';
 import { replayAction } from '../../src/replay/replay-decisions.ts';
 import { replayDecision } from '../../src/rules/backtest/replay-decision.ts';
-import { compileRuleSetFromText, type RuleSet } from '../../src/rules/rule-set.ts';
+import type { RuleSet } from '../../src/rules/rule-set.ts';
+import { compileRules } from '../helpers/rules.ts';
 import { actionOf, scoredTransfer } from '../../src/train/segment-fairness.ts';
 import { prng, vector } from './rules-fixtures.ts';
 
@@ -31,11 +32,7 @@ const RULES = `
   mode: shadow
 `;
 
-function ruleSet(): RuleSet {
-  const r = compileRuleSetFromText([{ name: 'test.yaml', text: RULES }]);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.ruleSet;
-}
+const ruleSet = (): RuleSet => compileRules(RULES);
 
 // general 30 / 60 / 95; the elderly warn from 20; below 2,000 degraded transfers are allowed, above held
 const config = loadConfig({ RISK_WARN_AT_ELDERLY: '20', DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }, '/tmp');

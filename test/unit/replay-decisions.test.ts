@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { actionRates, decisionReport, replayAction, ruleVerdict } from '../../src/replay/replay-decisions.ts';
-import { compileRuleSetFromText, type RuleSet } from '../../src/rules/rule-set.ts';
+import type { RuleSet } from '../../src/rules/rule-set.ts';
+import { compileRules } from '../helpers/rules.ts';
 import { vector } from './rules-fixtures.ts';
 
 const RULES = `
@@ -32,11 +33,7 @@ const RULES = `
   mode: shadow
 `;
 
-function ruleSet(): RuleSet {
-  const r = compileRuleSetFromText([{ name: 'test.yaml', text: RULES }]);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.ruleSet;
-}
+const ruleSet = (): RuleSet => compileRules(RULES);
 
 // general thresholds 30 / 60 / 95; the elderly warn from 20 and hold from 40
 const config = loadConfig({ RISK_WARN_AT_ELDERLY: '20', RISK_COOL_OFF_AT_ELDERLY: '40' }, '/tmp');

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { diffRules, summariseDiff } from '../../src/rules/rule-diff.ts';
-import { compileRuleSetFromText, type RuleSet } from '../../src/rules/rule-set.ts';
+import type { RuleSet } from '../../src/rules/rule-set.ts';
+import { compileRules } from '../helpers/rules.ts';
 import { findTrips, sumMinutes } from '../../src/rules/safety-cap.ts';
 import { shadowRuleInFiles } from '../../src/rules/shadow-rule.ts';
 
-const compile = (text: string): RuleSet => {
-  const r = compileRuleSetFromText([{ name: 'a.yaml', text }]);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.ruleSet;
-};
+const compile = (text: string): RuleSet => compileRules(text, 'a.yaml');
 const rule = (id: string, score = 10, extra = '') => `- id: ${id}\n  description: ${id}\n  when: amount > 1\n  score: ${score}\n${extra}`;
 
 describe('diffRules', () => {
