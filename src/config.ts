@@ -108,6 +108,8 @@ export interface Config {
   readonly ruleVersions: RuleVersionsConfig;
   /** bounds on the work a rules:write client can ask of a node (backtests, shadow statistics) */
   readonly backtest: BacktestConfig;
+  /** SIGTERM / SIGINT / launcher gone: close gracefully, then exit anyway after this long (src/process-lifetime.ts) */
+  readonly shutdownTimeoutMs: number;
 }
 
 export interface BacktestConfig {
@@ -169,6 +171,7 @@ export const CONFIG_VARIABLES = [
   'BACKTEST_MAX_JOBS',
   'BACKTEST_MAX_WINDOW_DAYS',
   'SHADOW_STATS_MAX_WINDOW_DAYS',
+  'SHUTDOWN_TIMEOUT_MS',
   ...LIFECYCLE_VARIABLES,
   ...RULE_VERSION_VARIABLES,
 ] as const;
@@ -296,5 +299,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     lifecycle: loadLifecycleConfig(env),
     ruleVersions: loadRuleVersionsConfig(env),
     backtest: backtestConfig(env, sql.decisionRetentionDays),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   });
 }

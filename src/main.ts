@@ -1,9 +1,19 @@
 import path from 'node:path';
 import { buildApp, StartupError } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { closeWithin, onStopSignals, watchLauncher, type ShutdownLog } from './process-lifetime.ts';
 import { startLocalRedis, type LocalRedis } from './store/local-redis.ts';
 
-/** `npm start`: the engine with its defaults, starting its own redis-server when REDIS_URL is unset. */
+const shutdownLog: ShutdownLog = {
+  info: (obj, msg) => console.log(`${msg} ${JSON.stringify(obj)}`),
+  error: (obj, msg) => console.error(`${msg} ${JSON.stringify(obj)}`),
+};
+
+/**
+ * `npm start`: the engine with its defaults, starting its own redis-server when REDIS_URL is unset.
+ * It stops on SIGTERM / SIGINT and when the process that launched it dies (a SIGKILL of npm
+ * must not leave it holding its port), exiting anyway after SHUTDOWN_TIMEOUT_MS.
+ */
 async function main(): Promise<void> {
   let config = loadConfig();
   let local: LocalRedis | null = null;
@@ -23,12 +33,18 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
-    await app.close();
-    await local?.stop();
-    process.exit(0);
+    const closed = await closeWithin(
+      [
+        { name: 'engine (HTTP server, stores, worker)', close: () => app.close() },
+        { name: 'local redis-server', close: async () => local?.stop() },
+      ],
+      config.shutdownTimeoutMs,
+      shutdownLog,
+    );
+    process.exit(closed ? 0 : 1);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  onStopSignals((signal) => void stop(signal), shutdownLog);
+  watchLauncher((why) => void stop(`launcher gone (${why})`));
 
   const address = await app.server.listen({ host: config.host, port: config.port });
   const base = address.replace('[::1]', 'localhost');

@@ -4,6 +4,7 @@ import { Lifecycle } from '../cooling/lifecycle.ts';
 import { jsonLog } from '../cooling/log.ts';
 import { loadRuleDir } from '../rules/index.ts';
 import { RuleVersionFollower } from '../rules/rule-version-follower.ts';
+import { closeWithin, onStopSignals, watchLauncher } from '../process-lifetime.ts';
 import { makeKeys } from '../store/keys.ts';
 import { storedIds } from '../store/pseudonyms.ts';
 
@@ -13,7 +14,10 @@ import { storedIds } from '../store/pseudonyms.ts';
  * them; run the API with RUN_WORKER=false to keep it out of the API process.
  *
  * It needs REDIS_URL (the Redis the API uses) and the same REDIS_KEY_PREFIX and lifecycle
- * settings. SIGTERM / SIGINT: stop taking work, finish the jobs in hand, exit 0.
+ * settings. SIGTERM / SIGINT: stop taking work, finish the jobs in hand, exit 0; when that takes
+ * longer than SHUTDOWN_TIMEOUT_MS (a Redis that is gone: BullMQ and ioredis wait on reconnects),
+ * log what did not close and exit 1. A second signal exits at once. The worker also stops when
+ * the process that launched it dies (src/process-lifetime.ts).
  *
  * Rules (the end-of-hold re-check): the active rule version the API nodes serve, read from
  * Redis (the API stores its files beside the version pointer) and followed through pub/sub
@@ -64,16 +68,22 @@ async function main(): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'draining: finishing the jobs in hand');
-    await follower.close();
-    await lifecycle.close();
-    await subscriber.quit().catch(() => subscriber.disconnect());
-    await redis.quit().catch(() => redis.disconnect());
-    log.info({}, 'worker stopped');
-    process.exit(0);
+    log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'draining: finishing the jobs in hand');
+    const closed = await closeWithin(
+      [
+        { name: 'rule version follower', close: () => follower.close() },
+        { name: 'lifecycle worker (BullMQ workers, outbox relay, queues)', close: () => lifecycle.close() },
+        { name: 'Redis subscriber connection', close: () => subscriber.quit().catch(() => subscriber.disconnect()) },
+        { name: 'Redis connection', close: () => redis.quit().catch(() => redis.disconnect()) },
+      ],
+      config.shutdownTimeoutMs,
+      log,
+    );
+    if (closed) log.info({}, 'worker stopped');
+    process.exit(closed ? 0 : 1);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  onStopSignals((signal) => void stop(signal), log);
+  watchLauncher((why) => void stop(`launcher gone: ${why}`));
   await lifecycle.startWorker();
   log.info({ pid: process.pid, rules: rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: config.redisUrl }, 'worker ready');
 }
