@@ -5,6 +5,7 @@ import { ErrorSchema } from '../api/schemas.ts';
 import { ACTIONS } from '../decision/actions.ts';
 import { CalmpayError, validationError, type FieldProblem } from '../errors.ts';
 import { ACCOUNT_ID, PARSE_MESSAGES } from '../features/transfer-event.ts';
+import type { DeadLetters } from './dead-letters.ts';
 import type { LifecycleService, TransferView } from './lifecycle-service.ts';
 import type { LifecycleStore } from './lifecycle-store.ts';
 import { TRANSFER_STATES } from './transfer-states.ts';
@@ -12,7 +13,7 @@ import { TRANSFER_STATES } from './transfer-states.ts';
 /**
  * The lifecycle routes (DESIGN §3): the payer's confirm and cancel, the transfer's state,
  * analysts' release and reject of held transfers, elderly payers' trusted contacts, and the
- * webhook dead-letter list. Inputs are validated here with zod (400 naming every field);
+ * webhook dead-letter list (list, redrive, clear, and the audit of both). Inputs are validated here with zod (400 naming every field);
  * transitions answer 200 with the transfer as it is now (header `idempotent-replayed: true`
  * when the action had been applied before), 404 for an unknown transfer, 409 naming the
  * current state for an action that state does not allow.
@@ -21,6 +22,7 @@ import { TRANSFER_STATES } from './transfer-states.ts';
 export interface LifecycleRouteDeps {
   readonly service: LifecycleService;
   readonly store: LifecycleStore;
+  readonly deadLetters: DeadLetters;
   readonly clock: () => number;
 }
 
@@ -40,6 +42,18 @@ const ContactBody = z.strictObject({
 const DeadLetterQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
+});
+
+const EventParams = z.strictObject({
+  eventId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9._:-]+$/, 'must be an event id: letters, digits and . _ : -'),
+});
+const DeadLetterActionResult = z.object({
+  count: z.number().int().describe('dead letters acted on'),
+  eventIds: z.array(z.string()),
 });
 
 const AuditEntrySchema = z.object({
@@ -268,6 +282,82 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
     handler: async (request) => {
       const q = parse(DeadLetterQuery, request.query ?? {}, 'query');
       return storeCall(() => deps.store.deadLetters(q.offset, q.limit));
+    },
+  });
+
+  const deadLetterErrors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema };
+  const redriveDescription =
+    'Queued again with a fresh count of WEBHOOK_ATTEMPTS attempts, to the URL configured now, with the same event id ' +
+    '(receivers dedupe by calmpay-event-id) and body; taken off the list and recorded in the dead-letter audit.';
+  const clearDescription = 'Taken off the list for good, recorded in the dead-letter audit.';
+  for (const action of ['redrive', 'clear'] as const) {
+    const run = (eventId: string | null, request: FastifyRequest): Promise<string[]> =>
+      storeCall(() => (action === 'redrive' ? deps.deadLetters.redrive(eventId, actor(request, 'operator')) : deps.deadLetters.clear(eventId, actor(request, 'operator'))));
+    const method = action === 'redrive' ? 'POST' : 'DELETE';
+    const suffix = action === 'redrive' ? '/redrive' : '';
+    app.route({
+      method,
+      url: `/v1/webhooks/dead-letters/:eventId${suffix}`,
+      config: { scope: 'admin' },
+      schema: {
+        summary: action === 'redrive' ? 'Redrive the dead letters of one event' : 'Clear the dead letters of one event',
+        description: action === 'redrive' ? redriveDescription : clearDescription,
+        tags: ['ops'],
+        response: { 200: DeadLetterActionResult, ...deadLetterErrors },
+      },
+      validatorCompiler: passThrough,
+      handler: async (request) => {
+        const { eventId } = parse(EventParams, request.params, 'params');
+        const eventIds = await run(eventId, request);
+        if (eventIds.length === 0) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `No dead letter for event ${eventId}`);
+        return { count: eventIds.length, eventIds };
+      },
+    });
+    app.route({
+      method,
+      url: `/v1/webhooks/dead-letters${suffix}`,
+      config: { scope: 'admin' },
+      schema: {
+        summary: action === 'redrive' ? 'Redrive every dead letter' : 'Clear every dead letter',
+        description: `${action === 'redrive' ? redriveDescription : clearDescription} An empty list answers count 0.`,
+        tags: ['ops'],
+        response: { 200: DeadLetterActionResult, ...deadLetterErrors },
+      },
+      validatorCompiler: passThrough,
+      handler: async (request) => {
+        const eventIds = await run(null, request);
+        return { count: eventIds.length, eventIds };
+      },
+    });
+  }
+
+  app.route({
+    method: 'GET',
+    url: '/v1/webhooks/dead-letters/audit',
+    config: { scope: 'admin' },
+    schema: {
+      summary: 'What was done to dead letters (redriven, cleared), by whom and when; newest first',
+      tags: ['ops'],
+      response: {
+        200: z.object({
+          total: z.number().int(),
+          entries: z.array(
+            z.object({
+              action: z.enum(['redrive', 'clear']),
+              actor: z.string(),
+              at: z.string(),
+              eventId: z.string().nullable(),
+              target: z.string().nullable(),
+            }),
+          ),
+        }),
+        ...deadLetterErrors,
+      },
+    },
+    validatorCompiler: passThrough,
+    handler: async (request) => {
+      const q = parse(DeadLetterQuery, request.query ?? {}, 'query');
+      return storeCall(() => deps.store.deadLetterAudit(q.offset, q.limit));
     },
   });
 }

@@ -18,8 +18,12 @@ declare module 'ioredis' {
     cpReviewTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
     cpAbandonTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
     cpDeadLetter(...args: (string | number)[]): Result<number, Context>;
+    cpDeadLetterRemove(...args: (string | number)[]): Result<number, Context>;
   }
 }
+
+/** The dead-letter audit list keeps this many records (newest). */
+export const DEAD_LETTER_AUDIT_CAP = 10_000;
 
 const COMMANDS = {
   cpRegisterTransfer: SCRIPTS.registerTransfer,
@@ -30,6 +34,7 @@ const COMMANDS = {
   cpReviewTransfer: SCRIPTS.reviewTransfer,
   cpAbandonTransfer: SCRIPTS.abandonTransfer,
   cpDeadLetter: SCRIPTS.deadLetter,
+  cpDeadLetterRemove: SCRIPTS.deadLetterRemove,
 } as const;
 
 /** Defines the lifecycle scripts as commands on a connection (once per connection). */
@@ -272,6 +277,29 @@ export class LifecycleStore {
 
   async deadLetters(offset: number, limit: number): Promise<{ total: number; entries: unknown[] }> {
     const key = this.keys.deadLetters();
+    const [total, raw] = await Promise.all([this.redis.llen(key), this.redis.lrange(key, offset, offset + limit - 1)]);
+    return { total, entries: raw.map((s) => JSON.parse(s) as unknown) };
+  }
+
+  /** Every dead letter as stored (JSON text), oldest first. */
+  async deadLetterTexts(): Promise<string[]> {
+    return this.redis.lrange(this.keys.deadLetters(), 0, -1);
+  }
+
+  /** Lets the delivery job `jobKey` be dead-lettered again (it is being redriven). */
+  async forgetDeadLetter(jobKey: string): Promise<void> {
+    await this.redis.del(this.keys.deadLetterMarker(jobKey));
+  }
+
+  /** Removes these stored dead letters (as deadLetterTexts() read them), auditing each; the count removed. */
+  async removeDeadLetters(texts: readonly string[], action: 'redrive' | 'clear', actor: string, at: string): Promise<number> {
+    if (texts.length === 0) return 0;
+    return this.redis.cpDeadLetterRemove(this.keys.deadLetters(), this.keys.deadLetterAudit(), DEAD_LETTER_AUDIT_CAP, action, actor, at, ...texts);
+  }
+
+  /** What was done to dead letters, newest first. */
+  async deadLetterAudit(offset: number, limit: number): Promise<{ total: number; entries: unknown[] }> {
+    const key = this.keys.deadLetterAudit();
     const [total, raw] = await Promise.all([this.redis.llen(key), this.redis.lrange(key, offset, offset + limit - 1)]);
     return { total, entries: raw.map((s) => JSON.parse(s) as unknown) };
   }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
 import type { Keys } from '../store/keys.ts';
+import { DeadLetters } from './dead-letters.ts';
 import { DeliveryQueues } from './deliveries.ts';
 import { HoldTimers } from './hold-timers.ts';
 import { lifecycleRoutes } from './lifecycle-routes.ts';
@@ -43,6 +44,7 @@ export class Lifecycle {
   readonly store: LifecycleStore;
   readonly service: LifecycleService;
   readonly timers: HoldTimers;
+  readonly deadLetters: DeadLetters;
   private readonly deps: LifecycleDeps;
   private worker: { redis: Redis; deliveries: DeliveryQueues; worker: LifecycleWorker } | null = null;
 
@@ -52,10 +54,18 @@ export class Lifecycle {
     this.store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
     this.timers = new HoldTimers(bullConnection(config), keys.bullPrefix(), clock);
     this.service = new LifecycleService({ store: this.store, timers: this.timers, config, ruleSet, clock, log });
+    this.deadLetters = new DeadLetters({
+      store: this.store,
+      config: config.lifecycle,
+      connection: bullConnection(config),
+      bullPrefix: keys.bullPrefix(),
+      clock,
+      log,
+    });
   }
 
   routes(app: FastifyInstance): void {
-    lifecycleRoutes(app, { service: this.service, store: this.store, clock: this.deps.clock });
+    lifecycleRoutes(app, { service: this.service, store: this.store, deadLetters: this.deadLetters, clock: this.deps.clock });
   }
 
   /** Starts the worker in this process (once). */
@@ -92,6 +102,7 @@ export class Lifecycle {
       await w.deliveries.close();
       await w.redis.quit().catch(() => w.redis.disconnect());
     }
+    await this.deadLetters.close();
     await this.timers.close();
   }
 }

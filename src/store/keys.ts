@@ -69,6 +69,8 @@ export interface Keys {
   deadLetters(): string;
   /** marker that a delivery job was dead-lettered (once per job) */
   deadLetterMarker(jobKey: string): string;
+  /** what was done to dead letters (redriven, cleared), by whom and when; newest first, capped */
+  deadLetterAudit(): string;
   /** prefix of the BullMQ queues (timers, webhooks, notifications) */
   bullPrefix(): string;
   /** the active rule version, `<generation>:<version id>` (issue 7; the SQL store is the truth) */
@@ -113,6 +115,7 @@ export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds): Key
     lifecycleEvents: () => `${prefix}{lifecycle}:events`,
     deadLetters: () => `${prefix}{lifecycle}:dead`,
     deadLetterMarker: (jobKey: string) => `${prefix}{lifecycle}:dead:${jobKey}`,
+    deadLetterAudit: () => `${prefix}{lifecycle}:dead-audit`,
     bullPrefix: () => `${prefix}bull`,
     rulesPointer: () => `${prefix}{rules}:active`,
     rulesActiveFiles: () => `${prefix}{rules}:active:files`,
@@ -142,5 +145,6 @@ export const SCRIPTS = {
   reviewTransfer: { lua: lifecycleLua('review-transfer'), numberOfKeys: 3 },
   abandonTransfer: { lua: lifecycleLua('abandon-transfer'), numberOfKeys: 4 },
   deadLetter: { lua: lua('dead-letter'), numberOfKeys: 2 },
+  deadLetterRemove: { lua: lua('dead-letter-remove'), numberOfKeys: 2 },
   rulesPointer: { lua: lua('rules-pointer'), numberOfKeys: 2 },
 } as const;
