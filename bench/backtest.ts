@@ -15,9 +15,12 @@
  *
  * The database is the engine's: embedded PGlite in its own thread (default), or Postgres in a
  * schema of its own when BENCH_BACKTEST_DATABASE_URL is set (the schema is dropped afterwards).
- * Results go to bench/results/backtest.json (PGlite) or bench/results/backtest-postgres.json.
+ * Results go to stdout and to backtest.json (PGlite) or backtest-postgres.json in
+ * bench/results/local/ (git-ignored; result-file.ts): the tracked files in bench/results/ are the
+ * reference runs the README quotes, replaced only on purpose (BENCH_RESULTS_DIR=bench/results).
  *
- * Env: BENCH_BACKTEST_N (200000), BENCH_BACKTEST_SEED (1), BENCH_BACKTEST_DATABASE_URL (unset).
+ * Env: BENCH_BACKTEST_N (200000), BENCH_BACKTEST_SEED (1), BENCH_BACKTEST_DATABASE_URL (unset),
+ * BENCH_RESULTS_DIR (bench/results/local).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
+import { benchResultFile } from './result-file.ts';
 import { ageBandOf, CATALOGUE_VERSION, idx } from '../src/features/catalogue.ts';
 import { backtest } from '../src/rules/backtest/backtest-report.ts';
 import { decisionPages } from '../src/rules/backtest/decision-pages.ts';
@@ -175,9 +179,10 @@ try {
     reported: report.reported.transfers,
   };
   console.log(JSON.stringify(result, null, 2));
-  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-  const file = sql.backend === 'pglite' ? 'backtest.json' : 'backtest-postgres.json';
-  writeFileSync(path.join(root, 'bench/results', file), `${JSON.stringify(result, null, 2)}\n`);
+  const file = benchResultFile(root, sql.backend === 'pglite' ? 'backtest.json' : 'backtest-postgres.json');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.error(`written to ${path.relative(root, file)}`);
 } finally {
   await sql.close();
   if (schema !== undefined && databaseUrl !== undefined) {
