@@ -1,5 +1,5 @@
 /**
- * `npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR]`
+ * `npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR] [--json]`
  *
  * Issue 6's fairness measurement on the simulator: replays simulated transfers through the
  * engine's feature code, scores the last `--test-days` with the rule set (RULES_DIR) and the
@@ -17,6 +17,9 @@
  * A transfer's action is the policy's (decision/policy.ts): the thresholds' action or the
  * minimum action of the rules that fired, whichever is more severe; both come from the engine's
  * re-decision (decision/redecide.ts), shared with the rule backtest and the replay.
+ *
+ * Output: the README's table (segment-table.ts) by default, every figure as JSON with `--json`;
+ * a progress line on stderr while replaying when stderr is a terminal.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +27,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
+import { progressLine } from './progress.ts';
+import { segmentTable } from './segment-table.ts';
 import { redecide, redecidePolicy, replayedContext, ruleVerdict } from '../decision/redecide.ts';
 import { encodeVector } from '../model/encode.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
@@ -34,7 +39,7 @@ import { FeatureReplay } from '../store/feature-replay.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
 import { evaluateSegments, scoredTransfer, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
 
-const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR]';
+const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR] [--json]';
 const DAY = 86_400_000;
 
 function newestManifest(dir: string): ModelManifest | null {
@@ -53,7 +58,7 @@ function newestManifest(dir: string): ModelManifest | null {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'test-days', 'models'] }, USAGE);
+  const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'test-days', 'models'], flags: ['json'] }, USAGE);
   if ('exitCode' in parsed) return parsed.exitCode;
   const values = parsed.strings;
   const num = (name: string, def: number): number => {
@@ -85,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
   const fraud = new Map<string, boolean>();
   const scored: ScoredTransfer[] = [];
   const policy = redecidePolicy(config);
+  const progress = progressLine('replaying', 'transfers');
+  let replayed = 0;
   try {
     const events = (function* () {
       for (const r of simulate({ payers, days, seed, start })) {
@@ -93,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
       }
     })();
     await replay.replay(events, (e, v) => {
+      progress.update(++replayed);
       const isFraud = fraud.get(e.transferId) === true;
       fraud.delete(e.transferId);
       if (Date.parse(e.occurredAt) < testFrom) return;
@@ -100,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
       scored.push(scoredTransfer(redecide(ruleVerdict(rules.ruleSet, v), replayedContext(p), policy), isFraud));
     });
   } finally {
+    progress.end();
     await replay.close();
     await redis.quit();
     await local?.stop();
@@ -111,6 +120,12 @@ async function main(argv: string[]): Promise<number> {
   const tuned = tuneWarnThresholds(scored, config.thresholds, blind.alertRate);
   const ratioWithin = configured.fprRatioElderly >= 0.8 && configured.fprRatioElderly <= 1.25;
   const caughtMore = configured.byBand.elderly.scamsCaught > baseline.outcome.byBand.elderly.scamsCaught;
+  const data = { payers, days, seed, testDays, transfersScored: scored.length, scams: scored.filter((r) => r.fraud).length };
+  const model = manifest === null ? null : `${manifest.name}-${manifest.version}`;
+  if (!parsed.flags.has('json')) {
+    console.log(segmentTable({ data, model, general: config.thresholds, blind, configured, baseline, tuned, met: ratioWithin && caughtMore }));
+    return 0;
+  }
   console.log(
     JSON.stringify(
       {

@@ -21,6 +21,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
+import { progressLine } from './progress.ts';
 import { summaryTable, weekSummary } from '../replay/replay-summary.ts';
 import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
 import { formatRuleError, loadRuleDir } from '../rules/index.ts';
@@ -108,10 +109,9 @@ async function main(argv: string[]): Promise<number> {
   const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
   const redis = new Redis(config.redisUrl ?? local!.url);
   let outcome;
+  const progress = progressLine('replaying', 'transfers');
   try {
     log(`replaying ${path.basename(source)} from ${dayOf(fromMs)} to ${dayOf(lastTestToMs - DAY_MS)} through the engine's feature code (${weeks} test week(s), rules ${rules.ruleSet.version})...`);
-    let last = started;
-    let lastRows = 0;
     outcome = await runReplay({
       redis,
       config,
@@ -121,15 +121,10 @@ async function main(argv: string[]): Promise<number> {
       batchSize,
       gbdt,
       fraudWeight,
-      onProgress: (n) => {
-        const now = Date.now();
-        const rate = ((n - lastRows) * 1000) / Math.max(1, now - last);
-        last = now;
-        lastRows = n;
-        log(`  ${n.toLocaleString('en')} transfers replayed (${Math.round(rate).toLocaleString('en')} rows/s)`);
-      },
+      onProgress: (n) => progress.update(n),
     });
   } finally {
+    progress.end();
     await redis.quit();
     await local?.stop();
     if (scratch !== null) rmSync(scratch, { recursive: true, force: true });

@@ -20,6 +20,7 @@ import { readActive, readVersion } from '../rules/rule-version-store.ts';
 import { migrate } from '../store/sql/migrate.ts';
 import { describeSqlConfig, openSqlStore, type SqlStore } from '../store/sql/sql-store.ts';
 import { parseCliOptions } from './cli-args.ts';
+import { progressLine } from './progress.ts';
 
 export const BACKTEST_USAGE =
   'usage: npm run rules -- backtest --rules DIR [--from ISO-8601] [--to ISO-8601] [--model NAME] [--active DIR] [--database-url URL]';
@@ -88,7 +89,7 @@ export async function backtestCommand(argv: string[]): Promise<number> {
       return 1;
     }
     console.error(`backtest of ${candidate.ruleSet.version} against ${active.ruleSet.version} (${active.source}) on ${describeSqlConfig(config.sql)}`);
-    let lastLog = 0;
+    const progress = progressLine('backtest', 'decisions');
     const report = await backtest({
       source: decisionPages(sql, window),
       window,
@@ -96,13 +97,9 @@ export async function backtestCommand(argv: string[]): Promise<number> {
       candidate: candidate.ruleSet,
       policy: replayPolicy(config),
       ...(model === undefined ? {} : { model }),
-      onProgress: (p) => {
-        const now = Date.now();
-        if (now - lastLog < 2_000 && p.rowsDone < p.rowsTotal) return;
-        lastLog = now;
-        console.error(`${p.rowsDone} of ${p.rowsTotal} decisions`);
-      },
+      onProgress: (p) => progress.update(p.rowsDone, p.rowsTotal),
     });
+    progress.end();
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
   } finally {

@@ -28,6 +28,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
+import { progressLine } from './progress.ts';
 import { TransferEventSchema } from '../features/transfer-event.ts';
 import { simulate } from '../sim/index.ts';
 import type { SimRecord } from '../sim/types.ts';
@@ -130,10 +131,12 @@ async function main(argv: string[]): Promise<number> {
     const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-train-redis-')) : null;
     const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
     const redis = new Redis(config.redisUrl ?? local!.url);
+    const progress = progressLine('replaying', 'transfers');
     try {
       log(`replaying ${dataSource} through the engine's feature code...`);
-      set = await replayLabelled(redis, config.ageBands, source, (rows) => log(`  ${rows.toLocaleString('en')} transfers`));
+      set = await replayLabelled(redis, config.ageBands, source, (rows) => progress.update(rows));
     } finally {
+      progress.end();
       await redis.quit();
       await local?.stop();
       if (scratch !== null) rmSync(scratch, { recursive: true, force: true });

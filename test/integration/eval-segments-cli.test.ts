@@ -21,7 +21,7 @@ interface Outcome {
 
 describe('npm run eval:segments', () => {
   it('compares the configured policy with segment-blind at its own alert rate and says whether the target is met', () => {
-    const r = run(['--payers', '600', '--days', '10', '--test-days', '4'], { RISK_WARN_AT_ELDERLY: '12.5' });
+    const r = run(['--payers', '600', '--days', '10', '--test-days', '4', '--json'], { RISK_WARN_AT_ELDERLY: '12.5' });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {
       model: string | null;
@@ -45,6 +45,25 @@ describe('npm run eval:segments', () => {
     const ratio = out.configured.fprRatioElderly;
     expect(t.fprRatioWithin).toBe(ratio !== null && ratio >= 0.8 && ratio <= 1.25);
     expect(t.met).toBe(t.fprRatioWithin && t.elderlyCaughtMore);
+  }, 240_000);
+
+  it("prints the README's table by default, and no progress line when stderr is not a terminal", () => {
+    const r = run(['--payers', '600', '--days', '10', '--test-days', '4'], { RISK_WARN_AT_ELDERLY: '12.5' });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^[\d,]+ transfers scored \([\d,]+ scams\), the last 4 of 10 simulated days \(600 payers, seed 2\); model calmpay-gbdt-/);
+    expect(lines.slice(2, 4)).toEqual([
+      '| band | warns legitimate | holds legitimate | scams caught, segment-blind | scams caught, configured |',
+      '|---|---|---|---|---|',
+    ]);
+    const row = /^\| (minor|adult|elderly|unknown) \| [\d.]+%( \(configured [\d.]+%\))? \| [\d.]+%( \(configured [\d.]+%\))? \| \d+ of \d+ \| \d+ of \d+ \|$/;
+    const rows = lines.slice(4, lines.indexOf('', 4));
+    expect(rows.map((l) => l.split(' | ')[0])).toEqual(expect.arrayContaining(['| adult', '| elderly']));
+    for (const l of rows) expect(l).toMatch(row);
+    expect(r.stdout).toMatch(/^FPR ratio elderly \/ others: segment-blind [\d.]+|n\/a/m);
+    expect(r.stdout).toMatch(/^Target \(ratio within 0\.8-1\.25 and more scams against the elderly caught than that\): (met|NOT met)$/m);
+    expect(r.stdout).toContain('every figure: --json');
+    expect(r.stderr).not.toContain('replaying:');
   }, 240_000);
 
   it('names a bad option and fails', () => {
