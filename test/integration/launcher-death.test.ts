@@ -129,7 +129,7 @@ describe('when the npm process that launched it is killed', () => {
     await until(async () => !(await portOpen(port)), `port ${port} to be freed`, 30_000, 100);
     await until(() => tree.every((pid) => !alive(pid)), `the engine's processes to exit:\n${output()}`, 30_000, 100);
     expect(existsSync(`/proc/${npm.pid}`) && alive(npm.pid!)).toBe(false);
-  }, 90_000);
+  }, 180_000);
 
   it('npm run worker: the worker exits', async () => {
     const { npm, output } = await npmRun(
@@ -146,5 +146,5 @@ describe('when the npm process that launched it is killed', () => {
     expect(tree.length).toBeGreaterThan(0);
     npm.kill('SIGKILL');
     await until(() => tree.every((pid) => !alive(pid)), `the worker's processes to exit:\n${output()}`, 30_000, 100);
-  }, 90_000);
+  }, 180_000);
 });
