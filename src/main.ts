@@ -15,6 +15,13 @@ const shutdownLog: ShutdownLog = {
  * must not leave it holding its port), exiting anyway after SHUTDOWN_TIMEOUT_MS.
  */
 async function main(): Promise<void> {
+  // watched from the first moment: npm may die while the engine is still starting
+  let onLauncherGone = (why: string): void => {
+    console.error(`calmpay: launcher gone (${why}) during start-up: exiting`);
+    process.exit(1);
+  };
+  watchLauncher((why) => onLauncherGone(why));
+  console.log(`calmpay: starting (pid ${process.pid}, Node.js ${process.versions.node})`);
   let config = loadConfig();
   let local: LocalRedis | null = null;
   if (config.redisUrl === undefined) {
@@ -44,7 +51,7 @@ async function main(): Promise<void> {
     process.exit(closed ? 0 : 1);
   };
   onStopSignals((signal) => void stop(signal), shutdownLog);
-  watchLauncher((why) => void stop(`launcher gone (${why})`));
+  onLauncherGone = (why) => void stop(`launcher gone (${why})`);
 
   const address = await app.server.listen({ host: config.host, port: config.port });
   const base = address.replace('[::1]', 'localhost');

@@ -28,6 +28,12 @@ import { storedIds } from '../store/pseudonyms.ts';
  */
 
 async function main(): Promise<void> {
+  // watched from the first moment: npm may die while the worker is still starting
+  let onLauncherGone = (why: string): void => {
+    console.error(`calmpay worker: launcher gone (${why}) during start-up: exiting`);
+    process.exit(1);
+  };
+  watchLauncher((why) => onLauncherGone(why));
   const config = loadConfig();
   if (config.redisUrl === undefined) {
     throw new ConfigError('npm run worker needs REDIS_URL: the Redis of the API it works for');
@@ -83,7 +89,7 @@ async function main(): Promise<void> {
     process.exit(closed ? 0 : 1);
   };
   onStopSignals((signal) => void stop(signal), log);
-  watchLauncher((why) => void stop(`launcher gone: ${why}`));
+  onLauncherGone = (why) => void stop(`launcher gone: ${why}`);
   await lifecycle.startWorker();
   log.info({ pid: process.pid, rules: rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: config.redisUrl }, 'worker ready');
 }

@@ -131,6 +131,26 @@ describe('when the npm process that launched it is killed', () => {
     expect(existsSync(`/proc/${npm.pid}`) && alive(npm.pid!)).toBe(false);
   }, 180_000);
 
+  it('npm start: an engine still starting exits too', async () => {
+    const { npm, match, output } = await npmRun(
+      ['start'],
+      {
+        REDIS_URL: redisUrl(),
+        REDIS_KEY_PREFIX: `launcher-${randomUUID()}:`,
+        PORT: '0',
+        DATA_DIR: path.join(dataDir, 'starting'),
+        DATABASE_URL: '',
+        RULES_DIR: FIXTURE_RULES,
+        MODELS_DIR: NO_MODELS,
+      },
+      /calmpay: starting \(pid (\d+),/,
+    );
+    const engine = Number(match[1]);
+    leftovers.push(...descendants(npm.pid!));
+    npm.kill('SIGKILL');
+    await until(() => !alive(engine), `the starting engine to exit:\n${output()}`, 60_000, 100);
+  }, 180_000);
+
   it('npm run worker: the worker exits', async () => {
     const { npm, output } = await npmRun(
       ['run', 'worker'],
