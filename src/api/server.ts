@@ -5,7 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ReasonLookup } from '../decision/decision.ts';
 import type { Language } from '../decision/warnings.ts';
 import type { ApiKeyRing, Scope } from './api-keys.ts';
-import { installAuth } from './auth.ts';
+import { installAuth, markPublic } from './auth.ts';
 import { ERRORS } from '../errors.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
@@ -15,7 +15,10 @@ import type { ScoreService } from './score-service.ts';
 export interface RouteScope {
   readonly method: string;
   readonly url: string;
+  /** the scope the route declares; null when it declares none (then it needs admin unless public) */
   readonly scope: Scope | null;
+  /** reachable without an API key (`config: { public: true }`) */
+  readonly public: boolean;
 }
 
 declare module 'fastify' {
@@ -66,13 +69,25 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   installAuth(app, deps.apiKeys);
-  // every route with the scope it declares, for the scope matrix test and the README
+  // every route with the scope it declares, for the scope matrix and auth bypass tests and the README
   const routes: RouteScope[] = [];
   app.decorate('calmpayRoutes', routes);
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const method of methods) {
-      if (method !== 'HEAD') routes.push({ method, url: r.url, scope: r.config?.scope ?? null });
+      // read when asked: hooks of plugin contexts (the docs' markPublic) run after this one
+      if (method !== 'HEAD') {
+        routes.push({
+          method,
+          url: r.url,
+          get scope() {
+            return r.config?.scope ?? null;
+          },
+          get public() {
+            return r.config?.public === true;
+          },
+        });
+      }
     }
   });
   // every body is JSON: anything else is a 415, not a string handed to the validator
@@ -88,7 +103,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // the docs UI and the document are public: every route the plugin registers says so
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', markPublic);
+    docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  });
 
   healthRoutes(app, deps.readiness, deps.metrics);
   scoreRoutes(app, { service: deps.service, reasons: deps.reasons, defaultLanguage: deps.defaultLanguage });

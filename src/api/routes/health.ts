@@ -13,15 +13,15 @@ export interface ReadinessCheck {
 export function healthRoutes(app: FastifyInstance, checks: readonly ReadinessCheck[], metrics: () => string): void {
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics: decisions by action and age band, degraded decisions, rule hits, score latency', tags: ['ops'] } },
+    { config: { public: true }, schema: { summary: 'Prometheus metrics: decisions by action and age band, degraded decisions, rule hits, score latency', tags: ['ops'] } },
     async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics()),
   );
 
-  app.get('/healthz', { schema: { summary: 'Liveness: the process is up', tags: ['ops'] } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness: the process is up', tags: ['ops'] } }, async () => ({ status: 'ok' }));
 
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness: Redis reachable and a rule set loaded (503 otherwise)', tags: ['ops'] } },
+    { config: { public: true }, schema: { summary: 'Readiness: Redis reachable and a rule set loaded (503 otherwise)', tags: ['ops'] } },
     async (_request, reply) => {
       const results = await Promise.all(
         checks.map(async (c) => {
