@@ -28,7 +28,7 @@ import { CaseService, type ReportListener } from './cases/case-service.ts';
 import { ReportFlags } from './cases/report-flags.ts';
 import { DecisionSink } from './store/sql/decision-sink.ts';
 import { migrate } from './store/sql/migrate.ts';
-import { openSqlStore, type SqlStore } from './store/sql/sql-store.ts';
+import { openSqlStore, redactUrl, type SqlStore } from './store/sql/sql-store.ts';
 
 /**
  * The one wiring place: everything is built here from a parsed, frozen config. No
@@ -84,6 +84,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   // the files seed the SQL store's first version; once it has one, that one wins (issue 7)
   const ruleFiles = await loadRuleDir(config.rulesDir);
+  // where Redis is, for messages and /readyz (public): never its password
+  const redisLocation = redactUrl(config.redisUrl, 'redis');
   const reasons = new RuleReasons();
 
   const redis = new Redis(config.redisUrl, {
@@ -100,7 +102,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   await redis.connect().catch((err: Error) => {
     redis.disconnect();
-    throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
   });
 
   let server: FastifyInstance | undefined;
@@ -158,7 +160,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ruleSubscriber.disconnect();
     redis.disconnect();
     if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
   });
   ruleSync = await RuleVersionSync.start({
     redis,
@@ -171,7 +173,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ruleSubscriber.disconnect();
     redis.disconnect();
     if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot follow the active rule version through Redis at ${config.redisUrl}: ${err.message}`);
+    throw new StartupError(`Cannot follow the active rule version through Redis at ${redisLocation}: ${err.message}`);
   });
   // rule files edited while the engine was stopped take effect, as the watcher would have made them
   if (config.watchRules) {
@@ -203,7 +205,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ruleSubscriber.disconnect();
     redis.disconnect();
     if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
   });
   const sink = new DecisionSink(
     sinkRedis,
@@ -249,7 +251,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     readiness: [
       {
         name: 'redis',
-        check: async () => ({ ready: (await redis.ping()) === 'PONG', detail: config.redisUrl ?? '' }),
+        check: async () => ({ ready: (await redis.ping()) === 'PONG', detail: redisLocation }),
       },
       model.readiness,
       {

@@ -71,14 +71,18 @@ function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
-/** The URL without its password, for logs and readiness output. */
-export function redactUrl(url: string): string {
+/**
+ * The URL without its password (in the user info, or a `password` query parameter as ioredis
+ * and libpq also accept), for logs and readiness output. `what` names an unparseable URL.
+ */
+export function redactUrl(url: string, what = 'postgres'): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
-    return 'postgres (unparseable URL)';
+    return `${what} (unparseable URL)`;
   }
 }
 
