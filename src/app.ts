@@ -98,6 +98,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // while Redis is away, commands fail at once and scores take the configured degraded
     // path, rather than queueing in memory until it returns
     enableOfflineQueue: false,
+    // a frozen Redis (SIGSTOP, a stalled network) keeps the socket open: without a deadline a
+    // request would wait for it for ever (issue 19). Connections that block on purpose (the rule
+    // subscriber, the decision sink, the lifecycle worker) are duplicated without it.
+    commandTimeout: config.storeDeadlineMs,
     lazyConnect: true,
   });
   await redis.connect().catch((err: Error) => {
@@ -154,7 +158,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const rules: ActiveRules = ruleVersions.serving;
   reasons.remember(rules.current);
   // a subscribed connection can do nothing else; it waits through Redis outages (the poll covers them)
-  const ruleSubscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const ruleSubscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
   ruleSubscriber.on('error', (err: Error) => redisErrorLog.note(err.message));
   await ruleSubscriber.connect().catch(async (err: Error) => {
     ruleSubscriber.disconnect();
@@ -198,7 +202,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   });
   // XREADGROUP BLOCK holds its connection, so the sink never shares the scoring connection
-  const sinkRedis = redis.duplicate({ lazyConnect: true });
+  const sinkRedis = redis.duplicate({ lazyConnect: true, commandTimeout: undefined });
   await sinkRedis.connect().catch(async (err: Error) => {
     sinkRedis.disconnect();
     await ruleSync?.close();
@@ -247,6 +251,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reasons: (version, ruleId) => reasons.lookup(version, ruleId),
     apiKeys,
     requestTimeoutMs: config.requestTimeoutMs,
+    readinessDeadlineMs: config.storeDeadlineMs,
     metrics: () => metrics.render(),
     readiness: [
       {
@@ -396,6 +401,7 @@ async function openSql(config: Config, redis: Redis, log: { error(obj: object, m
       databaseUrl: config.sql.databaseUrl,
       pgliteDir: config.sql.pgliteDir,
       schema: config.sql.schema,
+      deadlineMs: config.storeDeadlineMs,
       onIdleError: (err) => log.error({ err }, 'an idle Postgres connection failed'),
     });
   } catch (err) {

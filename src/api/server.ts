@@ -36,6 +36,8 @@ export interface ServerDeps {
   readonly readiness: readonly ReadinessCheck[];
   readonly apiKeys: ApiKeyRing;
   readonly requestTimeoutMs: number;
+  /** /readyz answers within this: a check still running then counts as failed */
+  readonly readinessDeadlineMs: number;
   /** the Prometheus exposition text */
   readonly metrics: () => string;
 }
@@ -109,7 +111,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
   });
 
-  healthRoutes(app, deps.readiness, deps.metrics);
+  healthRoutes(app, { checks: deps.readiness, deadlineMs: deps.readinessDeadlineMs, metrics: deps.metrics });
   scoreRoutes(app, { service: deps.service, reasons: deps.reasons, defaultLanguage: deps.defaultLanguage });
   return app;
 }
