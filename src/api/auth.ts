@@ -24,6 +24,15 @@ declare module 'fastify' {
   }
 }
 
+/** The OpenAPI security schemes a keyed route accepts: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+export const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'An API key as a bearer token: `Authorization: Bearer <key>`' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key in the `x-api-key` header' },
+} as const;
+
+/** Either scheme satisfies a keyed route (an OpenAPI security requirement is OR across its entries). */
+export const KEYED_ROUTE_SECURITY: readonly Record<string, readonly string[]>[] = [{ bearer: [] }, { apiKey: [] }];
+
 /** The scope a route needs, or null for a public route. */
 export function requiredScope(config: { readonly scope?: Scope; readonly public?: boolean } | undefined): Scope | null {
   return config?.public === true ? null : (config?.scope ?? 'admin');
@@ -32,6 +41,22 @@ export function requiredScope(config: { readonly scope?: Scope; readonly public?
 /** An onRoute hook that declares every route registered in its context public (for plugins such as the docs UI). */
 export function markPublic(route: RouteOptions): void {
   route.config = { ...route.config, public: true };
+}
+
+/**
+ * An onRoute hook that marks every keyed route with its security requirement in the OpenAPI
+ * document (so /docs can send a key) and names the scope it needs in its description.
+ */
+export function documentSecurity(route: RouteOptions): void {
+  const scope = requiredScope(route.config);
+  if (scope === null) return;
+  const schema = (route.schema ?? {}) as { description?: string };
+  const needs = `Needs an API key with the scope \`${scope}\` (or \`admin\`).`;
+  route.schema = {
+    ...route.schema,
+    description: schema.description === undefined ? needs : `${schema.description}\n\n${needs}`,
+    security: KEYED_ROUTE_SECURITY.map((r) => ({ ...r })),
+  } as RouteOptions['schema'];
 }
 
 function presentedKey(request: FastifyRequest): string | undefined {

@@ -5,7 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ReasonLookup } from '../decision/decision.ts';
 import type { Language } from '../decision/warnings.ts';
 import type { ApiKeyRing, Scope } from './api-keys.ts';
-import { installAuth, markPublic } from './auth.ts';
+import { documentSecurity, installAuth, markPublic, SECURITY_SCHEMES } from './auth.ts';
 import { ERRORS } from '../errors.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
@@ -92,6 +92,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       }
     }
   });
+  // keyed routes carry their security requirement in the OpenAPI document; public ones none
+  app.addHook('onRoute', documentSecurity);
   // every body is JSON: anything else is a 415, not a string handed to the validator
   app.removeContentTypeParser('text/plain');
 
@@ -102,6 +104,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         description: 'Anti-fraud payment risk engine: scores transfers with analyst rules and a model.',
         version: '0.1.0',
       },
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
     transform: jsonSchemaTransform,
   });
