@@ -28,7 +28,7 @@ import { CaseService, type ReportListener } from './cases/case-service.ts';
 import { ReportFlags } from './cases/report-flags.ts';
 import { DecisionSink } from './store/sql/decision-sink.ts';
 import { migrate } from './store/sql/migrate.ts';
-import { openSqlStore, type SqlStore } from './store/sql/sql-store.ts';
+import { openSqlStore, redactUrl, type SqlStore } from './store/sql/sql-store.ts';
 
 /**
  * The one wiring place: everything is built here from a parsed, frozen config. No
@@ -84,6 +84,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   // the files seed the SQL store's first version; once it has one, that one wins (issue 7)
   const ruleFiles = await loadRuleDir(config.rulesDir);
+  // where Redis is, for messages and /readyz (public): never its password
+  const redisLocation = redactUrl(config.redisUrl, 'redis');
   const reasons = new RuleReasons();
 
   const redis = new Redis(config.redisUrl, {
@@ -96,11 +98,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // while Redis is away, commands fail at once and scores take the configured degraded
     // path, rather than queueing in memory until it returns
     enableOfflineQueue: false,
+    // a frozen Redis (SIGSTOP, a stalled network) keeps the socket open: without a deadline a
+    // request would wait for it for ever (issue 19). Connections that block on purpose (the rule
+    // subscriber, the decision sink, the lifecycle worker) are duplicated without it.
+    commandTimeout: config.storeDeadlineMs,
     lazyConnect: true,
   });
   await redis.connect().catch((err: Error) => {
     redis.disconnect();
-    throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
   });
 
   let server: FastifyInstance | undefined;
@@ -152,13 +158,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const rules: ActiveRules = ruleVersions.serving;
   reasons.remember(rules.current);
   // a subscribed connection can do nothing else; it waits through Redis outages (the poll covers them)
-  const ruleSubscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const ruleSubscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
   ruleSubscriber.on('error', (err: Error) => redisErrorLog.note(err.message));
   await ruleSubscriber.connect().catch(async (err: Error) => {
     ruleSubscriber.disconnect();
     redis.disconnect();
     if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
   });
   ruleSync = await RuleVersionSync.start({
     redis,
@@ -171,7 +177,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ruleSubscriber.disconnect();
     redis.disconnect();
     if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot follow the active rule version through Redis at ${config.redisUrl}: ${err.message}`);
+    throw new StartupError(`Cannot follow the active rule version through Redis at ${redisLocation}: ${err.message}`);
   });
   // rule files edited while the engine was stopped take effect, as the watcher would have made them
   if (config.watchRules) {
@@ -196,14 +202,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   });
   // XREADGROUP BLOCK holds its connection, so the sink never shares the scoring connection
-  const sinkRedis = redis.duplicate({ lazyConnect: true });
+  const sinkRedis = redis.duplicate({ lazyConnect: true, commandTimeout: undefined });
   await sinkRedis.connect().catch(async (err: Error) => {
     sinkRedis.disconnect();
     await ruleSync?.close();
     ruleSubscriber.disconnect();
     redis.disconnect();
     if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
   });
   const sink = new DecisionSink(
     sinkRedis,
@@ -245,11 +251,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reasons: (version, ruleId) => reasons.lookup(version, ruleId),
     apiKeys,
     requestTimeoutMs: config.requestTimeoutMs,
+    readinessDeadlineMs: config.storeDeadlineMs,
     metrics: () => metrics.render(),
     readiness: [
       {
         name: 'redis',
-        check: async () => ({ ready: (await redis.ping()) === 'PONG', detail: config.redisUrl ?? '' }),
+        check: async () => ({ ready: (await redis.ping()) === 'PONG', detail: redisLocation }),
       },
       model.readiness,
       {
@@ -394,6 +401,7 @@ async function openSql(config: Config, redis: Redis, log: { error(obj: object, m
       databaseUrl: config.sql.databaseUrl,
       pgliteDir: config.sql.pgliteDir,
       schema: config.sql.schema,
+      deadlineMs: config.storeDeadlineMs,
       onIdleError: (err) => log.error({ err }, 'an idle Postgres connection failed'),
     });
   } catch (err) {

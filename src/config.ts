@@ -88,6 +88,11 @@ export interface Config {
   readonly model: ModelConfig;
   /** a score whose velocity state takes longer than this is answered in degraded mode */
   readonly featuresDeadlineMs: number;
+  /**
+   * every Redis command and SQL query of a request answers or fails within this (503), and
+   * /readyz answers within it; the score's own, shorter deadline is featuresDeadlineMs
+   */
+  readonly storeDeadlineMs: number;
   /** the fail mode per amount band when the velocity state is unavailable */
   readonly degradedFeaturesPolicy: readonly AmountBand[];
   /** how long a transferId is remembered for idempotency */
@@ -149,6 +154,7 @@ export const CONFIG_VARIABLES = [
   'COOLING_OFF_SECONDS_ELDERLY',
   'API_KEYS',
   'FEATURES_DEADLINE_MS',
+  'STORE_DEADLINE_MS',
   'MODELS_DIR',
   'WATCH_MODELS',
   'MODEL_DEADLINE_MS',
@@ -281,6 +287,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     segments,
     apiKeys: parseApiKeys(env.API_KEYS),
     featuresDeadlineMs: int(env, 'FEATURES_DEADLINE_MS', 100, 1, 60_000),
+    storeDeadlineMs: int(env, 'STORE_DEADLINE_MS', 2_000, 10, 600_000),
     model: Object.freeze({
       dir: path.resolve(cwd, env.MODELS_DIR || 'models'),
       watch: bool(env, 'WATCH_MODELS', true),

@@ -28,6 +28,16 @@ const LimitsViewSchema = z
   })
   .describe('GuardianLimits');
 
+/** Guardian limits live in Redis: its failure or deadline is a 503, never a 500 (issue 19). */
+async function redisCall<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof CalmpayError) throw err;
+    throw new CalmpayError('CALMPAY_ERR_STORE_UNAVAILABLE', `Redis failed while ${what}: ${(err as Error).message}`);
+  }
+}
+
 function accountId(params: unknown): string {
   const parsed = Params.safeParse(params, PARSE_MESSAGES);
   if (!parsed.success) throw validationError(zodProblems(parsed.error).map((p) => ({ ...p, field: `params.${p.field}` })));
@@ -50,7 +60,7 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): voi
         'another currency than the limits is blocked with guardian_limit_currency. The day starts at midnight in timeZone.',
       tags,
       body: GuardianLimitsSchema,
-      response: { 200: LimitsViewSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+      response: { 200: LimitsViewSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 503: ErrorSchema },
     },
     validatorCompiler: passThrough,
     handler: async (request) => {
@@ -58,8 +68,8 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): voi
       const parsed = GuardianLimitsSchema.safeParse(request.body, PARSE_MESSAGES);
       if (!parsed.success) throw validationError(zodProblems(parsed.error));
       const now = deps.clock();
-      await deps.guardians.set(id, parsed.data, request.principal?.name ?? null, now);
-      const view = await deps.guardians.get(id, now);
+      await redisCall('setting guardian limits', () => deps.guardians.set(id, parsed.data, request.principal?.name ?? null, now));
+      const view = await redisCall('reading guardian limits', () => deps.guardians.get(id, now));
       if (view === null) throw new Error(`guardian limits of ${id} vanished after being set`);
       return view;
     },
@@ -72,12 +82,12 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): voi
     schema: {
       summary: "Read a minor's guardian limits and today's spend",
       tags,
-      response: { 200: LimitsViewSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema },
+      response: { 200: LimitsViewSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema },
     },
     validatorCompiler: passThrough,
     handler: async (request) => {
       const id = accountId(request.params);
-      const view = await deps.guardians.get(id, deps.clock());
+      const view = await redisCall('reading guardian limits', () => deps.guardians.get(id, deps.clock()));
       if (view === null) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `Account ${id} has no guardian limits`);
       return view;
     },
@@ -90,12 +100,12 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): voi
     schema: {
       summary: "Remove a minor's guardian limits",
       tags,
-      response: { 204: z.null(), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema },
+      response: { 204: z.null(), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema },
     },
     validatorCompiler: passThrough,
     handler: async (request, reply) => {
       const id = accountId(request.params);
-      if (!(await deps.guardians.remove(id))) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `Account ${id} has no guardian limits`);
+      if (!(await redisCall('removing guardian limits', () => deps.guardians.remove(id)))) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `Account ${id} has no guardian limits`);
       return reply.status(204).send();
     },
   });

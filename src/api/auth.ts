@@ -1,21 +1,62 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { CalmpayError } from '../errors.ts';
 import { allows, type ApiKeyRing, type Principal, type Scope } from './api-keys.ts';
 
 /**
- * Every /v1 route names the scope it needs in its route config (`config: { scope: 'score' }`).
- * A /v1 route that names none needs `admin`, so a route added without thought is closed, not
- * open. Health, readiness and the docs are public. With no keys configured the hook is not
- * installed at all (development mode; the start-up log and /readyz say so).
+ * Authentication is decided by the route the router MATCHED, never by the URL's text: the
+ * router decodes and normalises the path (`/%76%31/...`, `/v%31/...`, an absolute-form request
+ * line all reach the /v1 routes), so a test on `request.url` lets such requests through
+ * (issue 19). Deny by default: every route needs an API key with the scope its config names
+ * (`config: { scope: 'score' }`, `admin` when it names none) unless its config says
+ * `public: true` (health, readiness, metrics, the docs). A request that matches no route is
+ * the not-found handler's 404 either way. With no keys configured the hook is not installed at
+ * all (development mode; the start-up log and /readyz say so).
  */
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     scope?: Scope;
+    /** reachable without an API key: health, readiness, metrics and the docs only */
+    public?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;
   }
+}
+
+/** The OpenAPI security schemes a keyed route accepts: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+export const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'An API key as a bearer token: `Authorization: Bearer <key>`' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key in the `x-api-key` header' },
+} as const;
+
+/** Either scheme satisfies a keyed route (an OpenAPI security requirement is OR across its entries). */
+export const KEYED_ROUTE_SECURITY: readonly Record<string, readonly string[]>[] = [{ bearer: [] }, { apiKey: [] }];
+
+/** The scope a route needs, or null for a public route. */
+export function requiredScope(config: { readonly scope?: Scope; readonly public?: boolean } | undefined): Scope | null {
+  return config?.public === true ? null : (config?.scope ?? 'admin');
+}
+
+/** An onRoute hook that declares every route registered in its context public (for plugins such as the docs UI). */
+export function markPublic(route: RouteOptions): void {
+  route.config = { ...route.config, public: true };
+}
+
+/**
+ * An onRoute hook that marks every keyed route with its security requirement in the OpenAPI
+ * document (so /docs can send a key) and names the scope it needs in its description.
+ */
+export function documentSecurity(route: RouteOptions): void {
+  const scope = requiredScope(route.config);
+  if (scope === null) return;
+  const schema = (route.schema ?? {}) as { description?: string };
+  const needs = `Needs an API key with the scope \`${scope}\` (or \`admin\`).`;
+  route.schema = {
+    ...route.schema,
+    description: schema.description === undefined ? needs : `${schema.description}\n\n${needs}`,
+    security: KEYED_ROUTE_SECURITY.map((r) => ({ ...r })),
+  } as RouteOptions['schema'];
 }
 
 function presentedKey(request: FastifyRequest): string | undefined {
@@ -32,8 +73,10 @@ export function installAuth(app: FastifyInstance, ring: ApiKeyRing): void {
   if (!ring.enabled) return;
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/v1/')) return;
-    const scope: Scope = request.routeOptions.config.scope ?? 'admin';
+    // no route matched: the not-found handler answers 404, which reveals nothing a key would hide
+    if (request.is404) return;
+    const scope = requiredScope(request.routeOptions.config);
+    if (scope === null) return;
     const result = ring.authenticate(presentedKey(request));
     if (result.kind !== 'ok') {
       reply.header('www-authenticate', 'Bearer');

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ZodError } from 'zod';
 import { CalmpayError, ERRORS, validationError, type ErrorCode, type FieldProblem } from '../errors.ts';
+import { storeFailure } from '../store/store-failures.ts';
 
 /** Zod issues as field problems; an unknown key is reported at its own path. */
 export function zodProblems(err: ZodError): FieldProblem[] {
@@ -67,6 +68,12 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (mapped) return reply.status(mapped.status).send(mapped.body);
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       return reply.status(fe.statusCode).send(body('CALMPAY_ERR_VALIDATION', fe.message));
+    }
+    // a Redis or SQL failure or deadline that no route turned into its own answer is still a 503
+    const failure = storeFailure(err);
+    if (failure !== null) {
+      request.log.warn({ err }, 'store unavailable');
+      return reply.status(503).send(body(failure, `${ERRORS[failure].message}: ${err.message}`));
     }
     request.log.error({ err }, 'unhandled error');
     return reply.status(500).send(body('CALMPAY_ERR_INTERNAL', ERRORS.CALMPAY_ERR_INTERNAL.message));

@@ -5,7 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ReasonLookup } from '../decision/decision.ts';
 import type { Language } from '../decision/warnings.ts';
 import type { ApiKeyRing, Scope } from './api-keys.ts';
-import { installAuth } from './auth.ts';
+import { documentSecurity, installAuth, markPublic, SECURITY_SCHEMES } from './auth.ts';
 import { ERRORS } from '../errors.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
@@ -15,7 +15,10 @@ import type { ScoreService } from './score-service.ts';
 export interface RouteScope {
   readonly method: string;
   readonly url: string;
+  /** the scope the route declares; null when it declares none (then it needs admin unless public) */
   readonly scope: Scope | null;
+  /** reachable without an API key (`config: { public: true }`) */
+  readonly public: boolean;
 }
 
 declare module 'fastify' {
@@ -33,6 +36,8 @@ export interface ServerDeps {
   readonly readiness: readonly ReadinessCheck[];
   readonly apiKeys: ApiKeyRing;
   readonly requestTimeoutMs: number;
+  /** /readyz answers within this: a check still running then counts as failed */
+  readonly readinessDeadlineMs: number;
   /** the Prometheus exposition text */
   readonly metrics: () => string;
 }
@@ -66,15 +71,29 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   installAuth(app, deps.apiKeys);
-  // every route with the scope it declares, for the scope matrix test and the README
+  // every route with the scope it declares, for the scope matrix and auth bypass tests and the README
   const routes: RouteScope[] = [];
   app.decorate('calmpayRoutes', routes);
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const method of methods) {
-      if (method !== 'HEAD') routes.push({ method, url: r.url, scope: r.config?.scope ?? null });
+      // read when asked: hooks of plugin contexts (the docs' markPublic) run after this one
+      if (method !== 'HEAD') {
+        routes.push({
+          method,
+          url: r.url,
+          get scope() {
+            return r.config?.scope ?? null;
+          },
+          get public() {
+            return r.config?.public === true;
+          },
+        });
+      }
     }
   });
+  // keyed routes carry their security requirement in the OpenAPI document; public ones none
+  app.addHook('onRoute', documentSecurity);
   // every body is JSON: anything else is a 415, not a string handed to the validator
   app.removeContentTypeParser('text/plain');
 
@@ -85,12 +104,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         description: 'Anti-fraud payment risk engine: scores transfers with analyst rules and a model.',
         version: '0.1.0',
       },
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // the docs UI and the document are public: every route the plugin registers says so
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', markPublic);
+    docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  });
 
-  healthRoutes(app, deps.readiness, deps.metrics);
+  healthRoutes(app, { checks: deps.readiness, deadlineMs: deps.readinessDeadlineMs, metrics: deps.metrics });
   scoreRoutes(app, { service: deps.service, reasons: deps.reasons, defaultLanguage: deps.defaultLanguage });
   return app;
 }

@@ -74,7 +74,7 @@ export class Lifecycle {
     const { config, keys, clock, log, ruleSet } = this.deps;
     // the worker's own connection: default retries and offline queue, so a Redis restart
     // delays its work rather than failing it
-    const redis = this.deps.redis.duplicate({ maxRetriesPerRequest: 20, enableOfflineQueue: true, lazyConnect: false });
+    const redis = this.deps.redis.duplicate({ maxRetriesPerRequest: 20, enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined });
     redis.on('error', (err: Error) => log.warn({ err }, 'lifecycle worker: Redis connection error (reconnecting)'));
     const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
     const service = new LifecycleService({ store, timers: this.timers, config, ruleSet, clock, log });

@@ -54,6 +54,8 @@ export interface MigrationReport {
 }
 
 export async function migrate(store: SqlStore, migrations: readonly Migration[] = loadMigrations()): Promise<MigrationReport> {
+  // unbounded: a migration may wait for another node's lock and rewrite big tables, so the
+  // request deadline (STORE_DEADLINE_MS) does not apply
   return store.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || $1))`, [LOCK_KEY]);
     await tx.exec(`CREATE TABLE IF NOT EXISTS calmpay_migrations (
@@ -83,5 +85,5 @@ export async function migrate(store: SqlStore, migrations: readonly Migration[] 
     }
     const all = [...done.keys(), ...migrations.map((m) => m.version)];
     return { applied, version: all.length === 0 ? 0 : Math.max(...all) };
-  });
+  }, { unbounded: true });
 }

@@ -35,9 +35,17 @@ export interface SqlStore extends SqlExecutor {
   readonly backend: SqlBackend;
   /** where the data is, for logs and readiness (a Postgres URL without its password) */
   readonly location: string;
-  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws.
+   * `unbounded`: on a connection of its own without the store's deadline (migrations, which
+   * may wait for another node's lock); request paths never use it.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  readonly unbounded?: boolean;
 }
 
 export interface SqlStoreOptions {
@@ -49,6 +57,13 @@ export interface SqlStoreOptions {
   readonly schema: string | undefined;
   /** errors of idle Postgres connections (they must not crash the process) */
   readonly onIdleError?: (err: Error) => void;
+  /**
+   * Postgres only: every statement ends within this (server-side statement_timeout, and pg's
+   * client-side query_timeout for a server that does not answer at all: frozen, unreachable),
+   * failing with SQLSTATE 57014 or "Query read timeout". Unset: no deadline (the CLIs). PGlite
+   * runs in this process's own thread and has none.
+   */
+  readonly deadlineMs?: number;
   /** PGlite only: start from this dump (`PGlite.dumpDataDir()`) instead of an empty database */
   readonly pgliteTemplate?: Blob | File;
 }
@@ -71,14 +86,18 @@ function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
-/** The URL without its password, for logs and readiness output. */
-export function redactUrl(url: string): string {
+/**
+ * The URL without its password (in the user info, or a `password` query parameter as ioredis
+ * and libpq also accept), for logs and readiness output. `what` names an unparseable URL.
+ */
+export function redactUrl(url: string, what = 'postgres'): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
-    return 'postgres (unparseable URL)';
+    return `${what} (unparseable URL)`;
   }
 }
 
@@ -90,7 +109,7 @@ export async function openSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
 // --- Postgres
 
 class PgExecutor implements SqlExecutor {
-  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+  constructor(private readonly client: pg.Pool | pg.PoolClient | pg.Client) {}
 
   async query<R>(text: string, params: readonly SqlParam[] = []): Promise<SqlResult<R>> {
     const r = await this.client.query(text, params as unknown[]);
@@ -116,13 +135,18 @@ async function openPostgres(url: string, opts: SqlStoreOptions): Promise<SqlStor
       await setup.end().catch(() => undefined);
     }
   }
+  // every connection works in the configured schema
+  const searchPath = opts.schema !== undefined ? { options: `-c search_path=${quoteSchema(opts.schema)}` } : {};
+  const deadline =
+    opts.deadlineMs !== undefined
+      ? { statement_timeout: opts.deadlineMs, query_timeout: opts.deadlineMs, connectionTimeoutMillis: Math.min(5_000, opts.deadlineMs) }
+      : { connectionTimeoutMillis: 5_000 };
   const pool = new pg.Pool({
     connectionString: url,
-    // every connection of the pool works in the configured schema
-    ...(opts.schema !== undefined ? { options: `-c search_path=${quoteSchema(opts.schema)}` } : {}),
+    ...searchPath,
     max: 10,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 5_000,
+    ...deadline,
   });
   pool.on('error', (err) => opts.onIdleError?.(err));
   try {
@@ -137,7 +161,22 @@ async function openPostgres(url: string, opts: SqlStoreOptions): Promise<SqlStor
     location,
     query: (text, params) => root.query(text, params),
     exec: (script) => root.exec(script),
-    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+      if (options.unbounded === true && opts.deadlineMs !== undefined) {
+        const own = new pg.Client({ connectionString: url, ...searchPath });
+        await own.connect();
+        try {
+          await own.query('BEGIN');
+          const result = await fn(new PgExecutor(own));
+          await own.query('COMMIT');
+          return result;
+        } catch (err) {
+          await own.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          await own.end().catch(() => undefined);
+        }
+      }
       const client = await pool.connect();
       let broken = false;
       try {
