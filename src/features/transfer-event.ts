@@ -13,7 +13,9 @@ import { isTimeZone } from './time-zones.ts';
 
 /** Ids become parts of Redis keys: printable ASCII, no spaces or braces (hash tags). */
 const ID_PATTERN = /^[A-Za-z0-9._:@\-+/=]+$/;
-const Id = z.string().min(1).max(128).regex(ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ - + / =');
+/** The router's maxParamLength (api/server.ts) equals it, so every accepted id can be a path parameter. */
+export const ID_MAX_LENGTH = 128;
+const Id = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ - + / =');
 
 const Timestamp = z.iso.datetime({
   offset: true,
@@ -139,7 +141,7 @@ function plainWithKeys(x: unknown, keys: ReadonlySet<string>): x is Plain {
   return true;
 }
 
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 128 && ID_PATTERN.test(v);
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= ID_MAX_LENGTH && ID_PATTERN.test(v);
 const isTimestamp = (v: unknown): v is string => typeof v === 'string' && TIMESTAMP_PATTERN!.test(v);
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
 
