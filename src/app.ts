@@ -292,6 +292,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       },
     ],
   });
+  server.decorate('eventAgeBound', { maxAgeDays: config.maxEventAgeDays, clock });
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   caseRoutes(server, { service: cases });
   ruleRoutes(server, { versions: ruleVersions });

@@ -89,6 +89,22 @@ export const TransferEventSchema = z.strictObject({
 
 export type TransferEvent = z.infer<typeof TransferEventSchema>;
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The scoring route's lower bound on `occurredAt` (issue 19: year 0001 made an elderly payer a
+ * minor, as age is the transfer's year minus the birth year). Relative to the server's clock, so
+ * it is not part of TransferEventSchema: replay and training read years-old history through the
+ * schema. Null when the event is recent enough.
+ */
+export function occurredAtTooOld(occurredAt: string, nowMs: number, maxAgeDays: number): { field: 'occurredAt'; message: string } | null {
+  if (Date.parse(occurredAt) >= nowMs - maxAgeDays * DAY_MS) return null;
+  return {
+    field: 'occurredAt',
+    message: `is more than ${maxAgeDays} days in the past (server time ${new Date(nowMs).toISOString()}; MAX_EVENT_AGE_DAYS)`,
+  };
+}
+
 /** Parse-level messages: a missing required field reads "is required". */
 export const PARSE_MESSAGES = {
   error: (issue: { code: string; input?: unknown }): string | undefined =>
