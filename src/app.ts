@@ -11,7 +11,9 @@ import { buildServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { loadRuleDir, watchRuleDir, type RuleError, type RuleSet } from './rules/index.ts';
 import { RuleReasons } from './rules/rule-reasons.ts';
+import { RuleChecker } from './rules/rule-checker.ts';
 import { ruleRoutes } from './rules/rule-routes.ts';
+import type { RuleFileText } from './rules/rule-set.ts';
 import { RuleVersionSync } from './rules/rule-version-sync.ts';
 import { RuleHitCounter } from './rules/rule-hit-counter.ts';
 import { FILES_AUTHOR, RuleVersions } from './rules/rule-versions.ts';
@@ -132,6 +134,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     throw new StartupError(`Cannot migrate the SQL store at ${sql.location}: ${err.message}`);
   });
   let ruleSync: RuleVersionSync | null = null;
+  // rule files sent through the API are checked on a thread of their own (issue 19)
+  const ruleChecker = new RuleChecker();
+  const checkFiles = (files: readonly RuleFileText[]) => ruleChecker.check(files);
   const opened = await RuleVersions.open(
     {
       sql,
@@ -146,6 +151,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         void ruleSync?.announce(loaded.pointer, loaded.ruleSet.files);
       },
       log: lateLog,
+      checkFiles,
     },
     ruleFiles,
     config.rulesDir,
@@ -299,6 +305,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       },
     ],
   });
+  server.decorate('eventAgeBound', { maxAgeDays: config.maxEventAgeDays, clock });
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   caseRoutes(server, { service: cases });
   ruleRoutes(server, { versions: ruleVersions });
@@ -308,6 +315,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     jobs: backtests,
     sql,
     activeRules: () => rules.current,
+    checkFiles,
     modelsDir: config.model.dir,
     clock,
     maxWindowDays: config.backtest.maxWindowDays,
@@ -383,6 +391,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await model.close();
       await app.close();
       await backtests.close();
+      await ruleChecker.close();
       await store.drain();
       await lifecycle.close();
       await sink.stop();

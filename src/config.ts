@@ -103,6 +103,8 @@ export interface Config {
   readonly decisionStreamMaxLen: number;
   /** an occurredAt further than this in the future is rejected (clock skew allowance) */
   readonly maxFutureSkewSeconds: number;
+  /** the scoring route refuses an occurredAt older than this many days (replay and training have no such bound) */
+  readonly maxEventAgeDays: number;
   /** distinct-account sets (fan-in) keep at most this many members per 24h */
   readonly distinctCap: number;
   /** the SQL store (case library, decision history): Postgres, or PGlite under `${dataDir}/pglite` */
@@ -166,6 +168,7 @@ export const CONFIG_VARIABLES = [
   'PAIR_TTL_DAYS',
   'DECISION_STREAM_MAXLEN',
   'MAX_FUTURE_SKEW_SECONDS',
+  'MAX_EVENT_AGE_DAYS',
   'DISTINCT_CAP',
   'DATABASE_URL',
   'DATABASE_SCHEMA',
@@ -301,6 +304,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     pairTtlDays: int(env, 'PAIR_TTL_DAYS', 400, 1, 3_650),
     decisionStreamMaxLen: int(env, 'DECISION_STREAM_MAXLEN', 200_000, 1_000, 100_000_000),
     maxFutureSkewSeconds: int(env, 'MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
+    maxEventAgeDays: int(env, 'MAX_EVENT_AGE_DAYS', 30, 1, 36_500),
     distinctCap: int(env, 'DISTINCT_CAP', 10_000, 10, 1_000_000),
     sql,
     lifecycle: loadLifecycleConfig(env),

@@ -13,7 +13,9 @@ import { isTimeZone } from './time-zones.ts';
 
 /** Ids become parts of Redis keys: printable ASCII, no spaces or braces (hash tags). */
 const ID_PATTERN = /^[A-Za-z0-9._:@\-+/=]+$/;
-const Id = z.string().min(1).max(128).regex(ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ - + / =');
+/** The router's maxParamLength (api/server.ts) equals it, so every accepted id can be a path parameter. */
+export const ID_MAX_LENGTH = 128;
+const Id = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ - + / =');
 
 const Timestamp = z.iso.datetime({
   offset: true,
@@ -87,6 +89,22 @@ export const TransferEventSchema = z.strictObject({
 
 export type TransferEvent = z.infer<typeof TransferEventSchema>;
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The scoring route's lower bound on `occurredAt` (issue 19: year 0001 made an elderly payer a
+ * minor, as age is the transfer's year minus the birth year). Relative to the server's clock, so
+ * it is not part of TransferEventSchema: replay and training read years-old history through the
+ * schema. Null when the event is recent enough.
+ */
+export function occurredAtTooOld(occurredAt: string, nowMs: number, maxAgeDays: number): { field: 'occurredAt'; message: string } | null {
+  if (Date.parse(occurredAt) >= nowMs - maxAgeDays * DAY_MS) return null;
+  return {
+    field: 'occurredAt',
+    message: `is more than ${maxAgeDays} days in the past (server time ${new Date(nowMs).toISOString()}; MAX_EVENT_AGE_DAYS)`,
+  };
+}
+
 /** Parse-level messages: a missing required field reads "is required". */
 export const PARSE_MESSAGES = {
   error: (issue: { code: string; input?: unknown }): string | undefined =>
@@ -139,7 +157,7 @@ function plainWithKeys(x: unknown, keys: ReadonlySet<string>): x is Plain {
   return true;
 }
 
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 128 && ID_PATTERN.test(v);
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= ID_MAX_LENGTH && ID_PATTERN.test(v);
 const isTimestamp = (v: unknown): v is string => typeof v === 'string' && TIMESTAMP_PATTERN!.test(v);
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
 

@@ -7,7 +7,9 @@ import { CalmpayError, validationError } from '../errors.ts';
 import type { SqlStore } from '../store/sql/sql-store.ts';
 import { BacktestsBusyError, type BacktestJobs } from './backtest/backtest-jobs.ts';
 import { openCandidateModel, type CandidateModel } from './backtest/candidate-model.ts';
-import { compileRuleSetFromText, type RuleSet } from './rule-set.ts';
+import type { RuleCheck } from './rule-check.ts';
+import { compileRuleSetFromText, type RuleFileText, type RuleSet, type RuleSetResult } from './rule-set.ts';
+import { RuleFilesSchema } from './rule-schemas.ts';
 import { ruleErrorDetails } from './rule-versions.ts';
 import { shadowStats } from './shadow-stats.ts';
 import { DEFAULT_WINDOW_DAYS, requestWindow, type WindowLimit } from './backtest/window.ts';
@@ -29,6 +31,8 @@ export interface BacktestRouteDeps {
   readonly sql: SqlStore;
   /** the rule set serving now: the backtest's baseline and the shadow rules' source */
   readonly activeRules: () => RuleSet;
+  /** checks the candidate files before this node compiles them (a RuleChecker: off this thread) */
+  readonly checkFiles: (files: readonly RuleFileText[]) => Promise<RuleCheck>;
   readonly modelsDir: string;
   readonly clock: () => number;
   /** the longest backtest window, days (BACKTEST_MAX_WINDOW_DAYS) */
@@ -49,11 +53,7 @@ const Time = z.iso.datetime({ offset: true });
 
 export const BacktestRequestSchema = z
   .strictObject({
-    files: z
-      .array(z.strictObject({ name: z.string().min(1).max(200), text: z.string().max(BACKTEST_BODY_LIMIT) }))
-      .min(1)
-      .max(200)
-      .describe('the candidate rule set: every rule file, as PUT /v1/rules takes them'),
+    files: RuleFilesSchema.describe('the candidate rule set: every rule file, as PUT /v1/rules takes them (the same limits)'),
     model: z.string().min(1).max(200).optional().describe('a candidate model: its manifest file name in MODELS_DIR without .json'),
     from: Time.optional().describe(`start of the window (inclusive); default: ${DEFAULT_WINDOW_DAYS} days before \`to\``),
     to: Time.optional().describe('end of the window (exclusive); default: now'),
@@ -132,7 +132,9 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
       if (Array.isArray(window)) throw validationError(window);
       // refused before compiling and opening a model; start() checks again, atomically
       if (deps.jobs.full) throw busy(deps.jobs.maxJobs);
-      const compiled = compileRuleSetFromText(body.files);
+      // invalid files cost this thread nothing; valid ones are compiled here, within the size limits
+      const check = await deps.checkFiles(body.files);
+      const compiled: RuleSetResult = check.ok ? compileRuleSetFromText(body.files) : check;
       if (!compiled.ok) {
         throw new CalmpayError(
           'CALMPAY_ERR_RULES_INVALID',

@@ -17,7 +17,7 @@ export { FUNCTION_NAMES } from './ast.ts';
 export { checkExpression, type CheckOptions, type CheckResult } from './checker.ts';
 export { compileConditions, compileExpression, type CompiledConditions, type CompiledExpression } from './compiler.ts';
 export { interpret } from './interpreter.ts';
-export { MAX_ERRORS, MAX_EXPRESSION_LENGTH, MAX_LIST_ITEMS, MAX_NESTING_DEPTH } from './limits.ts';
+export { MAX_ERRORS, MAX_EXPRESSION_LENGTH, MAX_LIST_ITEMS, MAX_NESTING_DEPTH, MAX_RULE_FILES, MAX_RULE_SET_CHARS, MAX_RULES } from './limits.ts';
 export { loadRuleDir } from './load-rule-dir.ts';
 export { KEYWORDS, parseExpression, type ParseResult } from './parser.ts';
 export { formatRuleError, type RuleError } from './rule-error.ts';

@@ -3,7 +3,7 @@
  * the approver's view. Pure. A rule counts as changed when anything an analyst wrote differs
  * (its place in the files does not count: moving a rule is not a change of behaviour).
  */
-import type { Rule } from './rule-set.ts';
+import type { RuleDefinition } from './rule-file.ts';
 
 export interface ChangedRule {
   readonly id: string;
@@ -30,7 +30,7 @@ const FIELDS = [
   ['mode', 'mode'],
 ] as const;
 
-export function diffRules(before: readonly Rule[], after: readonly Rule[]): RuleDiff {
+export function diffRules(before: readonly RuleDefinition[], after: readonly RuleDefinition[]): RuleDiff {
   const old = new Map(before.map((r) => [r.id, r]));
   const now = new Map(after.map((r) => [r.id, r]));
   const added = after.filter((r) => !old.has(r.id)).map((r) => r.id);

@@ -11,6 +11,7 @@ import { ACTIONS, type Action } from '../decision/actions.ts';
 import { SCAM_TYPES, type ScamType } from '../decision/scam-types.ts';
 import type { CheckedExpr } from './ast.ts';
 import { checkExpression } from './checker.ts';
+import { MAX_RULES } from './limits.ts';
 import { parseExpression } from './parser.ts';
 import type { RuleError } from './rule-error.ts';
 import { LineIndex, scalarOffsetMapper } from './scalar-positions.ts';
@@ -58,6 +59,10 @@ export interface ParsedRule {
 export interface ParsedRuleFile {
   readonly rules: readonly ParsedRule[];
   readonly errors: readonly RuleError[];
+  /** the rules the file holds, valid or not (what it uses of MAX_RULES) */
+  readonly ruleCount: number;
+  /** set when the file holds more rules than it was allowed (MAX_RULES): its rules were not read */
+  readonly tooMany?: string;
 }
 
 export const RULE_KEYS = ['id', 'description', 'description_zh', 'when', 'score', 'action', 'scam_type', 'mode'] as const;
@@ -71,7 +76,8 @@ const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) 
 const oneOf = (values: readonly string[]): string =>
   values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(', ')}`;
 
-export function parseRuleFile(file: string, text: string): ParsedRuleFile {
+/** @param maxRules how many rules the file may hold (what is left of MAX_RULES for the set) */
+export function parseRuleFile(file: string, text: string, maxRules: number = MAX_RULES): ParsedRuleFile {
   const lines = new LineIndex(text);
   const errors: RuleError[] = [];
   const at = (offset: number) => lines.at(offset);
@@ -83,7 +89,7 @@ export function parseRuleFile(file: string, text: string): ParsedRuleFile {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) err(null, at(e.pos[0]), `YAML: ${e.message.split('\n')[0]}`);
-    return { rules: [], errors };
+    return { rules: [], errors, ruleCount: 0 };
   }
 
   const top = doc.contents;
@@ -113,12 +119,18 @@ export function parseRuleFile(file: string, text: string): ParsedRuleFile {
     err(null, nodeAt(top), "a rule file is a list of rules, or a mapping with a 'rules' list");
   }
 
+  if (list.length > maxRules) {
+    // nothing of the file is checked: the limit bounds the work a rule set can ask of a node
+    const tooMany = `the rule set has more than ${MAX_RULES} rules (MAX_RULES); ${file} alone holds ${list.length}`;
+    err(null, nodeAt(list[maxRules]), tooMany);
+    return { rules: [], errors, ruleCount: list.length, tooMany };
+  }
   const rules: ParsedRule[] = [];
   for (const item of list) {
     const rule = parseRule(item);
     if (rule !== null) rules.push(rule);
   }
-  return { rules, errors };
+  return { rules, errors, ruleCount: list.length };
 
   function parseRule(item: Node | null): ParsedRule | null {
     if (!isMap(item)) {

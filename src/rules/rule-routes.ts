@@ -98,7 +98,7 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
     ...passThrough,
     handler: async (request) => {
       const body = parse(ValidateBodySchema, request.body);
-      const result = versions.validate(body.files);
+      const result = await versions.validate(body.files);
       return { ...result, errors: ruleErrorDetails(result.errors, body.files) };
     },
   });

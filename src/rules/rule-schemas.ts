@@ -5,13 +5,13 @@
 import { z } from 'zod';
 import { ACTIONS } from '../decision/actions.ts';
 import { SCAM_TYPES } from '../decision/scam-types.ts';
+import { MAX_RULE_FILES, MAX_RULE_SET_CHARS, ruleSetSizeProblem } from './limits.ts';
 import { RULE_MODES } from './rule-file.ts';
 import { AUDIT_ACTIONS, VERSION_STATUSES } from './rule-version-store.ts';
 import { FILES_AUTHOR, SAFETY_CAP_AUTHOR } from './rule-versions.ts';
 
 /** Rule bodies carry whole files; the default BODY_LIMIT_BYTES is sized for transfer events. */
 export const RULES_BODY_LIMIT_BYTES = 1_048_576;
-export const MAX_RULE_FILES = 100;
 
 /** Parse-level messages: a missing required field reads "is required". */
 export const RULE_PARSE_MESSAGES = {
@@ -31,6 +31,10 @@ const PersonName = z
 
 const Text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
+/**
+ * The files of a rule set, within the size limits of src/rules/limits.ts: a set beyond them is
+ * a 400 naming `files` before any of it is parsed (issue 19).
+ */
 export const RuleFilesSchema = z
   .array(
     z.strictObject({
@@ -40,7 +44,11 @@ export const RuleFilesSchema = z
   )
   .min(1, 'must name at least one rule file')
   .max(MAX_RULE_FILES)
-  .describe('the whole rule set, as files: a version replaces every file');
+  .superRefine((files, ctx) => {
+    const problem = ruleSetSizeProblem(files);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe(`the whole rule set, as files: a version replaces every file (at most ${MAX_RULE_FILES} files and ${MAX_RULE_SET_CHARS} characters together)`);
 
 export const ValidateBodySchema = z.strictObject({ files: RuleFilesSchema });
 

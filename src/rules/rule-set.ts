@@ -9,7 +9,7 @@ import type { Action } from '../decision/actions.ts';
 import type { ScamType } from '../decision/scam-types.ts';
 import type { CheckedExpr } from './ast.ts';
 import { compileConditions } from './compiler.ts';
-import { capErrors } from './limits.ts';
+import { capErrors, MAX_RULES, ruleSetSizeProblem } from './limits.ts';
 import type { RuleError } from './rule-error.ts';
 import { parseRuleFile, type ParsedRule, type RuleDefinition, type RuleMode } from './rule-file.ts';
 
@@ -61,7 +61,12 @@ export interface RuleSet {
 
 export type RuleSetResult =
   | { readonly ok: true; readonly ruleSet: RuleSet }
-  | { readonly ok: false; readonly errors: readonly RuleError[] };
+  | {
+      readonly ok: false;
+      readonly errors: readonly RuleError[];
+      /** set when the set is beyond a size limit (files, characters, rules): the limit, as said in `errors` */
+      readonly tooLarge?: string;
+    };
 
 const FILE_NAME = /^[^/\\\0]+\.ya?ml$/;
 const NO_ERRORS: readonly RuleEvaluationError[] = Object.freeze([]);
@@ -87,9 +92,12 @@ export function ruleSetVersion(files: readonly RuleFileText[]): string {
  * (capped at MAX_ERRORS) with file, rule, line and column.
  */
 export function compileRuleSetFromText(files: readonly RuleFileText[]): RuleSetResult {
+  const tooLarge = ruleSetSizeProblem(files);
+  if (tooLarge !== null) return { ok: false, errors: [{ file: null, ruleId: null, line: 0, column: 0, message: tooLarge }], tooLarge };
   const sorted = [...files].sort(byName);
   const errors: RuleError[] = [];
   const parsed: ParsedRule[] = [];
+  let ruleCount = 0;
   const seenFiles = new Set<string>();
 
   for (const f of sorted) {
@@ -102,9 +110,11 @@ export function compileRuleSetFromText(files: readonly RuleFileText[]): RuleSetR
       continue;
     }
     seenFiles.add(f.name);
-    const file = parseRuleFile(f.name, f.text);
+    const file = parseRuleFile(f.name, f.text, MAX_RULES - ruleCount);
+    ruleCount += file.ruleCount;
     errors.push(...file.errors);
     parsed.push(...file.rules);
+    if (file.tooMany !== undefined) return { ok: false, errors: capErrors(inReadingOrder(errors)), tooLarge: file.tooMany };
   }
 
   const firstById = new Map<string, ParsedRule>();

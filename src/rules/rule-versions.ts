@@ -10,7 +10,7 @@
  * version and swaps `serving.current` with one assignment, so a request (which reads
  * `serving.current` once) is always scored by one whole version.
  */
-import { CalmpayError } from '../errors.ts';
+import { CalmpayError, validationError } from '../errors.ts';
 import { isSqlUnavailable } from '../cases/case-service.ts';
 import type { SqlExecutor, SqlStore } from '../store/sql/sql-store.ts';
 import { diffRules, NO_DIFF, summariseDiff, type RuleDiff } from './rule-diff.ts';
@@ -33,6 +33,7 @@ import {
   type StoredVersion,
   type VersionSummary,
 } from './rule-version-store.ts';
+import { checkRuleFiles, type RuleCheck } from './rule-check.ts';
 import { shadowRuleInFiles } from './shadow-rule.ts';
 
 /** The rule set a node scores with; `current` is swapped whole, never edited. */
@@ -63,6 +64,11 @@ export interface RuleVersionsDeps {
   /** told after every switch of `serving.current` (reasons lookup, logs) */
   readonly onSwitch: (loaded: LoadedVersion) => void;
   readonly log: RuleVersionsLog;
+  /**
+   * Checks files submitted through the API (validate, publish) before this node compiles them:
+   * a RuleChecker runs it on a thread of its own (issue 19); unset, in this thread.
+   */
+  readonly checkFiles?: (files: readonly RuleFileText[]) => Promise<RuleCheck>;
 }
 
 /** Who the files author is when the rule directory seeds or (watched) publishes a version. */
@@ -197,17 +203,27 @@ export class RuleVersions {
     return this.deps.fourEyes;
   }
 
-  /** Checks files without storing anything. */
-  validate(files: readonly RuleFileText[]): ValidateResult {
-    const result = compileRuleSetFromText(files);
-    if (!result.ok) return { valid: false, errors: result.errors, contentVersion: null, ruleCount: 0, diff: null };
+  /**
+   * Checks files without storing anything, off this thread when `checkFiles` says so. A set
+   * beyond a size limit (src/rules/limits.ts) is a 400 naming `files`, not a list of errors.
+   */
+  async validate(files: readonly RuleFileText[]): Promise<ValidateResult> {
+    const check = await this.check(files);
+    if (!check.ok) {
+      if (check.tooLarge !== undefined) throw validationError([{ field: 'files', message: check.tooLarge }]);
+      return { valid: false, errors: check.errors, contentVersion: null, ruleCount: 0, diff: null };
+    }
     return {
       valid: true,
       errors: [],
-      contentVersion: result.ruleSet.version,
-      ruleCount: result.ruleSet.rules.length,
-      diff: diffRules(this.loaded.ruleSet.rules, result.ruleSet.rules),
+      contentVersion: check.version,
+      ruleCount: check.rules.length,
+      diff: diffRules(this.loaded.ruleSet.rules, check.rules),
     };
+  }
+
+  private check(files: readonly RuleFileText[]): Promise<RuleCheck> {
+    return this.deps.checkFiles === undefined ? Promise.resolve(checkRuleFiles(files)) : this.deps.checkFiles(files);
   }
 
   /**
@@ -217,7 +233,9 @@ export class RuleVersions {
    * of every node publishes once.
    */
   async publish(files: readonly RuleFileText[], author: string, comment: string): Promise<PublishResult> {
-    const result = compileRuleSetFromText(files);
+    // invalid files cost this thread nothing; valid ones are compiled here, within the size limits
+    const check = await this.check(files);
+    const result: RuleSetResult = check.ok ? compileRuleSetFromText(files) : check;
     if (!result.ok) {
       throw new CalmpayError(
         'CALMPAY_ERR_RULES_INVALID',

@@ -25,6 +25,9 @@ export async function testApp(env: Record<string, string> = {}, overrides: AppOv
     MODELS_DIR: NO_MODELS,
     WATCH_MODELS: 'false',
     LOG_LEVEL: 'silent',
+    // many tests score fixed dates (the README's example of 2026-11-21) on the real clock: they
+    // must not start failing once that date is MAX_EVENT_AGE_DAYS old (occurred-at-window.test.ts tests the bound)
+    MAX_EVENT_AGE_DAYS: '36500',
     ...env,
   });
   if (config.sql.databaseUrl !== undefined || overrides.sql !== undefined) {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { FUNCTION_NAMES } from '../../src/rules/ast.ts';
-import { MAX_ERRORS, MAX_EXPRESSION_LENGTH, MAX_LIST_ITEMS, MAX_NESTING_DEPTH } from '../../src/rules/limits.ts';
+import { MAX_ERRORS, MAX_EXPRESSION_LENGTH, MAX_LIST_ITEMS, MAX_NESTING_DEPTH, MAX_RULE_FILES, MAX_RULE_SET_CHARS, MAX_RULES } from '../../src/rules/limits.ts';
 import { formatRuleError } from '../../src/rules/rule-error.ts';
 import { RULE_KEYS } from '../../src/rules/rule-file.ts';
 import { compileRuleSetFromText } from '../../src/rules/rule-set.ts';
@@ -52,7 +52,10 @@ describe('docs/rule-language.md', () => {
       DOC.includes(`| items in one \`in\` list | ${fmt(MAX_LIST_ITEMS)} |`),
       DOC.includes(`| errors reported for one expression, and for one rule set | ${MAX_ERRORS} |`),
       DOC.includes(`the keys are ${RULE_KEYS.join(', ')}`),
-    ]).toEqual([true, true, true, true, true]);
+      DOC.includes(`| characters of all the files of one rule set together | ${fmt(MAX_RULE_SET_CHARS)} |`),
+      DOC.includes(`| files in one rule set | ${fmt(MAX_RULE_FILES)} |`),
+      DOC.includes(`| rules in one rule set | ${fmt(MAX_RULES)} |`),
+    ]).toEqual([true, true, true, true, true, true, true, true]);
     const documented = /^function := (.*)$/m.exec(DOC)?.[1]?.match(/[a-z]+/g) ?? [];
     expect(documented.sort()).toEqual([...FUNCTION_NAMES].sort());
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { idx } from '../../src/features/catalogue.ts';
 import { compileConditions } from '../../src/rules/compiler.ts';
 import { interpret } from '../../src/rules/interpreter.ts';
-import { MAX_EXPRESSION_LENGTH, MAX_NESTING_DEPTH } from '../../src/rules/limits.ts';
+import { MAX_EXPRESSION_LENGTH, MAX_NESTING_DEPTH, MAX_RULE_SET_CHARS } from '../../src/rules/limits.ts';
 import { compileRuleSetFromText, type RuleSetResult } from '../../src/rules/rule-set.ts';
 import { checked, vector } from './rules-fixtures.ts';
 
@@ -87,10 +87,17 @@ describe('rejected at load, with the exact message and position', () => {
     expect(load(expr)).toEqual(rejected(message, offset));
   });
 
-  test('a 1 MB expression', () => {
+  test('a 1 MB expression: the rule set is too large to be parsed at all', () => {
     const huge = 'true or '.repeat(131_071) + 'true    ';
     expect(huge.length).toBe(1_048_576);
-    expect(load(huge)).toEqual(rejected(`expression is 1048576 characters long; the limit is ${MAX_EXPRESSION_LENGTH}`, 0));
+    const message = `the rule files hold 1048641 characters; the limit is ${MAX_RULE_SET_CHARS} for the whole rule set (MAX_RULE_SET_CHARS)`;
+    expect(load(huge)).toEqual({ ok: false, errors: [{ file: null, ruleId: null, line: 0, column: 0, message }], tooLarge: message });
+  });
+
+  test('a 100,000-character expression', () => {
+    const long = 'true or '.repeat(12_499) + 'true    ';
+    expect(long.length).toBe(100_000);
+    expect(load(long)).toEqual(rejected(`expression is 100000 characters long; the limit is ${MAX_EXPRESSION_LENGTH}`, 0));
   });
 
   test('10,000 nested parentheses', () => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { renderDecision, type ReasonLookup } from '../../decision/decision.ts';
 import { pickLanguage, type Language } from '../../decision/warnings.ts';
-import { parseTransferEvent, TransferEventSchema } from '../../features/transfer-event.ts';
+import { occurredAtTooOld, parseTransferEvent, TransferEventSchema } from '../../features/transfer-event.ts';
 import { validationError } from '../../errors.ts';
 import { zodProblems } from '../http-errors.ts';
 import { DecisionSchema, ErrorSchema } from '../schemas.ts';
@@ -12,6 +12,20 @@ export interface ScoreRouteDeps {
   readonly service: ScoreService;
   readonly reasons: ReasonLookup;
   readonly defaultLanguage: Language;
+}
+
+/** How old an event the route takes (MAX_EVENT_AGE_DAYS), by the app's clock. */
+export interface EventAgeBound {
+  readonly maxAgeDays: number;
+  /** ms since the epoch */
+  readonly clock: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** decorated by app.ts, which holds the config and the clock */
+    eventAgeBound?: EventAgeBound;
+  }
 }
 
 export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
@@ -39,6 +53,9 @@ export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
       if (!parsed.success) throw validationError(zodProblems(parsed.error));
       const validatedAt = performance.now();
       const event = parsed.data;
+      const bound = request.server.eventAgeBound;
+      const tooOld = bound === undefined ? null : occurredAtTooOld(event.occurredAt, bound.clock(), bound.maxAgeDays);
+      if (tooOld !== null) throw validationError([tooOld]);
       const lang = pickLanguage(request.headers['accept-language'], event.language, deps.defaultLanguage);
       const result = await deps.service.score(event, startedAt, validatedAt);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
