@@ -28,9 +28,10 @@ const SINCE = idx('payee.hours_since_last_report');
  *   -60d  old-a  p-a → q-x   reported in case A (received at -58d)
  *   -50d  old-b  p-b → q-y   reported in case B (received at -1d)
  *   -45d  old-c  p-c → q-x   not reported; scored after case A, so its vector carries q-x's report
- *    -5d  young  p-d → q-y   reported in case B, but younger than the 30-day maturity
+ *    -5d  young  p-b → q-y   reported in case B, but younger than the 30-day maturity
  */
 async function seed(app: TestApp, setNow: (ms: number) => void): Promise<void> {
+  let scored = 0;
   const score = async (transferId: string, payer: string, payee: string, atMs: number) => {
     setNow(atMs);
     const res = await app.server.inject({
@@ -40,8 +41,12 @@ async function seed(app: TestApp, setNow: (ms: number) => void): Promise<void> {
       payload: JSON.stringify({ transferId, occurredAt: iso(atMs), amount: 900, currency: 'CNY', payer: { accountId: payer, birthYear: 1950 }, payee: { accountId: payee } }),
     });
     expect(res.statusCode).toBe(200);
+    scored++;
   };
   const report = async (payer: string, payee: string, transferIds: string[], scamType: string, atMs: number) => {
+    // a report names transfers the decision history records: copy what was scored so far first
+    for (let i = 0; i < 200 && (await app.redis.xlen(`${app.prefix}{decisions}`)) < scored; i++) await new Promise((r) => setTimeout(r, 10));
+    await app.sink.catchUp();
     setNow(atMs);
     const res = await app.server.inject({
       method: 'POST',
@@ -55,7 +60,7 @@ async function seed(app: TestApp, setNow: (ms: number) => void): Promise<void> {
   await report('p-a', 'q-x', ['old-a'], 'romance', NOW - 58 * DAY);
   await score('old-b', 'p-b', 'q-y', NOW - 50 * DAY);
   await score('old-c', 'p-c', 'q-x', NOW - 45 * DAY);
-  await score('young', 'p-d', 'q-y', NOW - 5 * DAY);
+  await score('young', 'p-b', 'q-y', NOW - 5 * DAY);
   await report('p-b', 'q-y', ['old-b', 'young'], 'investment', NOW - DAY);
   setNow(NOW);
   // copy the stream into SQL with the app's own sink (not started in these tests)
