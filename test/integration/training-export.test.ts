@@ -140,6 +140,30 @@ describe.each(SQL_BACKENDS)('the labelled training set on %s', (backend) => {
     expect([m.rows, m.positives, m.occurredFrom]).toEqual([2, 0, iso(NOW - 55 * DAY)]);
   });
 
+  it('labels a transfer only from a case of its own payer and payee', async () => {
+    // a case filed before reports were checked against the history, naming old-c (p-c to q-x)
+    // as paid by p-z to q-y: it must not make old-c a scam
+    await app.sql.query(
+      `INSERT INTO cases (case_id, reporter_type, reporter_key, payer_id, payee_id, transfer_ids, amount_lost, currency, scam_type,
+         scam_at, reported_at, received_at, flags_applied)
+       VALUES ('case-unchecked', 'victim', 'victim:p-z', 'p-z', 'q-y', ARRAY['old-c'], 900, 'CNY', 'investment', $1, $1, $1, true)`,
+      [new Date(NOW - 2 * DAY)],
+    );
+    await app.sql.query(`INSERT INTO case_transfers (transfer_id, case_id) VALUES ('old-c', 'case-unchecked')`);
+    try {
+      const out = path.join(dir, 'unchecked.jsonl');
+      await exportTrainingSet(app.sql, { asOfMs: NOW, maturityDays: 30 }, out);
+      expect((await readTrainingSet(out)).map((r) => [r.transferId, r.label, r.caseId])).toEqual([
+        ['old-a', 1, expect.stringMatching(/^case-/)],
+        ['old-b', 1, expect.stringMatching(/^case-/)],
+        ['old-c', 0, null],
+      ]);
+    } finally {
+      await app.sql.query(`DELETE FROM case_transfers WHERE case_id = 'case-unchecked'`);
+      await app.sql.query(`DELETE FROM cases WHERE case_id = 'case-unchecked'`);
+    }
+  });
+
   it('leaves out vectors of another catalogue and counts them', async () => {
     await app.sql.query(
       `INSERT INTO decisions SELECT 'other-cat', stream_id, occurred_at, decided_at, payer_id, payee_id, amount, currency, action, risk_score,
