@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseReportSchema } from '../../src/cases/case-schema.ts';
 import { CaseService } from '../../src/cases/case-service.ts';
 import { ReportFlags } from '../../src/cases/report-flags.ts';
+import { loadConfig } from '../../src/config.ts';
+import { LifecycleService } from '../../src/cooling/lifecycle-service.ts';
 import { makeKeys } from '../../src/store/keys.ts';
+import { migrate } from '../../src/store/sql/migrate.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.ts';
 import { testApp } from '../helpers/app.ts';
 import { paid, recordPaid } from '../helpers/decision-rows.ts';
@@ -24,6 +27,7 @@ type TestApp = Awaited<ReturnType<typeof testApp>>;
  */
 
 const MINUTE = 60_000;
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function report(payer: string, payee: string, transferIds: string[]) {
   return {
@@ -118,7 +122,7 @@ describe.each(SQL_BACKENDS)('report flags and holds across a Redis outage (%s)',
       maxFutureSkewSeconds: 300,
       historyRetentionDays: 400,
       retry: { firstMs: 3_600_000, maxMs: 3_600_000 },
-      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      log: quiet,
     });
     try {
       await recordPaid(app.sql, paid('p-unapplied-victim', payee, ['unapplied-victim-1']));
@@ -142,4 +146,75 @@ describe.each(SQL_BACKENDS)('report flags and holds across a Redis outage (%s)',
       deadRedis.disconnect();
     }
   }, 60_000);
+
+  it('retries pending flags on its own timer, with backoff, when no ready event wakes it', async () => {
+    // a case library of its own, so that the app's re-apply on 'ready' cannot do the work
+    const own = testSql(backend);
+    const store = await own.open();
+    await migrate(store);
+    const conn = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    conn.on('error', () => undefined);
+    const keys = makeKeys(`retry-${randomUUID()}:`);
+    const service = new CaseService({
+      sql: store,
+      flags: new ReportFlags(conn, keys, 400),
+      clock: Date.now,
+      maxFutureSkewSeconds: 300,
+      historyRetentionDays: 400,
+      retry: { firstMs: 50, maxMs: 400 },
+      log: quiet,
+    });
+    try {
+      await recordPaid(store, paid('p-retry', 'q-retry', ['retry-1']));
+      await redis.stop();
+      const filed = await service.report(CaseReportSchema.parse(report('p-retry', 'q-retry', ['retry-1'])));
+      expect(filed.case.flagsApplied).toBe(false);
+      redis = await startLocalRedis({ dataDir, port: redis.port, appendOnly: true, log: (l) => redisLog.push(l) });
+      await waitFor('the retry timer to apply the flags', async () => (await service.get(filed.case.caseId))?.flagsApplied === true);
+      expect(await conn.hget(keys.accountReports('q-retry'), 'count')).toBe('1');
+    } finally {
+      await service.close();
+      conn.disconnect();
+      await store.close();
+      await own.cleanup();
+    }
+  }, 120_000);
+
+  it('postpones the end of a hold, neither releasing nor holding it, while the case library cannot answer', async () => {
+    const payee = 'q-sql-down';
+    await holdTo('sql-down-hold', payee);
+    // a case library whose SQL store is gone
+    const own = testSql(backend);
+    const gone = await own.open();
+    await gone.close();
+    const unreachable = new CaseService({
+      sql: gone,
+      flags: new ReportFlags(app.redis, makeKeys(app.prefix), 400),
+      clock: Date.now,
+      maxFutureSkewSeconds: 300,
+      historyRetentionDays: 400,
+      log: quiet,
+    });
+    // the end of the hold as a worker would run it, 16 minutes on (the app's own worker is not moved)
+    const expiry = (unappliedReports: (payeeId: string) => Promise<readonly string[]>) =>
+      new LifecycleService({
+        store: app.lifecycle.store,
+        timers: app.lifecycle.timers,
+        config: loadConfig({}),
+        ruleSet: () => app.rules.current,
+        clock: () => Date.now() + offsetMs + 16 * MINUTE,
+        log: quiet,
+        unappliedReports,
+      });
+    try {
+      await expect(expiry((p) => unreachable.unappliedReports(p)).expireHold('sql-down-hold', 'timer')).rejects.toMatchObject({
+        code: 'CALMPAY_ERR_SQL_UNAVAILABLE',
+      });
+      expect((await inject('GET', '/v1/transfers/sql-down-hold')).json()).toMatchObject({ state: 'COOLING_OFF' });
+      // once it answers (no report on the payee), the hold ends as usual
+      expect(await expiry((p) => app.cases.unappliedReports(p)).expireHold('sql-down-hold', 'timer')).toMatchObject({ kind: 'moved', state: 'RELEASED' });
+    } finally {
+      await own.cleanup();
+    }
+  }, 120_000);
 });
