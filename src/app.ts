@@ -202,6 +202,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     flags: new ReportFlags(redis, keys, config.sql.reportTtlDays),
     clock,
     maxFutureSkewSeconds: config.maxFutureSkewSeconds,
+    historyRetentionDays: config.sql.decisionRetentionDays,
     log: lateLog,
     onReported: async (payeeId, caseId) => {
       for (const listener of reportListeners) await listener(payeeId, caseId);
@@ -228,7 +229,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const store = new FeatureStore(redis, keys, config, (err) =>
     server?.log.error({ err }, 'recording a decision in Redis failed'),
   );
-  const lifecycle = new Lifecycle({ config, redis, keys, ruleSet: () => rules.current, clock, log: lateLog });
+  const lifecycle = new Lifecycle({
+    config,
+    redis,
+    keys,
+    ruleSet: () => rules.current,
+    clock,
+    log: lateLog,
+    unappliedReports: (payeeId) => cases.unappliedReports(payeeId),
+  });
   const model = await ModelScorer.open({
     dir: config.model.dir,
     watch: config.model.watch,
@@ -344,8 +353,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   if (config.sql.decisionSink) sink.start();
   hitCounter?.start();
   if (config.lifecycle.runWorker) await lifecycle.startWorker();
-  // cases whose report flags did not reach Redis before (see CaseService)
+  // cases whose report flags did not reach Redis before (see CaseService), and again each time
+  // the connection is back after an outage (issue 19)
   cases.reapplyPendingInBackground();
+  redis.on('ready', () => cases.reapplyPendingInBackground());
 
   // the content of the rule files as last read, so the watcher publishes real edits only
   let lastFilesVersion = ruleFiles.ok ? ruleFiles.ruleSet.version : null;
@@ -395,7 +406,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await store.drain();
       await lifecycle.close();
       await sink.stop();
-      await cases.drain();
+      await cases.close();
       await sinkRedis.quit().catch(() => sinkRedis.disconnect());
       await ruleSubscriber.quit().catch(() => ruleSubscriber.disconnect());
       await redis.quit().catch(() => redis.disconnect());

@@ -58,6 +58,14 @@ export const ERRORS = {
   },
   CALMPAY_ERR_SAME_AUTHOR: { status: 403, message: 'A rule version must be approved by someone other than its author' },
   CALMPAY_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  CALMPAY_ERR_CASE_TRANSFER_MISMATCH: {
+    status: 422,
+    message: 'A reported transfer was not paid by this payer to this payee according to the decision history',
+  },
+  CALMPAY_ERR_CASE_TRANSFER_UNKNOWN: {
+    status: 422,
+    message: 'A reported transfer is not in the decision history (not scored by this engine, or still being recorded)',
+  },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

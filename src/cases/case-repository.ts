@@ -1,5 +1,6 @@
 import type { FieldProblem } from '../errors.ts';
 import type { ScamType } from '../decision/scam-types.ts';
+import { transferParties } from '../store/sql/decision-history.ts';
 import { sqlState, type SqlExecutor, type SqlParam, type SqlStore } from '../store/sql/sql-store.ts';
 import type { Case, CaseListQuery, ReporterType } from './case-schema.ts';
 
@@ -24,6 +25,11 @@ export interface NewCase {
   readonly scamAtMs: number;
   readonly reportedAtMs: number;
   readonly receivedAtMs: number;
+  /**
+   * Whether a transfer absent from the decision history may be reported (see
+   * CaseService.report: only when the scam is older than the history keeps decisions).
+   */
+  readonly acceptUnknownTransfers: boolean;
 }
 
 export type InsertOutcome =
@@ -31,7 +37,12 @@ export type InsertOutcome =
   /** every transfer is already in this case, reported for the same payee: nothing new */
   | { readonly kind: 'duplicate'; readonly case: Case }
   /** some transfers are already in other cases (or the same transfers under another payee) */
-  | { readonly kind: 'conflict'; readonly problems: readonly FieldProblem[] };
+  | { readonly kind: 'conflict'; readonly problems: readonly FieldProblem[] }
+  /**
+   * the decision history contradicts the report: some transfers were paid by another payer or
+   * to another payee (`mismatch`), or are not in it (`unknown`, only when those are refused)
+   */
+  | { readonly kind: 'unproven'; readonly mismatch: readonly FieldProblem[]; readonly unknown: readonly FieldProblem[] };
 
 interface CaseRow {
   case_id: string;
@@ -113,6 +124,8 @@ export class CaseRepository {
       [c.transferIds],
     );
     if (known.length > 0) return this.classifyKnown(tx, c, known);
+    const unproven = await this.checkHistory(tx, c);
+    if (unproven !== null) return unproven;
     await tx.query(
       `INSERT INTO cases (case_id, reporter_type, reporter_key, payer_id, payee_id, payee_name, transfer_ids,
          amount_lost, currency, scam_type, channel, narrative, scam_at, reported_at, received_at)
@@ -139,6 +152,48 @@ export class CaseRepository {
     const created = await caseById(tx, c.caseId);
     if (created === null) throw new Error(`case ${c.caseId} vanished inside its own transaction`);
     return { kind: 'created', case: created };
+  }
+
+  /**
+   * Every reported transfer must be one the decision history records from this payer to this
+   * payee: otherwise the training export would label someone else's payment a scam and the
+   * payee's flags would count a report its transfers do not support. Read in the insert's
+   * transaction, so a refused report writes nothing.
+   */
+  private async checkHistory(tx: SqlExecutor, c: NewCase): Promise<InsertOutcome | null> {
+    const parties = await transferParties(tx, c.transferIds);
+    const mismatch: FieldProblem[] = [];
+    const unknown: FieldProblem[] = [];
+    c.transferIds.forEach((id, i) => {
+      const field = `transferIds.${i}`;
+      const p = parties.get(id);
+      if (p === undefined) {
+        if (!c.acceptUnknownTransfers) {
+          unknown.push({
+            field,
+            message:
+              `${id} is not in the decision history: it was not scored by this engine, or was scored moments ago ` +
+              'and is still being recorded (retry in a few seconds)',
+          });
+        }
+        return;
+      }
+      // the history's account ids are not echoed: the reporter learns which side differs, not who
+      const wrong = [p.payerId !== c.payerId && `not paid by payer ${c.payerId}`, p.payeeId !== c.payeeId && `not paid to payee ${c.payeeId}`].filter(
+        (x): x is string => x !== false,
+      );
+      if (wrong.length > 0) mismatch.push({ field, message: `${id} was ${wrong.join(' and ')} (the decision history records another account)` });
+    });
+    return mismatch.length === 0 && unknown.length === 0 ? null : { kind: 'unproven', mismatch, unknown };
+  }
+
+  /** Ids of the cases naming this payee whose report flags are not yet in Redis, oldest first. */
+  async unappliedOf(payeeId: string): Promise<string[]> {
+    const { rows } = await this.sql.query<{ case_id: string }>(
+      'SELECT case_id FROM cases WHERE payee_id = $1 AND NOT flags_applied ORDER BY received_at, case_id',
+      [payeeId],
+    );
+    return rows.map((r) => r.case_id);
   }
 
   private async classifyKnown(

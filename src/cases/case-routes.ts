@@ -30,10 +30,13 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
       description:
         'Records a reported scam in the case library. The payee\'s report count, distinct reporters and ' +
         'latest report time are features of the next score. Reporting the same transfers again is a ' +
-        'duplicate (200, `duplicate: true`, nothing counted again); transfers already in another case are a 409.',
+        'duplicate (200, `duplicate: true`, nothing counted again); transfers already in another case are a 409. ' +
+        'Every transfer must be in the decision history as paid by `payer` to `payee`: a contradiction is a 422 ' +
+        '`CALMPAY_ERR_CASE_TRANSFER_MISMATCH`, a transfer not in the history a 422 `CALMPAY_ERR_CASE_TRANSFER_UNKNOWN` ' +
+        '(unless `scamAt` is older than DECISION_RETENTION_DAYS); nothing is written then.',
       tags: ['cases'],
       body: CaseReportSchema,
-      response: { 200: ReportResponseSchema, 201: ReportResponseSchema, 400: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema },
+      response: { 200: ReportResponseSchema, 201: ReportResponseSchema, 400: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema, 503: ErrorSchema },
     },
     ...passThrough,
     handler: async (request, reply) => {

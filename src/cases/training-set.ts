@@ -112,6 +112,9 @@ export async function* trainingRows(
          FROM decisions d
          LEFT JOIN case_transfers ct ON ct.transfer_id = d.transfer_id
          LEFT JOIN cases c ON c.case_id = ct.case_id AND c.received_at <= $5
+               -- only a case of this payer and payee labels the transfer (issue 19): cases filed
+               -- before reports were checked against the history may name another's payment
+               AND c.payer_id = d.payer_id AND c.payee_id = d.payee_id
         WHERE d.occurred_at >= $1 AND d.occurred_at < $2 AND d.catalogue = $3
           AND (d.occurred_at, d.transfer_id) > ($4, $6)
         ORDER BY d.occurred_at, d.transfer_id

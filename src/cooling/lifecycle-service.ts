@@ -48,6 +48,12 @@ export interface ActionResult {
 
 export type ExpiryVia = 'timer' | 'sweep';
 
+/**
+ * The case library's reports on a payee whose flags are not in Redis yet (CaseService
+ * .unappliedReports); it throws when the case library cannot be asked.
+ */
+export type UnappliedReports = (payeeId: string) => Promise<readonly string[]>;
+
 export interface LifecycleServiceDeps {
   readonly store: LifecycleStore;
   readonly timers: HoldTimers;
@@ -56,6 +62,11 @@ export interface LifecycleServiceDeps {
   /** ms since the epoch */
   readonly clock: () => number;
   readonly log: Log;
+  /**
+   * Asked at the end of every hold (issue 19). Absent only in a process without the case library
+   * (`npm run worker` without DATABASE_URL): its holds are re-checked by the flags in Redis alone.
+   */
+  readonly unappliedReports?: UnappliedReports;
 }
 
 const iso = (ms: string | undefined): string | null => (ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString());
@@ -237,12 +248,16 @@ export class LifecycleService {
     }
     const now = this.deps.clock();
     if (now < snap.holdUntilMs) return { kind: 'early', untilMs: snap.holdUntilMs };
+    // a failure here postpones the end: it throws, the hold stays COOLING_OFF, and the timer's
+    // retries and the overdue sweep try again; without an answer the money does not move
+    const unapplied = await this.unappliedReportsOf(snap.payeeId);
     let holdReason: string;
     try {
       const segment = snap.segment === '' ? null : (snap.segment as AgeBand);
       const r = recheckHold({
         vector: JSON.parse(snap.features) as FeatureValue[],
         reports: snap.reports,
+        unappliedReports: unapplied,
         nowMs: now,
         modelScore: snap.modelScore,
         ruleSet: this.deps.ruleSet(),
@@ -254,6 +269,17 @@ export class LifecycleService {
       holdReason = `the re-check failed (${(err as Error).message}); held for review`;
     }
     return store.expire(transferId, snap.payeeId, now, `system:${via}`, holdReason);
+  }
+
+  private async unappliedReportsOf(payeeId: string): Promise<readonly string[]> {
+    const lookup = this.deps.unappliedReports;
+    if (lookup === undefined) return [];
+    try {
+      return await lookup(payeeId);
+    } catch (err) {
+      if (err instanceof CalmpayError) throw err;
+      throw new CalmpayError('CALMPAY_ERR_SQL_UNAVAILABLE', `The case library failed while re-checking a hold: ${(err as Error).message}`);
+    }
   }
 
   /** Ends the warnings whose deadline passed (ABANDONED). Returns how many it ended. */

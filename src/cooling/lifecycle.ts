@@ -8,7 +8,7 @@ import { DeadLetters } from './dead-letters.ts';
 import { DeliveryQueues } from './deliveries.ts';
 import { HoldTimers } from './hold-timers.ts';
 import { lifecycleRoutes } from './lifecycle-routes.ts';
-import { LifecycleService } from './lifecycle-service.ts';
+import { LifecycleService, type UnappliedReports } from './lifecycle-service.ts';
 import { LifecycleStore } from './lifecycle-store.ts';
 import { LifecycleWorker } from './lifecycle-worker.ts';
 import type { Log } from './log.ts';
@@ -33,6 +33,8 @@ export interface LifecycleDeps {
   /** ms since the epoch */
   readonly clock: () => number;
   readonly log: Log;
+  /** the case library's unapplied reports on a payee, asked at the end of every hold (issue 19) */
+  readonly unappliedReports?: UnappliedReports;
 }
 
 export function bullConnection(config: Config): ConnectionOptions {
@@ -50,10 +52,10 @@ export class Lifecycle {
 
   constructor(deps: LifecycleDeps) {
     this.deps = deps;
-    const { config, redis, keys, clock, log, ruleSet } = deps;
+    const { config, redis, keys, clock, log, ruleSet, unappliedReports } = deps;
     this.store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
     this.timers = new HoldTimers(bullConnection(config), keys.bullPrefix(), clock);
-    this.service = new LifecycleService({ store: this.store, timers: this.timers, config, ruleSet, clock, log });
+    this.service = new LifecycleService({ store: this.store, timers: this.timers, config, ruleSet, clock, log, unappliedReports });
     this.deadLetters = new DeadLetters({
       store: this.store,
       config: config.lifecycle,
@@ -71,13 +73,13 @@ export class Lifecycle {
   /** Starts the worker in this process (once). */
   async startWorker(): Promise<void> {
     if (this.worker !== null) return;
-    const { config, keys, clock, log, ruleSet } = this.deps;
+    const { config, keys, clock, log, ruleSet, unappliedReports } = this.deps;
     // the worker's own connection: default retries and offline queue, so a Redis restart
     // delays its work rather than failing it
     const redis = this.deps.redis.duplicate({ maxRetriesPerRequest: 20, enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined });
     redis.on('error', (err: Error) => log.warn({ err }, 'lifecycle worker: Redis connection error (reconnecting)'));
     const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
-    const service = new LifecycleService({ store, timers: this.timers, config, ruleSet, clock, log });
+    const service = new LifecycleService({ store, timers: this.timers, config, ruleSet, clock, log, unappliedReports });
     const deliveries = new DeliveryQueues(bullConnection(config), keys.bullPrefix(), config.lifecycle);
     const worker = await LifecycleWorker.start({
       config,

@@ -12,6 +12,16 @@ import type { RuleSet } from '../rules/rule-set.ts';
  *
  * Everything else in the vector stays as it was at the decision (point in time): the windows
  * describe the history before the transfer, which the hold does not change.
+ *
+ * Reports the flags do not show yet (issue 19): a report committed to the case library while
+ * Redis was failing is in neither the flags nor the count expire-hold.lua compares. The caller
+ * passes the case library's unapplied reports on the payee (SQL), and any of them holds the
+ * transfer for review. Held, not postponed: the report is evidence against the payee already,
+ * the same evidence that escalates a hold when its flags do arrive, and a payment team would
+ * rather have an analyst look than release money to a reported payee; postponing would leave
+ * the money stuck for as long as Redis keeps failing, with the evidence at hand. (When the case
+ * library cannot be asked, the caller postpones instead: no evidence either way, so the hold
+ * stays as it is and its end is tried again.)
  */
 
 export interface PayeeReports {
@@ -24,6 +34,8 @@ export interface PayeeReports {
 export interface RecheckInput {
   readonly vector: readonly FeatureValue[];
   readonly reports: PayeeReports;
+  /** ids of the case library's reports on the payee whose flags are not in Redis yet */
+  readonly unappliedReports: readonly string[];
   readonly nowMs: number;
   /** the model score of the decision, kept so the re-check's riskScore is comparable */
   readonly modelScore: number | null;
@@ -60,6 +72,15 @@ export function recheckHold(input: RecheckInput): RecheckResult {
   const evaluation = input.ruleSet.evaluate(v);
   const active = evaluation.hits.filter((h) => h.mode !== 'shadow');
   const outcome = decide(active, input.modelScore, input.thresholds);
+  const ids = input.unappliedReports;
+  if (ids.length > 0) {
+    const shown = ids.length > 3 ? `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more` : ids.join(', ');
+    return {
+      hold: true,
+      riskScore: outcome.riskScore,
+      reason: `the payee is named by scam report${ids.length > 1 ? 's' : ''} ${shown}, not yet applied to its report flags (Redis failed when it was filed)`,
+    };
+  }
   if (outcome.action !== 'block') return { hold: false, riskScore: outcome.riskScore };
   const rules = active.filter((h) => h.action === 'block').map((h) => h.ruleId);
   return {

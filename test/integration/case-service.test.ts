@@ -8,6 +8,7 @@ import { makeKeys } from '../../src/store/keys.ts';
 import { migrate } from '../../src/store/sql/migrate.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { redisUrl } from '../helpers/redis.ts';
+import { paid, recordPaid } from '../helpers/decision-rows.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
 
 const NOW = Date.parse('2026-11-21T03:10:00Z');
@@ -44,6 +45,9 @@ describe.each(SQL_BACKENDS)('report flags survive a Redis failure (%s)', (backen
   beforeAll(async () => {
     store = await sql.open();
     await migrate(store);
+    // a report names transfers the decision history records from its payer to its payee
+    await recordPaid(store, paid('p-1', 'q-down', ['down-1']));
+    await recordPaid(store, paid('p-1', 'q-half', ['half-1', 'half-2']));
     redis = new Redis(redisUrl());
     deadRedis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     deadRedis.on('error', () => undefined);
@@ -63,6 +67,9 @@ describe.each(SQL_BACKENDS)('report flags survive a Redis failure (%s)', (backen
       flags: new ReportFlags(deadRedis, keys, 400),
       clock: () => NOW,
       maxFutureSkewSeconds: 300,
+      historyRetentionDays: 400,
+      // no background retry during this test: it asserts the one failure logged
+      retry: { firstMs: 3_600_000, maxMs: 3_600_000 },
       log,
       onReported: (payee, caseId) => void reported.push(`${payee}/${caseId}`),
     });
@@ -80,7 +87,7 @@ describe.each(SQL_BACKENDS)('report flags survive a Redis failure (%s)', (backen
     expect([dup.duplicate, dup.case.caseId, dup.case.flagsApplied]).toEqual([true, result.case.caseId, false]);
     expect(reported).toHaveLength(1);
 
-    const healthy = new CaseService({ sql: store, flags: new ReportFlags(redis, keys, 400), clock: () => NOW, maxFutureSkewSeconds: 300, log: memoryLog() });
+    const healthy = new CaseService({ sql: store, flags: new ReportFlags(redis, keys, 400), clock: () => NOW, maxFutureSkewSeconds: 300, historyRetentionDays: 400, log: memoryLog() });
     expect(await healthy.reapplyPendingFlags()).toEqual({ applied: 1, pending: 0 });
     expect(await healthy.reapplyPendingFlags()).toEqual({ applied: 0, pending: 0 });
     expect(await redis.hgetall(keys.accountReports('q-down'))).toEqual({
@@ -89,11 +96,12 @@ describe.each(SQL_BACKENDS)('report flags survive a Redis failure (%s)', (backen
       last: String(Date.parse('2026-11-21T01:00:00Z')),
     });
     expect((await healthy.get(result.case.caseId))?.flagsApplied).toBe(true);
+    await broken.close();
   });
 
   it('counts a case once when Redis got it but the row was not marked applied', async () => {
     const flags = new ReportFlags(redis, keys, 400);
-    const service = new CaseService({ sql: store, flags, clock: () => NOW, maxFutureSkewSeconds: 300, log: memoryLog() });
+    const service = new CaseService({ sql: store, flags, clock: () => NOW, maxFutureSkewSeconds: 300, historyRetentionDays: 400, log: memoryLog() });
     const first = await service.report(report('q-half', ['half-1']));
     expect(first.case.flagsApplied).toBe(true);
     // as if the process died between the flags script and the UPDATE

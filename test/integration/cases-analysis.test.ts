@@ -9,6 +9,7 @@ import { migrate } from '../../src/store/sql/migrate.ts';
 import { openSqlStore } from '../../src/store/sql/sql-store.ts';
 import { testApp } from '../helpers/app.ts';
 import { redisUrl } from '../helpers/redis.ts';
+import { paid, recordPaid } from '../helpers/decision-rows.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -21,7 +22,8 @@ const run = promisify(execFile);
  * an hour ago). Payers 0-2 and 5-9 are elderly, the others adults; payers 0-7 were on a call.
  * Transfers 0-2 (impersonation) and 3-4 (romance) are reported. The fixture rule
  * elderly-on-call-new-payee fires on 0-2 and 5-7, so the adults' scams 3 and 4 went through.
- * One more case names a transfer that was never scored here.
+ * One more case names a transfer whose decision is no longer stored (recorded when it was
+ * reported, deleted since, as a DECISION_RETENTION_DAYS shorter than the window would).
  */
 async function seed(app: TestApp): Promise<void> {
   const at = new Date(NOW - 3_600_000).toISOString();
@@ -46,17 +48,20 @@ async function seed(app: TestApp): Promise<void> {
     ['t-0', 'q-0', 'impersonation'], ['t-1', 'q-1', 'impersonation'], ['t-2', 'q-2', 'impersonation'],
     ['t-3', 'q-3', 'romance'], ['t-4', 'q-4', 'romance'], ['ghost-1', 'q-ghost', 'investment'],
   ];
+  // a report names transfers the decision history records: copy the decisions first
+  for (let i = 0; i < 200 && (await app.redis.xlen(`${app.prefix}{decisions}`)) < 20; i++) await new Promise((r) => setTimeout(r, 10));
+  await app.sink.catchUp();
+  await recordPaid(app.sql, paid('p-ghost', 'q-ghost', ['ghost-1']));
   for (const [t, q, scamType] of cases) {
     const res = await app.server.inject({
       method: 'POST',
       url: '/v1/cases',
       headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ reporter: { type: 'victim' }, payer: { accountId: `p-${t}` }, payee: { accountId: q }, transferIds: [t], amountLost: 1000, currency: 'CNY', scamType, scamAt: at }),
+      payload: JSON.stringify({ reporter: { type: 'victim' }, payer: { accountId: t.startsWith('t-') ? `p-${t.slice(2)}` : 'p-ghost' }, payee: { accountId: q }, transferIds: [t], amountLost: 1000, currency: 'CNY', scamType, scamAt: at }),
     });
     expect(res.statusCode).toBe(201);
   }
-  for (let i = 0; i < 200 && (await app.redis.xlen(`${app.prefix}{decisions}`)) < 20; i++) await new Promise((r) => setTimeout(r, 10));
-  await app.sink.catchUp();
+  await app.sql.query(`DELETE FROM decisions WHERE transfer_id = 'ghost-1'`);
 }
 
 /** IV of the on-call split by hand: scams 5 on a call / 0 not, others 3 / 12, add-0.5 smoothing. */

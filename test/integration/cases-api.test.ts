@@ -7,7 +7,9 @@ import { reporterDigest } from '../../src/cases/report-flags.ts';
 import { FEATURES, idx, type FeatureValue } from '../../src/features/catalogue.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
 import { streamFeatures } from '../helpers/decision-stream.ts';
+import { paid, recordPaid } from '../helpers/decision-rows.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
+import { until } from '../helpers/until.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 
@@ -35,8 +37,24 @@ function transfer(transferId: string, payerId: string, payeeId: string, occurred
   return { transferId, occurredAt, amount: 500, currency: 'CNY', payer: { accountId: payerId }, payee: { accountId: payeeId } };
 }
 
-async function post(app: TestApp, url: string, body: unknown) {
+async function postAsIs(app: TestApp, url: string, body: unknown) {
   return app.server.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+}
+
+type ReportShape = { payer: { accountId: string }; payee: { accountId: string }; transferIds: string[] };
+const isReportShape = (b: unknown): b is ReportShape => {
+  const r = b as Partial<ReportShape> | null;
+  return typeof r?.payer?.accountId === 'string' && typeof r.payee?.accountId === 'string' && Array.isArray(r.transferIds) && r.transferIds.every((t) => typeof t === 'string');
+};
+
+/**
+ * POST; a scam report's transfers are first recorded in the decision history as paid by its payer
+ * to its payee (a report must name such transfers; a transfer recorded before keeps its first
+ * parties). postAsIs() sends a report without that.
+ */
+async function post(app: TestApp, url: string, body: unknown) {
+  if (url === '/v1/cases' && isReportShape(body)) await recordPaid(app.sql, paid(body.payer.accountId, body.payee.accountId, body.transferIds));
+  return postAsIs(app, url, body);
 }
 
 async function get(app: TestApp, url: string) {
@@ -190,6 +208,83 @@ describe.each(SQL_BACKENDS)('the case library API on %s', (backend) => {
     expect((await get(app, '/v1/cases?transferId=c-2')).json()).toEqual({ items: [], nextCursor: null });
     expect(await app.redis.exists(`${app.prefix}{a:q-other}:reports`)).toBe(0);
     expect((await app.redis.hgetall(`${app.prefix}{a:q-c}:reports`)).count).toBe('1');
+  });
+
+  it('refuses (422) a report naming transfers the decision history records from another payer or to another payee, and writes nothing', async () => {
+    await recordPaid(app.sql, [
+      { transferId: 'mm-ok', payerId: 'p-mm', payeeId: 'q-mm' },
+      { transferId: 'mm-payee', payerId: 'p-mm', payeeId: 'q-innocent' },
+      { transferId: 'mm-payer', payerId: 'p-else', payeeId: 'q-mm' },
+      { transferId: 'mm-both', payerId: 'p-else', payeeId: 'q-innocent' },
+    ]);
+    const body = report({ payer: { accountId: 'p-mm' }, payee: { accountId: 'q-mm' }, transferIds: ['mm-ok', 'mm-payee', 'mm-unknown', 'mm-payer', 'mm-both'] });
+    const res = await postAsIs(app, '/v1/cases', body);
+    expect(res.statusCode).toBe(422);
+    const other = '(the decision history records another account)';
+    expect(res.json()).toEqual({
+      code: 'CALMPAY_ERR_CASE_TRANSFER_MISMATCH',
+      message:
+        `The reported transfers do not match the decision history: mm-payee was not paid to payee q-mm ${other}; ` +
+        `mm-payer was not paid by payer p-mm ${other}; mm-both was not paid by payer p-mm and not paid to payee q-mm ${other}`,
+      details: [
+        { field: 'transferIds.1', message: `mm-payee was not paid to payee q-mm ${other}` },
+        {
+          field: 'transferIds.2',
+          message: 'mm-unknown is not in the decision history: it was not scored by this engine, or was scored moments ago and is still being recorded (retry in a few seconds)',
+        },
+        { field: 'transferIds.3', message: `mm-payer was not paid by payer p-mm ${other}` },
+        { field: 'transferIds.4', message: `mm-both was not paid by payer p-mm and not paid to payee q-mm ${other}` },
+      ],
+    });
+    // nothing written: no case, no transfer taken, no payee flags, so nothing to label for training
+    expect((await get(app, '/v1/cases?payeeId=q-mm')).json()).toEqual({ items: [], nextCursor: null });
+    expect((await app.sql.query(`SELECT count(*)::int AS n FROM case_transfers WHERE transfer_id LIKE 'mm-%'`)).rows).toEqual([{ n: 0 }]);
+    expect(await app.redis.exists(`${app.prefix}{a:q-mm}:reports`, `${app.prefix}{a:q-innocent}:reports`)).toBe(0);
+
+    // the transfer the history does record from p-mm to q-mm is a report
+    const ok = await postAsIs(app, '/v1/cases', report({ payer: { accountId: 'p-mm' }, payee: { accountId: 'q-mm' }, transferIds: ['mm-ok'] }));
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json().case).toMatchObject({ transferIds: ['mm-ok'], flagsApplied: true });
+  });
+
+  it('checks a report against the decisions the engine scored: matching 201, another payee 422', async () => {
+    expect((await post(app, '/v1/transfers/score', transfer('hist-1', 'p-hist', 'q-hist', '2026-11-21T02:00:00Z'))).statusCode).toBe(200);
+    const inHistory = async () => (await app.sql.query(`SELECT 1 FROM decisions WHERE transfer_id = 'hist-1'`)).rows.length === 1;
+    await until(inHistory, 'the decision sink to copy hist-1');
+    const at = { scamAt: '2026-11-21T02:00:00Z' };
+    const wrong = await postAsIs(app, '/v1/cases', report({ ...at, payer: { accountId: 'p-hist' }, payee: { accountId: 'q-not-hist' }, transferIds: ['hist-1'] }));
+    expect(wrong.statusCode).toBe(422);
+    expect(wrong.json()).toMatchObject({
+      code: 'CALMPAY_ERR_CASE_TRANSFER_MISMATCH',
+      details: [{ field: 'transferIds.0', message: 'hist-1 was not paid to payee q-not-hist (the decision history records another account)' }],
+    });
+    const right = await postAsIs(app, '/v1/cases', report({ ...at, payer: { accountId: 'p-hist' }, payee: { accountId: 'q-hist' }, transferIds: ['hist-1'] }));
+    expect(right.statusCode).toBe(201);
+    expect(right.json().case).toMatchObject({ payer: { accountId: 'p-hist' }, payee: { accountId: 'q-hist' }, transferIds: ['hist-1'] });
+  });
+
+  it('refuses a transfer the decision history does not have (422), unless the scam is older than the history keeps decisions', async () => {
+    const unknown = await postAsIs(app, '/v1/cases', report({ payee: { accountId: 'q-unk' }, transferIds: ['unk-1'] }));
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json()).toEqual({
+      code: 'CALMPAY_ERR_CASE_TRANSFER_UNKNOWN',
+      message: 'The reported transfers are not in the decision history: transferIds.0',
+      details: [
+        {
+          field: 'transferIds.0',
+          message: 'unk-1 is not in the decision history: it was not scored by this engine, or was scored moments ago and is still being recorded (retry in a few seconds)',
+        },
+      ],
+    });
+    expect(await app.redis.exists(`${app.prefix}{a:q-unk}:reports`)).toBe(0);
+    // DECISION_RETENTION_DAYS (400) before now is 2025-10-17: the history no longer holds the
+    // decisions of an older scam, so it can neither prove nor disprove its transfers
+    const old = await postAsIs(app, '/v1/cases', report({ payee: { accountId: 'q-unk' }, transferIds: ['unk-1'], scamAt: '2025-10-16T00:00:00Z' }));
+    expect(old.statusCode).toBe(201);
+    expect(old.json().case).toMatchObject({ transferIds: ['unk-1'], flagsApplied: true });
+    // one day short of that is within the history: refused
+    const recent = await postAsIs(app, '/v1/cases', report({ payee: { accountId: 'q-unk' }, transferIds: ['unk-2'], scamAt: '2025-10-18T00:00:00Z' }));
+    expect(recent.json()).toMatchObject({ code: 'CALMPAY_ERR_CASE_TRANSFER_UNKNOWN' });
   });
 
   it('lists cases newest report first, with filters and cursor paging', async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransferViewSchema } from '../../src/cooling/lifecycle-routes.ts';
 import { LEGAL_FROM, REPEAT_STATES } from '../../src/cooling/transfer-states.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
+import { paid, recordPaid } from '../helpers/decision-rows.ts';
 import { allowTransfer, coolOffTransfer, startReceiver, waitFor, warnTransfer, type Receiver } from './cooling-helpers.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -317,6 +318,8 @@ describe('transfer lifecycle over the API', () => {
     const id = 'life-case';
     await warned(app, coolOffTransfer(id, { payee: 'q-case-reported' }));
     await post(app, `/v1/transfers/${id}/confirm`);
+    // the earlier victim's transfer, as the decision history records it
+    await recordPaid(app.sql, paid('p-another-victim', 'q-case-reported', ['t-earlier-victim']));
     const res = await post(app, '/v1/cases', {
       reporter: { type: 'victim' },
       payer: { accountId: 'p-another-victim' },

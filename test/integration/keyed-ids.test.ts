@@ -5,6 +5,7 @@ import { makeKeys, type Keys } from '../../src/store/keys.ts';
 import { keyedIds } from '../../src/store/pseudonyms.ts';
 import { testApp } from '../helpers/app.ts';
 import { streamFeatures } from '../helpers/decision-stream.ts';
+import { until } from '../helpers/until.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 
@@ -85,6 +86,8 @@ describe('keyed hashes of account ids in Redis', () => {
     expect(over.action).toBe('block');
     expect(over.guardian?.reason).toBe('guardian_limit_per_transfer');
 
+    // a report names a transfer the decision history records (the sink copies it shortly)
+    await until(async () => (await app.sql.query(`SELECT 1 FROM decisions WHERE transfer_id = 'k-3'`)).rows.length === 1, 'k-3 in the decision history');
     const reported = await app.server.inject({
       method: 'POST',
       url: '/v1/cases',

@@ -28,9 +28,10 @@ const SINCE = idx('payee.hours_since_last_report');
  *   -60d  old-a  p-a → q-x   reported in case A (received at -58d)
  *   -50d  old-b  p-b → q-y   reported in case B (received at -1d)
  *   -45d  old-c  p-c → q-x   not reported; scored after case A, so its vector carries q-x's report
- *    -5d  young  p-d → q-y   reported in case B, but younger than the 30-day maturity
+ *    -5d  young  p-b → q-y   reported in case B, but younger than the 30-day maturity
  */
 async function seed(app: TestApp, setNow: (ms: number) => void): Promise<void> {
+  let scored = 0;
   const score = async (transferId: string, payer: string, payee: string, atMs: number) => {
     setNow(atMs);
     const res = await app.server.inject({
@@ -40,8 +41,12 @@ async function seed(app: TestApp, setNow: (ms: number) => void): Promise<void> {
       payload: JSON.stringify({ transferId, occurredAt: iso(atMs), amount: 900, currency: 'CNY', payer: { accountId: payer, birthYear: 1950 }, payee: { accountId: payee } }),
     });
     expect(res.statusCode).toBe(200);
+    scored++;
   };
   const report = async (payer: string, payee: string, transferIds: string[], scamType: string, atMs: number) => {
+    // a report names transfers the decision history records: copy what was scored so far first
+    for (let i = 0; i < 200 && (await app.redis.xlen(`${app.prefix}{decisions}`)) < scored; i++) await new Promise((r) => setTimeout(r, 10));
+    await app.sink.catchUp();
     setNow(atMs);
     const res = await app.server.inject({
       method: 'POST',
@@ -55,7 +60,7 @@ async function seed(app: TestApp, setNow: (ms: number) => void): Promise<void> {
   await report('p-a', 'q-x', ['old-a'], 'romance', NOW - 58 * DAY);
   await score('old-b', 'p-b', 'q-y', NOW - 50 * DAY);
   await score('old-c', 'p-c', 'q-x', NOW - 45 * DAY);
-  await score('young', 'p-d', 'q-y', NOW - 5 * DAY);
+  await score('young', 'p-b', 'q-y', NOW - 5 * DAY);
   await report('p-b', 'q-y', ['old-b', 'young'], 'investment', NOW - DAY);
   setNow(NOW);
   // copy the stream into SQL with the app's own sink (not started in these tests)
@@ -133,6 +138,30 @@ describe.each(SQL_BACKENDS)('the labelled training set on %s', (backend) => {
       ['old-c', 0],
     ]);
     expect([m.rows, m.positives, m.occurredFrom]).toEqual([2, 0, iso(NOW - 55 * DAY)]);
+  });
+
+  it('labels a transfer only from a case of its own payer and payee', async () => {
+    // a case filed before reports were checked against the history, naming old-c (p-c to q-x)
+    // as paid by p-z to q-y: it must not make old-c a scam
+    await app.sql.query(
+      `INSERT INTO cases (case_id, reporter_type, reporter_key, payer_id, payee_id, transfer_ids, amount_lost, currency, scam_type,
+         scam_at, reported_at, received_at, flags_applied)
+       VALUES ('case-unchecked', 'victim', 'victim:p-z', 'p-z', 'q-y', ARRAY['old-c'], 900, 'CNY', 'investment', $1, $1, $1, true)`,
+      [new Date(NOW - 2 * DAY)],
+    );
+    await app.sql.query(`INSERT INTO case_transfers (transfer_id, case_id) VALUES ('old-c', 'case-unchecked')`);
+    try {
+      const out = path.join(dir, 'unchecked.jsonl');
+      await exportTrainingSet(app.sql, { asOfMs: NOW, maturityDays: 30 }, out);
+      expect((await readTrainingSet(out)).map((r) => [r.transferId, r.label, r.caseId])).toEqual([
+        ['old-a', 1, expect.stringMatching(/^case-/)],
+        ['old-b', 1, expect.stringMatching(/^case-/)],
+        ['old-c', 0, null],
+      ]);
+    } finally {
+      await app.sql.query(`DELETE FROM case_transfers WHERE case_id = 'case-unchecked'`);
+      await app.sql.query(`DELETE FROM cases WHERE case_id = 'case-unchecked'`);
+    }
   });
 
   it('leaves out vectors of another catalogue and counts them', async () => {

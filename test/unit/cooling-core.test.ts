@@ -173,23 +173,38 @@ describe('recheckHold', () => {
 
   it('releases when the active rule set does not block', () => {
     const set = rules('- id: big\n  description: big\n  when: amount >= 10000\n  score: 40\n  action: warn\n  scam_type: other\n');
-    expect(recheckHold({ vector: v, reports: none, nowMs: now, modelScore: null, ruleSet: set, thresholds })).toEqual({ hold: false, riskScore: 40 });
+    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, thresholds })).toEqual({ hold: false, riskScore: 40 });
   });
 
   it('holds when a rule on the refreshed report features now blocks', () => {
     const set = rules('- id: reported-payee\n  description: reported\n  when: payee.report_count >= 1\n  score: 10\n  action: block\n  scam_type: other\n- id: shadow\n  description: s\n  when: amount > 0\n  score: 90\n  action: block\n  scam_type: other\n  mode: shadow\n');
-    expect(recheckHold({ vector: v, reports: none, nowMs: now, modelScore: null, ruleSet: set, thresholds }).hold).toBe(false);
-    expect(recheckHold({ vector: v, reports: { count: 1, reporters: 1, lastMs: now }, nowMs: now, modelScore: null, ruleSet: set, thresholds })).toEqual({
+    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, thresholds }).hold).toBe(false);
+    expect(recheckHold({ vector: v, reports: { count: 1, reporters: 1, lastMs: now }, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, thresholds })).toEqual({
       hold: true,
       riskScore: 10,
       reason: `rule set ${set.version} now blocks it (risk 10, blocking rules: reported-payee)`,
     });
   });
 
+  it('holds for review while a report on the payee is not applied to its flags yet (issue 19)', () => {
+    const set = rules('- id: big\n  description: big\n  when: amount >= 10000\n  score: 40\n  action: warn\n  scam_type: other\n');
+    const input = { vector: v, reports: none, nowMs: now, modelScore: null, ruleSet: set, thresholds };
+    expect(recheckHold({ ...input, unappliedReports: ['case-1'] })).toEqual({
+      hold: true,
+      riskScore: 40,
+      reason: 'the payee is named by scam report case-1, not yet applied to its report flags (Redis failed when it was filed)',
+    });
+    expect(recheckHold({ ...input, unappliedReports: ['case-1', 'case-2', 'case-3', 'case-4', 'case-5'] })).toEqual({
+      hold: true,
+      riskScore: 40,
+      reason: 'the payee is named by scam reports case-1, case-2, case-3 and 2 more, not yet applied to its report flags (Redis failed when it was filed)',
+    });
+  });
+
   it('holds by score alone, and on a vector of another catalogue', () => {
     const set = rules('- id: big\n  description: big\n  when: amount >= 10000\n  score: 40\n  scam_type: other\n');
-    expect(recheckHold({ vector: v, reports: none, nowMs: now, modelScore: 0.97, ruleSet: set, thresholds })).toMatchObject({ hold: true, riskScore: 97 });
-    expect(recheckHold({ vector: v.slice(1), reports: none, nowMs: now, modelScore: null, ruleSet: set, thresholds })).toMatchObject({ hold: true, riskScore: 0 });
+    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: 0.97, ruleSet: set, thresholds })).toMatchObject({ hold: true, riskScore: 97 });
+    expect(recheckHold({ vector: v.slice(1), reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, thresholds })).toMatchObject({ hold: true, riskScore: 0 });
   });
 });
 

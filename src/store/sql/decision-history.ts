@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FeatureValue } from '../../features/catalogue.ts';
-import type { SqlStore } from './sql-store.ts';
+import type { SqlExecutor, SqlStore } from './sql-store.ts';
 
 /**
  * The `decisions` table: every decision with the feature vector it was made on, copied from the
@@ -244,6 +244,28 @@ function iso(ms: number): string {
 }
 const orNull = (v: number | null): string | null => (v === null ? null : String(v));
 
+/** Who paid whom in a recorded transfer. */
+export interface TransferParties {
+  readonly payerId: string;
+  readonly payeeId: string;
+}
+
+/**
+ * The payer and payee of each of these transfers as the decision history recorded them (one
+ * primary-key lookup each); a transfer that is not in the history is absent from the map. Takes
+ * an executor so the case library can check a report inside the transaction that inserts it.
+ */
+export async function transferParties(db: SqlExecutor, transferIds: readonly string[]): Promise<Map<string, TransferParties>> {
+  const out = new Map<string, TransferParties>();
+  if (transferIds.length === 0) return out;
+  const { rows } = await db.query<{ transfer_id: string; payer_id: string; payee_id: string }>(
+    'SELECT transfer_id, payer_id, payee_id FROM decisions WHERE transfer_id = ANY($1::text[])',
+    [transferIds],
+  );
+  for (const r of rows) out.set(r.transfer_id, { payerId: r.payer_id, payeeId: r.payee_id });
+  return out;
+}
+
 /** Rows deleted per statement by the retention, so no single delete holds locks for long. */
 const RETENTION_CHUNK = 5_000;
 
@@ -278,6 +300,11 @@ export class DecisionHistory {
     const params = [...text.map(arrayLiteral), `[${decisions.join(',')}]`, `[${features.join(',')}]`];
     const res = await this.sql.query(INSERT_SQL, params);
     return res.rowCount;
+  }
+
+  /** See transferParties(). */
+  parties(transferIds: readonly string[]): Promise<Map<string, TransferParties>> {
+    return transferParties(this.sql, transferIds);
   }
 
   /** Deletes decisions that occurred before `beforeMs`; returns how many. */
