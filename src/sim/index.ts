@@ -45,7 +45,12 @@
  *   new account); long cons (investment, romance) keep accounts of their own for weeks. Onward
  *   transfers are labelled `mule`, role `mule`, one case per mule account.
  * Fraud transfers (victim and mule) are about `fraudRate` of all transfers.
+ *
+ * Optional fields (field-coverage.ts): by default each event leaves out the optional fields its
+ * payer's backend would not send (no session signals, a minimal API integration, unknown
+ * account dates of external payees), keyed by account and independent of the label.
  */
+import { FieldCoverage } from './field-coverage.ts';
 import { resolveSimOptions } from './options.ts';
 import { Calendar, buildPopulation } from './population.ts';
 import { LegitGenerator } from './legit.ts';
@@ -62,6 +67,7 @@ export { SIM_LIMITS, resolveSimOptions, type SimOptionProblem, type SimOptionsRe
 export { SimStats, type BandSummary, type SimSummary, type TypologySummary } from './stats.ts';
 export { SIM_USAGE, parseSimArgs, type SimArgs } from './args.ts';
 export { simRecordJson } from './jsonl.ts';
+export { FIELD_COVERAGE, FieldCoverage, OPTIONAL_FIELDS, type OptionalFields } from './field-coverage.ts';
 
 /**
  * Simulated transfers with their labels, in `occurredAt` order, over `days` days from `start`.
@@ -88,12 +94,16 @@ export function* simulate(options: Partial<SimOptions> = {}): Generator<SimRecor
     const network = new MuleNetwork(new Random(deriveSeed(o.seed, 'mules')), out, seq, seedKey, startYear, `mc${o.seed}-`);
     new FraudPlanner(pop, cal, out, new Random(deriveSeed(o.seed, 'scams')), seq, o.seed, network).plan(target);
   }
+  const coverage = o.optionalFields === 'partial' ? new FieldCoverage(o.seed) : null;
   let n = 0;
   // local day d of a payer ends at most ~14 h into UTC day d + 1 and starts no earlier than
   // UTC day d - 1: UTC day d is complete once local day d + 1 is generated
   for (let day = -1; day <= o.days; day++) {
     legit.day(day);
     if (day < 1) continue;
-    for (const p of out.take(day - 1)) yield { event: p.toEvent(clock, `t${o.seed}-${n++}`), label: p.label };
+    for (const p of out.take(day - 1)) {
+      const event = p.toEvent(clock, `t${o.seed}-${n++}`);
+      yield { event: coverage === null ? event : coverage.apply(event), label: p.label };
+    }
   }
 }

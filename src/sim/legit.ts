@@ -232,7 +232,7 @@ export class LegitGenerator {
     const ageDays = u < 0.05 ? rng.range(0.2, 7) : u < 0.2 ? rng.range(7, 90) : rng.range(90, 3_000);
     return {
       id: accountId(this.pop.seedKey, KIND.oneOff, i),
-      createdIso: rng.chance(0.08) ? undefined : this.clock.iso(ms - Math.floor(ageDays * DAY_MS)),
+      createdIso: this.clock.iso(ms - Math.floor(ageDays * DAY_MS)),
       name: shopLike ? shopName(1e7 + i) : personName(1e7 + i),
     };
   }
