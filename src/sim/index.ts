@@ -19,6 +19,8 @@
  *   allowances for students, wages for helpers and staff; neighbourhood group buys (fan-in
  *   from neighbours, passed on to a supplier within hours); rare large payments (renovation,
  *   deposits, tuition, hospital bills, gifts to family, health products sold by phone).
+ * - Everyday payments repeated to the same payee minutes later (5%: a second item, a bill paid
+ *   in parts, several red packets or top-ups in a row).
  * - Calls while paying (family), screen sharing (children helping elderly parents), pasted
  *   payees: all present in legitimate traffic at realistic rates.
  *
@@ -87,7 +89,7 @@ export function* simulate(options: Partial<SimOptions> = {}): Generator<SimRecor
   const clock = new IsoClock();
   const out = new DayBuckets(startMs, o.days);
   const seq = { n: 0 };
-  const legit = new LegitGenerator(pop, cal, clock, out, new Random(deriveSeed(o.seed, 'legit')), seq);
+  const legit = new LegitGenerator(pop, cal, clock, out, new Random(deriveSeed(o.seed, 'legit')), seq, new Random(deriveSeed(o.seed, 'legit-repeats')));
   if (o.fraudRate > 0) {
     const target = (o.fraudRate / (1 - o.fraudRate)) * legit.expectedEvents();
     const startYear = new Date(startMs).getUTCFullYear();
