@@ -123,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
       dataSource = `events ${path.basename(values.events)}`;
       source = eventsFile(values.events);
     } else {
-      dataSource = `simulator payers=${payers} days=${days} seed=${simSeed} fraudRate=${fraudRate} start=${start}`;
+      dataSource = `simulator payers=${payers} days=${days} seed=${simSeed} fraudRate=${fraudRate} start=${start} optionalFields=partial`;
       source = (function* () {
         for (const r of simulate({ payers, days, seed: simSeed, start, fraudRate })) yield labelled(r);
       })();

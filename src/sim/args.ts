@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { OptionalFields } from './field-coverage.ts';
 import { resolveSimOptions } from './options.ts';
 import { DEFAULT_SIM_OPTIONS, type SimOptions } from './types.ts';
 
@@ -8,6 +9,9 @@ export const SIM_USAGE = `usage: npm run sim -- [options]
   --seed N          PRNG seed; same seed and options, same output (default ${DEFAULT_SIM_OPTIONS.seed})
   --start DATE      first day, YYYY-MM-DD UTC (default ${DEFAULT_SIM_OPTIONS.start})
   --fraud-rate R    target share of fraudulent transfers, 0-0.5 (default ${DEFAULT_SIM_OPTIONS.fraudRate})
+  --optional-fields partial|all
+                    partial: optional fields left out in the proportions payment backends
+                    send them (src/sim/field-coverage.ts); all: every one (default ${DEFAULT_SIM_OPTIONS.optionalFields})
   --out FILE        write JSONL here instead of stdout`;
 
 const FLAG_OF: Readonly<Record<keyof SimOptions, string>> = {
@@ -16,6 +20,7 @@ const FLAG_OF: Readonly<Record<keyof SimOptions, string>> = {
   seed: '--seed',
   start: '--start',
   fraudRate: '--fraud-rate',
+  optionalFields: '--optional-fields',
 };
 
 export type SimArgs =
@@ -36,6 +41,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
         seed: { type: 'string' },
         start: { type: 'string' },
         'fraud-rate': { type: 'string' },
+        'optional-fields': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -50,6 +56,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
   if (values.seed !== undefined) given.seed = num(values.seed);
   if (typeof values.start === 'string') given.start = values.start;
   if (values['fraud-rate'] !== undefined) given.fraudRate = num(values['fraud-rate']);
+  if (typeof values['optional-fields'] === 'string') given.optionalFields = values['optional-fields'] as OptionalFields;
   const r = resolveSimOptions(given);
   const errors = r.ok ? [] : r.problems.map((p) => `${FLAG_OF[p.option]}: ${p.message}`);
   if (values.out === '') errors.push('--out: must name a file');

@@ -19,6 +19,8 @@
  *   allowances for students, wages for helpers and staff; neighbourhood group buys (fan-in
  *   from neighbours, passed on to a supplier within hours); rare large payments (renovation,
  *   deposits, tuition, hospital bills, gifts to family, health products sold by phone).
+ * - Everyday payments repeated to the same payee minutes later (5%: a second item, a bill paid
+ *   in parts, several red packets or top-ups in a row).
  * - Calls while paying (family), screen sharing (children helping elderly parents), pasted
  *   payees: all present in legitimate traffic at realistic rates.
  *
@@ -45,7 +47,12 @@
  *   new account); long cons (investment, romance) keep accounts of their own for weeks. Onward
  *   transfers are labelled `mule`, role `mule`, one case per mule account.
  * Fraud transfers (victim and mule) are about `fraudRate` of all transfers.
+ *
+ * Optional fields (field-coverage.ts): by default each event leaves out the optional fields its
+ * payer's backend would not send (no session signals, a minimal API integration, unknown
+ * account dates of external payees), keyed by account and independent of the label.
  */
+import { FieldCoverage } from './field-coverage.ts';
 import { resolveSimOptions } from './options.ts';
 import { Calendar, buildPopulation } from './population.ts';
 import { LegitGenerator } from './legit.ts';
@@ -62,6 +69,7 @@ export { SIM_LIMITS, resolveSimOptions, type SimOptionProblem, type SimOptionsRe
 export { SimStats, type BandSummary, type SimSummary, type TypologySummary } from './stats.ts';
 export { SIM_USAGE, parseSimArgs, type SimArgs } from './args.ts';
 export { simRecordJson } from './jsonl.ts';
+export { FIELD_COVERAGE, FieldCoverage, OPTIONAL_FIELDS, type OptionalFields } from './field-coverage.ts';
 
 /**
  * Simulated transfers with their labels, in `occurredAt` order, over `days` days from `start`.
@@ -81,19 +89,23 @@ export function* simulate(options: Partial<SimOptions> = {}): Generator<SimRecor
   const clock = new IsoClock();
   const out = new DayBuckets(startMs, o.days);
   const seq = { n: 0 };
-  const legit = new LegitGenerator(pop, cal, clock, out, new Random(deriveSeed(o.seed, 'legit')), seq);
+  const legit = new LegitGenerator(pop, cal, clock, out, new Random(deriveSeed(o.seed, 'legit')), seq, new Random(deriveSeed(o.seed, 'legit-repeats')));
   if (o.fraudRate > 0) {
     const target = (o.fraudRate / (1 - o.fraudRate)) * legit.expectedEvents();
     const startYear = new Date(startMs).getUTCFullYear();
     const network = new MuleNetwork(new Random(deriveSeed(o.seed, 'mules')), out, seq, seedKey, startYear, `mc${o.seed}-`);
     new FraudPlanner(pop, cal, out, new Random(deriveSeed(o.seed, 'scams')), seq, o.seed, network).plan(target);
   }
+  const coverage = o.optionalFields === 'partial' ? new FieldCoverage(o.seed) : null;
   let n = 0;
   // local day d of a payer ends at most ~14 h into UTC day d + 1 and starts no earlier than
   // UTC day d - 1: UTC day d is complete once local day d + 1 is generated
   for (let day = -1; day <= o.days; day++) {
     legit.day(day);
     if (day < 1) continue;
-    for (const p of out.take(day - 1)) yield { event: p.toEvent(clock, `t${o.seed}-${n++}`), label: p.label };
+    for (const p of out.take(day - 1)) {
+      const event = p.toEvent(clock, `t${o.seed}-${n++}`);
+      yield { event: coverage === null ? event : coverage.apply(event), label: p.label };
+    }
   }
 }

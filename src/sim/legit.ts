@@ -56,6 +56,14 @@ const EVERYDAY_MIX: readonly (readonly [number, number, number])[] = [
 const BIG_ONE_OFF = { minor: 0.0003, adult: 0.0025, elderly: 0.003 } as const;
 const ON_CALL = { minor: 0.01, adult: 0.03, elderly: 0.06 } as const;
 const REMOTE = { minor: 0.0003, adult: 0.0005, elderly: 0.003 } as const;
+/**
+ * Everyday payments repeated to the same payee minutes later (issue 19): a forgotten item or a
+ * second round at the same shop, a bill paid in parts, several red packets or game top-ups in a
+ * row. Each everyday payment is followed by 1-3 more (mean 1.4) with this chance, 1-20 minutes
+ * apart, most of the same amount. Scams repeat payments minutes apart too; without this, a
+ * repeat minutes apart would be a scam signal no legitimate payer ever shows.
+ */
+const REPEAT_SOON = { chance: 0.05, meanExtra: 1.4 } as const;
 /** New shops get their opening-weeks custom from the neighbourhood. */
 const NEW_SHOP_WEEKS_MS = 28 * DAY_MS;
 
@@ -69,6 +77,8 @@ export class LegitGenerator {
     private readonly out: DayBuckets,
     private readonly rng: Random,
     private readonly seq: { n: number },
+    /** its own stream, so the repeats do not shift the draws of everything else */
+    private readonly repeatRng: Random,
   ) {}
 
   /** Everyday transfers per day: the payer's rate, more at weekends and just after payday. */
@@ -91,7 +101,7 @@ export class LegitGenerator {
       const dom = this.cal.dayOfMonth(d);
       for (const p of this.pop.payers) {
         if (!this.active(p, d)) continue;
-        total += this.lambda(p, weekday, dom) + BIG_ONE_OFF[p.band] + this.habitsDue(p, d, weekday);
+        total += this.lambda(p, weekday, dom) * (1 + REPEAT_SOON.chance * REPEAT_SOON.meanExtra) + BIG_ONE_OFF[p.band] + this.habitsDue(p, d, weekday);
       }
     }
     return total;
@@ -141,6 +151,21 @@ export class LegitGenerator {
     this.out.add(new Pending(ms, this.seq.n++, amount, ch, p, device, payee, flags, memo, LEGIT_LABEL));
   }
 
+  /** An everyday payment, sometimes repeated to the same payee minutes later (REPEAT_SOON). */
+  private emitEveryday(p: Payer, ms: number, amount: number, channel: string, payee: Account, flags: number, memo: string | undefined): void {
+    this.emit(p, ms, amount, channel, payee, flags, memo);
+    const rng = this.repeatRng;
+    if (!rng.chance(REPEAT_SOON.chance)) return;
+    const u = rng.next();
+    const extra = u < 0.7 ? 1 : u < 0.9 ? 2 : 3;
+    let t = ms;
+    for (let k = 0; k < extra; k++) {
+      t += Math.floor(rng.range(60, 1_200)) * 1000;
+      const again = rng.chance(0.6) ? amount : Math.max(1, cents(amount * rng.range(0.3, 1.5)));
+      this.emit(p, t, again, channel, payee, flags & ~F_PASTED, memo);
+    }
+  }
+
   /** a call and (rarely) screen sharing, at the payer's base rates times `callBoost` */
   private sessionFlags(p: Payer, callBoost: number, remoteBoost = 1): number {
     let f = 0;
@@ -187,7 +212,7 @@ export class LegitGenerator {
     const channel = chain ? (rng.chance(0.5) ? 'qr' : this.appOrWeb(p)) : rng.chance(0.8) ? 'qr' : 'app';
     let flags = this.sessionFlags(p, 0.7);
     if (channel !== 'qr' && rng.chance(0.02)) flags |= F_PASTED;
-    this.emit(p, ms, amount, channel, m, flags, undefined);
+    this.emitEveryday(p, ms, amount, channel, m, flags, undefined);
   }
 
   private friend(p: Payer, day: number): void {
@@ -212,7 +237,7 @@ export class LegitGenerator {
       memo = this.memo(0.25, MEMO.friend);
     }
     if (rng.chance(0.02)) flags |= F_PASTED;
-    this.emit(p, ms, amount, this.appOrWeb(p), f, flags, memo);
+    this.emitEveryday(p, ms, amount, this.appOrWeb(p), f, flags, memo);
   }
 
   private family(p: Payer, day: number): void {
@@ -221,7 +246,7 @@ export class LegitGenerator {
     const f = this.pop.payers[rng.pick(p.family)]!;
     const amount = rng.chance(0.35) ? rng.pick(LUCKY) : roundTo(rng.logNormal(300, 0.9), 10);
     const flags = this.sessionFlags(p, p.band === 'elderly' ? 3.5 : 4, 6);
-    this.emit(p, ms, amount, 'app', f, flags, this.memo(0.2, MEMO.family));
+    this.emitEveryday(p, ms, amount, 'app', f, flags, this.memo(0.2, MEMO.family));
   }
 
   /** A payee never paid before and never paid again: a second-hand seller, a plumber, a tutor. */
@@ -232,7 +257,7 @@ export class LegitGenerator {
     const ageDays = u < 0.05 ? rng.range(0.2, 7) : u < 0.2 ? rng.range(7, 90) : rng.range(90, 3_000);
     return {
       id: accountId(this.pop.seedKey, KIND.oneOff, i),
-      createdIso: rng.chance(0.08) ? undefined : this.clock.iso(ms - Math.floor(ageDays * DAY_MS)),
+      createdIso: this.clock.iso(ms - Math.floor(ageDays * DAY_MS)),
       name: shopLike ? shopName(1e7 + i) : personName(1e7 + i),
     };
   }
@@ -248,7 +273,7 @@ export class LegitGenerator {
         : Math.max(1, cents(rng.logNormal(250, 1.1)));
     let flags = this.sessionFlags(p, 1.5);
     if (rng.chance(0.35)) flags |= F_PASTED;
-    this.emit(p, ms, amount, rng.chance(0.7) ? 'app' : 'qr', this.freshPayee(ms, rng.chance(0.3)), flags, this.memo(0.15, MEMO.oneOff));
+    this.emitEveryday(p, ms, amount, rng.chance(0.7) ? 'app' : 'qr', this.freshPayee(ms, rng.chance(0.3)), flags, this.memo(0.15, MEMO.oneOff));
   }
 
   private bigOneOff(p: Payer, day: number): void {

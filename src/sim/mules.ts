@@ -207,8 +207,8 @@ export class MuleNetwork {
     const i = this.collectorCount++;
     const c: Account = {
       id: accountId(this.seedKey, KIND.collector, i),
-      // often an account at another institution: its age is unknown to the engine
-      createdIso: rng.chance(0.5) ? undefined : isoSeconds(ms - Math.floor(rng.range(10, 1_500) * DAY_MS)),
+      // whether the backend knows its age is field-coverage.ts's choice, as for every payee
+      createdIso: isoSeconds(ms - Math.floor(rng.range(10, 1_500) * DAY_MS)),
       name: rng.chance(0.6) ? personName(2e7 + i) : `${shopName(2e7 + i)}贸易`,
     };
     this.collectors.push(c);

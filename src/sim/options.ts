@@ -1,3 +1,4 @@
+import { OPTIONAL_FIELDS } from './field-coverage.ts';
 import { parseStartDate } from './time.ts';
 import { DEFAULT_SIM_OPTIONS, type SimOptions } from './types.ts';
 
@@ -39,6 +40,9 @@ export function resolveSimOptions(given: Partial<SimOptions> = {}): SimOptionsRe
   }
   if (typeof o.fraudRate !== 'number' || !(o.fraudRate >= 0 && o.fraudRate <= SIM_LIMITS.maxFraudRate)) {
     problems.push({ option: 'fraudRate', message: `must be a number from 0 to ${SIM_LIMITS.maxFraudRate}` });
+  }
+  if (!(OPTIONAL_FIELDS as readonly unknown[]).includes(o.optionalFields)) {
+    problems.push({ option: 'optionalFields', message: `must be one of ${OPTIONAL_FIELDS.join(', ')}` });
   }
   return problems.length === 0 ? { ok: true, options: Object.freeze(o) } : { ok: false, problems };
 }

@@ -233,8 +233,8 @@ export interface Population {
   nextDevice: number;
 }
 
-function account(seedKey: number, kind: number, index: number, createdMs: number | undefined, name: string): Account {
-  return { id: accountId(seedKey, kind, index), createdIso: createdMs === undefined ? undefined : isoSeconds(createdMs), name };
+function account(seedKey: number, kind: number, index: number, createdMs: number, name: string): Account {
+  return { id: accountId(seedKey, kind, index), createdIso: isoSeconds(createdMs), name };
 }
 
 export function buildPopulation(count: number, startMs: number, days: number, seedKey: number, rng: Random): Population {
@@ -378,7 +378,7 @@ export function buildPopulation(count: number, startMs: number, days: number, se
       const com = communities[p.community]!;
       const landlord = rng.chance(0.25)
         ? rng.pick(com.agencies)
-        : account(seedKey, KIND.landlord, counters.landlord++, rng.chance(0.1) ? undefined : startMs - Math.floor(rng.range(200, 4_000) * DAY_MS), personName(2e6 + counters.landlord));
+        : account(seedKey, KIND.landlord, counters.landlord++, startMs - Math.floor(rng.range(200, 4_000) * DAY_MS), personName(2e6 + counters.landlord));
       const amount = Math.max(600, roundTo(rng.logNormal(2_600, 0.45), 100));
       let move: Rent['move'] = null;
       if (rng.chance(0.06)) {

@@ -1,5 +1,6 @@
 import type { ScamType } from '../decision/scam-types.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
+import type { OptionalFields } from './field-coverage.ts';
 
 /** The scam typologies the simulator tells victim stories for (each with its own signals). */
 export const SIM_TYPOLOGIES = [
@@ -49,6 +50,11 @@ export interface SimOptions {
   readonly start: string;
   /** target share of fraudulent transfers (victim and mule transfers) among all transfers */
   readonly fraudRate: number;
+  /**
+   * `partial`: optional fields left out as payment backends leave them out (field-coverage.ts);
+   * `all`: every optional field the simulator knows (for tests of the typologies' signals)
+   */
+  readonly optionalFields: OptionalFields;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
@@ -57,4 +63,5 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   seed: 1,
   start: '2026-06-01',
   fraudRate: 0.005,
+  optionalFields: 'partial',
 });

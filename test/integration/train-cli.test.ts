@@ -35,7 +35,7 @@ describe('npm run train', () => {
       const manifest = parseManifest(readFileSync(path.join(out, 'calmpay-gbdt-cli1.json'), 'utf8'));
       expect(manifest.ok).toBe(true);
       if (manifest.ok) {
-        expect(manifest.manifest.dataSource).toBe('simulator payers=400 days=22 seed=1 fraudRate=0.03 start=2026-06-01');
+        expect(manifest.manifest.dataSource).toBe('simulator payers=400 days=22 seed=1 fraudRate=0.03 start=2026-06-01 optionalFields=partial');
         expect(manifest.manifest.baselineMetrics).not.toBeNull();
         expect(manifest.manifest.params).toMatchObject({ maxRounds: 20, learningRate: 0.3, maxDepth: 4, maxLeaves: 12, lambda: 5, minChildWeight: 0.2, earlyStoppingRounds: 5 });
         expect(manifest.manifest.ensemble.trees.length).toBe(report.trees);

@@ -45,9 +45,9 @@ describe('simulate: reproducible', () => {
     expect(n).toBeGreaterThan(3_000);
   });
 
-  it('defaults to 2026-06-01, 30 days and a 0.5% fraud rate', () => {
+  it('defaults to 2026-06-01, 30 days, a 0.5% fraud rate and optional fields left out as backends do', () => {
     const r = resolveSimOptions({});
-    expect(r).toEqual({ ok: true, options: { payers: 10_000, days: 30, seed: 1, start: '2026-06-01', fraudRate: 0.005 } });
+    expect(r).toEqual({ ok: true, options: { payers: 10_000, days: 30, seed: 1, start: '2026-06-01', fraudRate: 0.005, optionalFields: 'partial' } });
   });
 });
 
@@ -73,19 +73,20 @@ describe('simulator options', () => {
   });
 
   it('parses the command line, naming each bad flag', () => {
-    expect(parseSimArgs(['--payers', '50000', '--days', '30', '--seed', '1', '--fraud-rate', '0.01', '--start', '2026-07-01', '--out', '/tmp/x.jsonl'])).toEqual({
+    expect(parseSimArgs(['--payers', '50000', '--days', '30', '--seed', '1', '--fraud-rate', '0.01', '--start', '2026-07-01', '--optional-fields', 'all', '--out', '/tmp/x.jsonl'])).toEqual({
       ok: true,
-      options: { payers: 50_000, days: 30, seed: 1, start: '2026-07-01', fraudRate: 0.01 },
+      options: { payers: 50_000, days: 30, seed: 1, start: '2026-07-01', fraudRate: 0.01, optionalFields: 'all' },
       out: '/tmp/x.jsonl',
       help: false,
     });
-    expect(parseSimArgs(['--payers', 'many', '--days', '', '--fraud-rate=-0.1', '--start', '1st June', '--out', ''])).toEqual({
+    expect(parseSimArgs(['--payers', 'many', '--days', '', '--fraud-rate=-0.1', '--start', '1st June', '--optional-fields', 'some', '--out', ''])).toEqual({
       ok: false,
       errors: [
         '--payers: must be an integer from 1 to 10000000',
         '--days: must be an integer from 1 to 3660',
         '--start: must be a date YYYY-MM-DD',
         '--fraud-rate: must be a number from 0 to 0.5',
+        '--optional-fields: must be one of partial, all',
         '--out: must name a file',
       ],
     });

@@ -7,7 +7,8 @@ const DAYS = 14;
 let records: { event: TransferEvent; label: SimLabel }[] = [];
 
 beforeAll(() => {
-  records = [...simulate({ payers: 3_000, days: DAYS, seed: 21, fraudRate: 0.02 })];
+  // every field the simulator knows (field coverage: sim-field-coverage.test.ts)
+  records = [...simulate({ payers: 3_000, days: DAYS, seed: 21, fraudRate: 0.02, optionalFields: 'all' })];
 });
 
 describe('simulated transfer events', () => {

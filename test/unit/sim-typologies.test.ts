@@ -35,6 +35,19 @@ function gapsMinutes(cs: readonly Row[][]): number[] {
   return cs.flatMap((t) => t.slice(1).map((r, i) => (r.ms - t[i]!.ms) / MINUTE_MS));
 }
 
+/** ids of transfers whose payer paid the same payee within the 20 minutes before */
+function repeatsWithin(rs: readonly Row[], ms: number): Set<string> {
+  const last = new Map<string, number>();
+  const out = new Set<string>();
+  for (const r of rs) {
+    const k = `${r.payer}>${r.payee}`;
+    const t = last.get(k);
+    if (t !== undefined && r.ms - t <= ms) out.add(r.id);
+    last.set(k, r.ms);
+  }
+  return out;
+}
+
 const onCall = (r: Row): boolean => r.onCall === true;
 const remote = (r: Row): boolean => r.remote === true;
 
@@ -196,7 +209,10 @@ describe('mule accounts', () => {
 describe('legitimate traffic overlaps every signal', () => {
   it('no single signal flags fraud alone: each flags legitimate transfers too, and misses some fraud', () => {
     const fraud = rows.filter((r) => r.label.fraud);
+    const repeats = repeatsWithin(rows, 20 * MINUTE_MS);
     const signals: Record<string, (r: Row) => boolean> = {
+      // issue 19: paying the same payee again minutes later is what ordinary payers do too
+      repeatWithin20Minutes: (r) => repeats.has(r.id),
       onCall,
       remote,
       pasted: (r) => r.pasted === true,
@@ -219,5 +235,13 @@ describe('legitimate traffic overlaps every signal', () => {
     expect(legit.filter((r) => r.band === 'elderly' && r.amount >= 5_000 && r.firstSeen).length).toBeGreaterThan(10);
     expect(legit.filter((r) => r.payeeAgeDays !== null && r.payeeAgeDays < 7).length).toBeGreaterThan(200);
     expect(share(legit, (r) => localHour(r.ms, r.timeZone!) < 6)).toBeGreaterThan(0.02);
+  });
+
+  it('has legitimate payments repeated to the same payee minutes later, by minors and adults alike (issue 19)', () => {
+    const repeats = repeatsWithin(rows, 20 * MINUTE_MS);
+    const byBand = Object.fromEntries(
+      (['minor', 'adult', 'elderly'] as const).map((b) => [b, share(legit.filter((r) => r.band === b), (r) => repeats.has(r.id)) > 0.02]),
+    );
+    expect(byBand).toEqual({ minor: true, adult: true, elderly: true });
   });
 });
