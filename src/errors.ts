@@ -58,6 +58,10 @@ export const ERRORS = {
   },
   CALMPAY_ERR_SAME_AUTHOR: { status: 403, message: 'A rule version must be approved by someone other than its author' },
   CALMPAY_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  CALMPAY_ERR_DECISION_NOT_RECORDED: {
+    status: 503,
+    message: 'The decision could not be recorded; retry the same request: it completes this transfer without counting it twice',
+  },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
