@@ -130,6 +130,18 @@ describe('a score whose first request died between claim and record', () => {
     );
     expect(answers).toEqual(ids.map(() => [200, 200]));
   });
+
+  it('times every stage up to the serialised reply, the record included', async () => {
+    now = T0;
+    const res = await post(app, '/v1/transfers/score', coolOff('timed-1'));
+    const t = res.json().timingsUs as Record<string, number>;
+    expect(Object.keys(t)).toEqual(['validate', 'features', 'rules', 'model', 'decision', 'record', 'render', 'total']);
+    const stages = Object.entries(t).filter(([k]) => k !== 'total');
+    for (const [, v] of stages) expect(Number.isInteger(v) && v >= 0).toBe(true);
+    expect(t.record).toBeGreaterThan(0);
+    // each stage rounds to the microsecond on its own: allow one per stage
+    expect(t.total! + stages.length).toBeGreaterThanOrEqual(stages.reduce((s, [, v]) => s + v, 0));
+  });
 });
 
 describe('a score whose decision cannot be written', () => {
