@@ -69,7 +69,7 @@ app.post('/v1/transfers/score', async (request, reply) => {
   if (!parsed.success) return reply.code(400).send({ code: 'CALMPAY_ERR_VALIDATION', message: parsed.error.message });
   const e = parsed.data;
   // the engine's own call (keys and arguments), with the transfer's claim as its only write
-  const claimed = await claim(scoreScriptCall(keys, config, e, Date.parse(e.occurredAt), 'h'.repeat(27), ''));
+  const claimed = await claim(scoreScriptCall(keys, config, e, Date.parse(e.occurredAt), 'h'.repeat(27), '', Date.now()));
   return { transferId: e.transferId, action: 'allow', replayed: claimed === 1 };
 });
 app.get('/healthz', async () => ({ status: 'ok' }));

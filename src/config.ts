@@ -97,6 +97,10 @@ export interface Config {
   readonly degradedFeaturesPolicy: readonly AmountBand[];
   /** how long a transferId is remembered for idempotency */
   readonly idempotencyTtlSeconds: number;
+  /** a score answers 503 when its decision is not recorded in Redis within this (docs/score-durability.md) */
+  readonly recordDeadlineMs: number;
+  /** a claimed transfer without a decision this long after its claim is completed by a retry */
+  readonly claimLeaseMs: number;
   /** how long "payer has paid payee before" is remembered */
   readonly pairTtlDays: number;
   /** approximate bound on the decision stream length (XADD MAXLEN ~) */
@@ -165,6 +169,8 @@ export const CONFIG_VARIABLES = [
   'REQUEST_TIMEOUT_MS',
   'DEGRADED_FEATURES_POLICY',
   'IDEMPOTENCY_TTL_SECONDS',
+  'RECORD_DEADLINE_MS',
+  'CLAIM_LEASE_MS',
   'PAIR_TTL_DAYS',
   'DECISION_STREAM_MAXLEN',
   'MAX_FUTURE_SKEW_SECONDS',
@@ -272,7 +278,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     Object.fromEntries(AGE_BANDS.map((b) => [b, segment(b)])) as Record<AgeBand, SegmentPolicy>,
   );
   const sql = sqlConfig(env, dataDir);
-  return Object.freeze({
+  const config: Config = Object.freeze({
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 3000, 0, 65_535),
     redisUrl: env.REDIS_URL || undefined,
@@ -301,6 +307,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
     degradedFeaturesPolicy: parseDegradedPolicy(env.DEGRADED_FEATURES_POLICY || '2000:allow,*:warn'),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 30 * 86_400),
+    recordDeadlineMs: int(env, 'RECORD_DEADLINE_MS', 500, 1, 60_000),
+    claimLeaseMs: int(env, 'CLAIM_LEASE_MS', 5_000, 1, 3_600_000),
     pairTtlDays: int(env, 'PAIR_TTL_DAYS', 400, 1, 3_650),
     decisionStreamMaxLen: int(env, 'DECISION_STREAM_MAXLEN', 200_000, 1_000, 100_000_000),
     maxFutureSkewSeconds: int(env, 'MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
@@ -312,4 +320,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     backtest: backtestConfig(env, sql.decisionRetentionDays),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   });
+  checkClaimLease(config);
+  return config;
+}
+
+/**
+ * A live score holds its claim at most for its three deadlines; a lease no longer than that
+ * would let a retry decide a transfer its first request is still deciding.
+ */
+function checkClaimLease(c: Config): void {
+  const busyMs = c.featuresDeadlineMs + c.model.deadlineMs + c.recordDeadlineMs;
+  if (c.claimLeaseMs <= busyMs) {
+    throw new ConfigError(
+      `CLAIM_LEASE_MS (${c.claimLeaseMs}) must exceed FEATURES_DEADLINE_MS + MODEL_DEADLINE_MS + RECORD_DEADLINE_MS (${busyMs})`,
+    );
+  }
 }

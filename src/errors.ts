@@ -66,6 +66,10 @@ export const ERRORS = {
     status: 422,
     message: 'A reported transfer is not in the decision history (not scored by this engine, or still being recorded)',
   },
+  CALMPAY_ERR_DECISION_NOT_RECORDED: {
+    status: 503,
+    message: 'The decision could not be recorded; retry the same request: it completes this transfer without counting it twice',
+  },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

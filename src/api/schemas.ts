@@ -70,7 +70,16 @@ export const DecisionSchema = z
     modelVersion: z.string().nullable(),
     decidedAt: z.string(),
     timingsUs: z
-      .object({ validate: z.number(), features: z.number(), rules: z.number(), model: z.number(), decision: z.number(), total: z.number() })
-      .describe('per-stage server time in microseconds'),
+      .object({
+        validate: z.number(),
+        features: z.number(),
+        rules: z.number(),
+        model: z.number(),
+        decision: z.number(),
+        record: z.number().optional().describe('awaiting the write of the decision to Redis (absent when nothing was recorded)'),
+        render: z.number().optional().describe('rendering and serialising the reply'),
+        total: z.number().describe('from the request reaching the handler to the serialised reply'),
+      })
+      .describe('per-stage server time in microseconds; a replay shows the stages of the first request up to its decision'),
   })
   .describe('Decision');

@@ -12,13 +12,18 @@ import type { GuardianCheck } from '../features/velocity-state.ts';
 import { CalmpayError, validationError } from '../errors.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
 import type { ModelAssessment } from '../model/model-session.ts';
-import type { ClaimResult, FeatureStore } from '../store/feature-store.ts';
+import type { ClaimResult, FeatureStore, RecordOutcome } from '../store/feature-store.ts';
 import { registrationFor } from '../cooling/registration.ts';
 
 /**
- * One score, the hot path of DESIGN §4: features (one Redis call) → rules → policy → record
- * (not awaited). Idempotent on transferId: the same event again returns the stored decision
- * without touching any window; a different event under a used id is a conflict.
+ * One score, the hot path of DESIGN §4: features (one Redis call) → rules → policy → record.
+ * Idempotent on transferId: the same event again returns the stored decision without touching
+ * any window; a different event under a used id is a conflict.
+ *
+ * Nothing answered is lost (issue 19, docs/score-durability.md): the answer waits for the
+ * decision's batched write, and a transfer claimed but never recorded (its request died or its
+ * write failed) is completed by a retry once the claim's lease is over, on the velocity state
+ * stored with the claim, so the windows count it once.
  */
 
 export interface ScoreServiceDeps {
@@ -43,6 +48,8 @@ interface Unavailable {
   readonly late: Promise<ClaimResult> | null;
 }
 
+type Duplicate = Extract<ClaimResult, { kind: 'duplicate' }>;
+
 export interface ScoreResult {
   readonly decision: StoredDecision;
   /** true when this is an earlier decision returned again for the same event */
@@ -62,7 +69,7 @@ function guardianBlock(check: GuardianCheck | null, currency: string): GuardianB
   };
 }
 
-const us = (fromMs: number, toMs: number): number => Math.round((toMs - fromMs) * 1000);
+export const us = (fromMs: number, toMs: number): number => Math.round((toMs - fromMs) * 1000);
 
 
 /** How long a duplicate waits for the first request's decision to be written. */
@@ -94,10 +101,11 @@ export class ScoreService {
     }
     const hash = eventHash(e);
     const ruleSet = this.deps.ruleSet(); // one whole version per request
-    const claim = await this.claim(e, tMs, hash);
+    const claim = await this.claim(e, tMs, hash, now);
     if (claim.kind === 'duplicate') {
       if (claim.eventHash !== hash) throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${e.transferId} was scored with a different event` }]);
-      return { decision: await this.storedDecision(e.transferId, claim.decision), replayed: true };
+      if (claim.decision !== null) return { decision: JSON.parse(claim.decision) as StoredDecision, replayed: true };
+      return this.complete(e, tMs, claim, ruleSet, startedAt, validatedAt);
     }
     if (claim.kind === 'unavailable') {
       const v = eventOnlyVector(e, tMs, config.ageBands);
@@ -107,7 +115,8 @@ export class ScoreService {
       this.deps.onDecision?.(decision);
       claim.late?.then(
         (late) => {
-          if (late.kind === 'new') this.record(e, decision, v);
+          // (a failed write is reported by the store; a retry completes the claim)
+          if (late.kind === 'new') this.record(e, decision, v).catch(() => undefined);
         },
         () => {},
       );
@@ -115,18 +124,89 @@ export class ScoreService {
     }
     const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
     const decision = await this.decideOn(e, v, guardianBlock(claim.state.guardian, e.currency), ruleSet, now, startedAt, validatedAt, null);
-    this.record(e, decision, v);
-    this.deps.onDecision?.(decision);
-    return { decision, replayed: false };
+    return this.recordAndAnswer(e, decision, v, startedAt);
+  }
+
+  /**
+   * The same event again, claimed but without a decision: the first request is still deciding
+   * (wait briefly for it, then 409 TRANSFER_IN_PROGRESS), or, once the claim is older than
+   * CLAIM_LEASE_MS, it died or failed to record: decide on the velocity state it was answered
+   * (stored with the claim, so no window counts the transfer again) and record that decision.
+   */
+  private async complete(
+    e: TransferEvent,
+    tMs: number,
+    claim: Duplicate,
+    ruleSet: RuleSet,
+    startedAt: number,
+    validatedAt: number,
+  ): Promise<ScoreResult> {
+    const { config, clock } = this.deps;
+    const leaseOver = (): boolean => claim.claimedAtMs !== null && clock() - claim.claimedAtMs >= config.claimLeaseMs;
+    if (!leaseOver()) {
+      for (let i = 0; i < IN_FLIGHT_POLLS; i++) {
+        await this.deps.sleep(IN_FLIGHT_POLL_MS);
+        const json = await this.deps.store.storedDecision(e.transferId);
+        if (json !== null) return { decision: JSON.parse(json) as StoredDecision, replayed: true };
+      }
+    }
+    // a claim of an earlier version stores no state: it cannot be completed without counting twice
+    if (claim.state === null || !leaseOver()) throw new CalmpayError('CALMPAY_ERR_TRANSFER_IN_PROGRESS');
+    const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
+    const guardian = guardianBlock(claim.state.guardian, e.currency);
+    const decision = await this.decideOn(e, v, guardian, ruleSet, clock(), startedAt, validatedAt, null);
+    return this.recordAndAnswer(e, decision, v, startedAt);
+  }
+
+  /**
+   * Records the decision (awaiting its batch's write, within RECORD_DEADLINE_MS) and only then
+   * answers it, with the `record` stage in its timings. Another decision recorded first for
+   * the transfer (a retry completed it while this request was slower than the lease) is the
+   * answer instead. A write that fails or misses the deadline is a 503 naming the retry.
+   */
+  private async recordAndAnswer(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[], startedAt: number): Promise<ScoreResult> {
+    const t0 = performance.now();
+    const outcome = await this.recordWithin(e, decision, v);
+    if (outcome.kind === 'existing') return { decision: JSON.parse(outcome.decision) as StoredDecision, replayed: true };
+    const t1 = performance.now();
+    const t = decision.timingsUs;
+    const recorded: StoredDecision = {
+      ...decision,
+      timingsUs: { validate: t.validate, features: t.features, rules: t.rules, model: t.model, decision: t.decision, record: us(t0, t1), total: us(startedAt, t1) },
+    };
+    this.deps.onDecision?.(recorded);
+    return { decision: recorded, replayed: false };
+  }
+
+  private async recordWithin(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[]): Promise<RecordOutcome> {
+    const ms = this.deps.config.recordDeadlineMs;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`it was not written within RECORD_DEADLINE_MS (${ms} ms)`), ms);
+    });
+    const write = this.record(e, decision, v);
+    try {
+      const outcome = await Promise.race([write.catch((err: Error) => `the write failed: ${err.message}`), deadline]);
+      if (typeof outcome !== 'string') return outcome;
+      // a write that is only late may still land: then the retry finds (and returns) it
+      write.catch(() => undefined);
+      throw new CalmpayError(
+        'CALMPAY_ERR_DECISION_NOT_RECORDED',
+        `The decision on ${e.transferId} could not be recorded (${outcome}); retry the same request ` +
+          `after CLAIM_LEASE_MS (${this.deps.config.claimLeaseMs} ms): it completes this transfer without counting it twice`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
    * The velocity state within FEATURES_DEADLINE_MS. Redis failing or answering late is an
    * expected condition with a configured answer (degraded mode), not an error.
    */
-  private async claim(e: TransferEvent, tMs: number, hash: string): Promise<ClaimResult | Unavailable> {
+  private async claim(e: TransferEvent, tMs: number, hash: string, now: number): Promise<ClaimResult | Unavailable> {
     const ms = this.deps.config.featuresDeadlineMs;
-    const call = this.deps.store.claimAndUpdate(e, tMs, hash);
+    const call = this.deps.store.claimAndUpdate(e, tMs, hash, now);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), ms);
@@ -221,7 +301,7 @@ export class ScoreService {
    * no names or free text. The same decision string serves both writes. A warn/cool_off
    * decision also starts its lifecycle in the same batched write (src/cooling/registration.ts).
    */
-  private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[]): void {
+  private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[]): Promise<RecordOutcome> {
     const json = JSON.stringify(decision);
     const event = JSON.stringify({
       occurredAt: e.occurredAt,
@@ -231,22 +311,11 @@ export class ScoreService {
       payeeId: e.payee.accountId,
     });
     const features = JSON.stringify(v);
-    this.deps.store.recordDecision(
+    return this.deps.store.recordDecision(
       e.transferId,
       json,
       { event, features, catalogue: CATALOGUE_VERSION },
       registrationFor(decision, e, v, features, this.deps.config),
     );
-  }
-
-  /** The decision of the first request for this event, waiting briefly if it is still being made. */
-  private async storedDecision(transferId: string, first: string | null): Promise<StoredDecision> {
-    let json = first;
-    for (let i = 0; json === null && i < IN_FLIGHT_POLLS; i++) {
-      await this.deps.sleep(IN_FLIGHT_POLL_MS);
-      json = await this.deps.store.storedDecision(transferId);
-    }
-    if (json === null) throw new CalmpayError('CALMPAY_ERR_TRANSFER_IN_PROGRESS');
-    return JSON.parse(json) as StoredDecision;
   }
 }

@@ -8,8 +8,8 @@ import type { TransferEvent } from '../features/transfer-event.ts';
  * What a `warn` or `cool_off` decision writes to start its lifecycle in WARNED (pure): the
  * arguments of register-transfer.lua after its keys. FeatureStore sends it in the batched
  * decision write of the scoring path (one more command in a pipeline that is already going
- * out, no extra round trip and nothing awaited by the score); `allow` and `block` decisions
- * write nothing.
+ * out, no extra round trip; the score awaits the batch, so a `warn` answered is registered);
+ * `allow` and `block` decisions write nothing.
  *
  * The hash keeps what the lifecycle needs after the decision key has expired: the payee (for
  * the re-check and the escalation index), amount and decision summary (for webhooks), the

@@ -28,6 +28,11 @@ export interface TimingsUs {
   readonly rules: number;
   readonly model: number;
   readonly decision: number;
+  /** awaiting the decision's write (absent where nothing was recorded, and in the stored copy) */
+  readonly record?: number;
+  /** rendering and serialising the reply (absent in the stored copy) */
+  readonly render?: number;
+  /** from the request reaching the handler to its serialised reply (the stored copy: to the decision) */
   readonly total: number;
 }
 

@@ -22,7 +22,27 @@ export interface FeatureStoreOptions {
 
 export type ClaimResult =
   | { readonly kind: 'new'; readonly state: VelocityState }
-  | { readonly kind: 'duplicate'; readonly eventHash: string; readonly decision: string | null };
+  | {
+      readonly kind: 'duplicate';
+      readonly eventHash: string;
+      readonly decision: string | null;
+      /** when the claim was made (the claimant's clock), null for a claim of an earlier version */
+      readonly claimedAtMs: number | null;
+      /** the velocity state the claimant was answered, null for a claim of an earlier version */
+      readonly state: VelocityState | null;
+    };
+
+/** What recording a decision found: it was written, or another decision already was (returned). */
+export type RecordOutcome = { readonly kind: 'recorded' } | { readonly kind: 'existing'; readonly decision: string };
+
+interface PendingRecord {
+  readonly transferId: string;
+  readonly decisionJson: string;
+  readonly entry: DecisionStreamExtras;
+  readonly registration: TransferRegistration | null;
+  readonly resolve: (outcome: RecordOutcome) => void;
+  readonly reject: (err: Error) => void;
+}
 
 const DAY_MS = 86_400_000;
 /** payers with guardian limits whose time zone is remembered; a miss costs one extra call */
@@ -53,6 +73,7 @@ export function scoreScriptCall(
   tMs: number,
   eventHash: string,
   zone: string,
+  claimMs: number,
 ): (string | number)[] {
   const payer = e.payer.accountId;
   const payee = e.payee.accountId;
@@ -88,12 +109,14 @@ export function scoreScriptCall(
     zone,
     zone === '' ? '' : localDate(tMs, zone),
     e.currency,
+    claimMs,
   ];
 }
 
 /**
- * The velocity store in Redis: one script call per score reads and updates every window,
- * and the decision is written back afterwards without the caller waiting for it.
+ * The velocity store in Redis: one script call per score reads and updates every window, and
+ * the decision is written back afterwards, batched with the other decisions of the same
+ * event-loop turn; the caller awaits the batch before answering (docs/score-durability.md).
  */
 export class FeatureStore {
   private readonly redis: Redis;
@@ -102,7 +125,7 @@ export class FeatureStore {
   private readonly onWriteError: (err: Error) => void;
   /** payer -> time zone of its guardian limits, for the accounts that have limits (bounded) */
   private readonly guardianZones = new BoundedCache<string, string>(GUARDIAN_ZONE_CACHE);
-  private pending: { transferId: string; decisionJson: string; entry: DecisionStreamExtras; registration: TransferRegistration | null }[] = [];
+  private pending: PendingRecord[] = [];
   private flushing: Promise<void> | null = null;
 
   constructor(redis: Redis, keys: Keys, opts: FeatureStoreOptions, onWriteError: (err: Error) => void) {
@@ -126,12 +149,15 @@ export class FeatureStore {
    * earlier replies; none for almost every payer) with the local date in it; the script
    * checks the zone and, when it differs, answers with the right one and changes nothing, so
    * the second call is still one atomic step.
+   *
+   * `claimMs` (the caller's clock) is stored with the claim and the state it answered, so
+   * that a retry can tell an abandoned claim from one still being decided, and complete it.
    */
-  async claimAndUpdate(e: TransferEvent, tMs: number, eventHash: string): Promise<ClaimResult> {
+  async claimAndUpdate(e: TransferEvent, tMs: number, eventHash: string, claimMs: number = Date.now()): Promise<ClaimResult> {
     const payer = e.payer.accountId;
     let zone = this.guardianZones.get(payer) ?? '';
     for (let attempt = 0; ; attempt++) {
-      const reply = await this.callScoreScript(e, tMs, eventHash, zone);
+      const reply = await this.callScoreScript(e, tMs, eventHash, zone, claimMs);
       if (reply[0] !== 2) return this.decodeClaim(reply);
       const actual = String(reply[1]);
       if (attempt > 0 || !isTimeZone(actual)) {
@@ -142,8 +168,8 @@ export class FeatureStore {
     }
   }
 
-  private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string): Promise<(number | string)[]> {
-    return this.redis.cpScoreFeatures(...scoreScriptCall(this.keys, this.opts, e, tMs, eventHash, zone));
+  private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string, claimMs: number): Promise<(number | string)[]> {
+    return this.redis.cpScoreFeatures(...scoreScriptCall(this.keys, this.opts, e, tMs, eventHash, zone, claimMs));
   }
 
   private decodeClaim(reply: (number | string)[]): ClaimResult {
@@ -151,7 +177,7 @@ export class FeatureStore {
       const decision = reply[2];
       return {
         kind: 'duplicate',
-        eventHash: String(reply[1]),
+        ...decodeStoredClaim(String(reply[1])),
         decision: typeof decision === 'string' && decision !== '' ? decision : null,
       };
     }
@@ -164,18 +190,33 @@ export class FeatureStore {
   }
 
   /**
-   * Stores the decision for idempotent replays and appends it to the bounded decision stream
-   * (fields: transferId, decision, event, features, catalogue). Not awaited on the hot path:
-   * the writes of every decision made in one event-loop turn go out as one pipeline (one
-   * socket write); a failure is reported, never silently dropped.
+   * Appends the decision to the bounded decision stream (fields: transferId, decision, event,
+   * features, catalogue) and stores it for idempotent replays. The writes of every decision
+   * recorded in one event-loop turn go out as one pipeline (one socket write, one round trip);
+   * the promise settles when that pipeline has answered: `recorded`, `existing` with the
+   * decision another request recorded first (SET NX: a retry that took over an abandoned claim
+   * and the claimant agree on one decision), or rejected when a write failed (also reported).
    *
    * A `warn`/`cool_off` decision also starts its lifecycle (src/cooling/registration.ts): one
    * more script call in the same pipeline, writing one hash, an audit entry, a zset member and
    * an outbox entry — no extra round trip, and nothing for `allow`/`block` decisions.
+   *
+   * The decision key is written last: once it exists, the stream entry and the lifecycle were
+   * written before it (one connection executes a pipeline in order), so a claim without a
+   * decision is exactly one whose record may be incomplete and must be completed. Completing
+   * one appends the stream entry and registers again; both are idempotent downstream (the sink
+   * inserts ON CONFLICT DO NOTHING, register-transfer.lua changes nothing for a known transfer).
    */
-  recordDecision(transferId: string, decisionJson: string, entry: DecisionStreamExtras, registration: TransferRegistration | null = null): void {
-    this.pending.push({ transferId, decisionJson, entry, registration });
-    if (this.flushing === null) this.scheduleFlush();
+  recordDecision(
+    transferId: string,
+    decisionJson: string,
+    entry: DecisionStreamExtras,
+    registration: TransferRegistration | null = null,
+  ): Promise<RecordOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ transferId, decisionJson, entry, registration, resolve, reject });
+      if (this.flushing === null) this.scheduleFlush();
+    });
   }
 
   /** Writes what is pending at the end of this event-loop turn. */
@@ -194,8 +235,10 @@ export class FeatureStore {
     const k = this.keys;
     const ttlMs = this.opts.idempotencyTtlSeconds * 1000;
     const p = this.redis.pipeline();
+    /** per record: the index of its first command in the pipeline */
+    const starts: number[] = [];
     for (const { transferId, decisionJson, entry, registration } of batch) {
-      p.set(k.txDecision(transferId), decisionJson, 'PX', ttlMs);
+      starts.push(p.length);
       if (registration !== null) {
         p.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...registration.args);
       }
@@ -216,17 +259,47 @@ export class FeatureStore {
         'catalogue',
         entry.catalogue,
       );
+      // last (see above); NX GET answers the decision recorded first, if any
+      p.set(k.txDecision(transferId), decisionJson, 'PX', ttlMs, 'NX', 'GET');
     }
+    starts.push(p.length);
     try {
-      const results = (await p.exec()) ?? [];
-      for (const [err] of results) if (err) this.onWriteError(err);
+      const results = await p.exec();
+      if (results === null || results.length !== p.length) throw new Error('the decision pipeline was aborted');
+      for (const [i, r] of batch.entries()) {
+        const end = starts[i + 1]! - 1;
+        const failed = results.slice(starts[i]!, end + 1).find(([err]) => err !== null);
+        const [setErr, previous] = results[end]!;
+        if (failed === undefined) {
+          r.resolve(typeof previous === 'string' ? { kind: 'existing', decision: previous } : { kind: 'recorded' });
+          continue;
+        }
+        this.onWriteError(failed[0]!);
+        // a command before the decision's SET failed (the pipeline went on): take the decision
+        // back, so that the claim reads as unrecorded and a retry completes the whole record
+        if (setErr === null && previous === null) {
+          await this.redis.del(k.txDecision(r.transferId)).catch((err: Error) => this.onWriteError(err));
+        }
+        r.reject(failed[0]!);
+      }
     } catch (err) {
       this.onWriteError(err as Error);
+      for (const r of batch) r.reject(err as Error);
     } finally {
       this.flushing = null;
       if (this.pending.length > 0) this.scheduleFlush();
     }
   }
+}
+
+/**
+ * The claim as the score script stores it: `<event hash>|<claim ms>|<reply integers>`, or the
+ * bare event hash an earlier version wrote (no time, no state: such a claim cannot be completed).
+ */
+function decodeStoredClaim(claim: string): { eventHash: string; claimedAtMs: number | null; state: VelocityState | null } {
+  const [eventHash = '', at, reply] = claim.split('|');
+  if (at === undefined || reply === undefined) return { eventHash, claimedAtMs: null, state: null };
+  return { eventHash, claimedAtMs: Number(at), state: decodeVelocityReply(reply.split(',').map(Number)) };
 }
 
 /** What the decision stream carries besides the decision: JSON strings, built by the caller. */

@@ -117,23 +117,39 @@ describe('score-features script', () => {
     expect(t - start).toBeGreaterThan(40 * 86_400_000);
   });
 
-  it('returns the claim for a transferId seen before and changes nothing', async () => {
+  it('returns the claim for a transferId seen before, with the state it answered, and changes nothing', async () => {
     const s = store(`test-${randomUUID()}:`);
     const x: Tx = { t: Date.UTC(2026, 5, 1), payer: 'a', payee: 'b', amount: 10 };
-    const first = await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-1');
-    expect(first.kind).toBe('new');
-    expect(await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-1')).toEqual({ kind: 'duplicate', eventHash: 'hash-1', decision: null });
-    s.recordDecision('dup', '{"action":"allow"}', { event: '{}', features: '[]', catalogue: 'c' });
-    await s.drain();
+    const claimedAt = x.t + 42;
+    const first = await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-1', claimedAt);
+    if (first.kind !== 'new') throw new Error('not claimed');
+    expect(await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-1')).toEqual({ kind: 'duplicate', eventHash: 'hash-1', decision: null, claimedAtMs: claimedAt, state: first.state });
+    expect(await s.recordDecision('dup', '{"action":"allow"}', { event: '{}', features: '[]', catalogue: 'c' })).toEqual({ kind: 'recorded' });
     expect(await s.storedDecision('dup')).toBe('{"action":"allow"}');
     expect(await s.claimAndUpdate(event(x, 'dup'), x.t, 'hash-2')).toEqual({
       kind: 'duplicate',
       eventHash: 'hash-1',
       decision: '{"action":"allow"}',
+      claimedAtMs: claimedAt,
+      state: first.state,
     });
+    // a second record of the transfer keeps the first decision and answers it
+    expect(await s.recordDecision('dup', '{"action":"block"}', { event: '{}', features: '[]', catalogue: 'c' })).toEqual({
+      kind: 'existing',
+      decision: '{"action":"allow"}',
+    });
+    expect(await s.storedDecision('dup')).toBe('{"action":"allow"}');
     // the duplicate did not count: the next transfer sees exactly one earlier transfer
     const next = await s.claimAndUpdate(event({ ...x, t: x.t + 1000 }, 'next'), x.t + 1000, 'h');
     expect(next.kind === 'new' && next.state.payerOut.counts).toEqual([1, 1, 1, 1]);
+  });
+
+  it('reads a claim written by an earlier version (the bare event hash) as one without a stored state', async () => {
+    const prefix = `test-${randomUUID()}:`;
+    const s = store(prefix);
+    const x: Tx = { t: Date.UTC(2026, 5, 1), payer: 'old-a', payee: 'old-b', amount: 10 };
+    await redis.set(makeKeys(prefix).tx('old-claim'), 'hash-1', 'PX', 60_000);
+    expect(await s.claimAndUpdate(event(x, 'old-claim'), x.t, 'hash-1')).toEqual({ kind: 'duplicate', eventHash: 'hash-1', decision: null, claimedAtMs: null, state: null });
   });
 
   it('caps distinct-account sets and saturates the feature at the cap', async () => {

@@ -57,7 +57,7 @@ describe('POST /v1/transfers/score', () => {
     expect(d.warning.scamType).toBe('impersonation');
     expect(d.warning.title.length).toBeGreaterThan(0);
     expect(d.warning.message).toContain('15');
-    expect(Object.keys(d.timingsUs)).toEqual(['validate', 'features', 'rules', 'model', 'decision', 'total']);
+    expect(Object.keys(d.timingsUs)).toEqual(['validate', 'features', 'rules', 'model', 'decision', 'record', 'render', 'total']);
     for (const v of Object.values(d.timingsUs as Record<string, number>)) expect(Number.isInteger(v) && v >= 0).toBe(true);
   });
 
@@ -86,10 +86,14 @@ describe('POST /v1/transfers/score', () => {
     expect(first.statusCode).toBe(200);
     expect(again.statusCode).toBe(200);
     expect(again.headers['idempotent-replayed']).toBe('true');
-    const { language: l1, ...d1 } = first.json();
-    const { language: l2, ...d2 } = again.json();
+    const { language: l1, timingsUs: t1, ...d1 } = first.json();
+    const { language: l2, timingsUs: t2, ...d2 } = again.json();
     expect([l1, l2]).toEqual(['en', 'zh']);
     expect(d2).toEqual(d1);
+    // a replay shows the first request's stages as stored with its decision, up to the decision
+    const { record: _record, render: _render, total: _total, ...stages } = t1;
+    expect(t2).toMatchObject(stages);
+    expect(Object.keys(t2)).toEqual(['validate', 'features', 'rules', 'model', 'decision', 'total']);
     // windows counted the transfer once: a later transfer sees one earlier transfer in the hour
     const next = await score(app, { ...body, transferId: 'idem-2', occurredAt: '2026-11-21T03:11:00Z' });
     const third = await score(app, { ...body, transferId: 'idem-3', occurredAt: '2026-11-21T03:12:00Z' });

@@ -71,3 +71,13 @@ describe('loadConfig: backtest bounds', () => {
     expect(() => loadConfig({ SHADOW_STATS_MAX_WINDOW_DAYS: 'all' }, '/srv')).toThrow('SHADOW_STATS_MAX_WINDOW_DAYS must be an integer between 1 and 3650, got "all"');
   });
 });
+
+describe('loadConfig: the claim lease of a score', () => {
+  it('needs the lease to outlast every deadline a live score can spend', () => {
+    expect(loadConfig({}, '/srv')).toMatchObject({ recordDeadlineMs: 500, claimLeaseMs: 5_000 });
+    expect(loadConfig({ CLAIM_LEASE_MS: '621' }, '/srv').claimLeaseMs).toBe(621);
+    expect(() => loadConfig({ CLAIM_LEASE_MS: '620' }, '/srv')).toThrow(
+      'CLAIM_LEASE_MS (620) must exceed FEATURES_DEADLINE_MS + MODEL_DEADLINE_MS + RECORD_DEADLINE_MS (620)',
+    );
+  });
+});

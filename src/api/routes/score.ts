@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
-import { renderDecision, type ReasonLookup } from '../../decision/decision.ts';
+import { renderDecision, type DecisionResponse, type ReasonLookup, type TimingsUs } from '../../decision/decision.ts';
 import { pickLanguage, type Language } from '../../decision/warnings.ts';
 import { occurredAtTooOld, parseTransferEvent, TransferEventSchema } from '../../features/transfer-event.ts';
 import { validationError } from '../../errors.ts';
 import { zodProblems } from '../http-errors.ts';
 import { DecisionSchema, ErrorSchema } from '../schemas.ts';
-import type { ScoreService } from '../score-service.ts';
+import { us, type ScoreService } from '../score-service.ts';
 
 export interface ScoreRouteDeps {
   readonly service: ScoreService;
@@ -44,7 +44,8 @@ export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
       response: { 200: DecisionSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 503: ErrorSchema },
     },
     // The body is validated in the handler (timed as the `validate` stage) and the decision is
-    // serialised directly; the schemas above document the route.
+    // serialised in the handler too (timed as `render`, inside `total`); the schemas above
+    // document the route.
     validatorCompiler: () => (data: unknown) => ({ value: data }),
     serializerCompiler: () => (data: unknown) => JSON.stringify(data),
     handler: async (request, reply) => {
@@ -59,7 +60,26 @@ export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
       const lang = pickLanguage(request.headers['accept-language'], event.language, deps.defaultLanguage);
       const result = await deps.service.score(event, startedAt, validatedAt);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return renderDecision(result.decision, lang, deps.reasons);
+      const renderedAt = performance.now();
+      reply.type('application/json; charset=utf-8');
+      return serialiseTimed(renderDecision(result.decision, lang, deps.reasons), result.replayed, startedAt, renderedAt);
     },
   });
+}
+
+/**
+ * The reply body, with `timingsUs` last so that its `total` can be taken once everything else
+ * is rendered and serialised (issue 18: the total used to stop before record, render and
+ * serialisation). A replay keeps the timings stored with the first decision.
+ */
+function serialiseTimed(d: DecisionResponse, replayed: boolean, startedAt: number, renderedAt: number): string {
+  const head = JSON.stringify({ ...d, timingsUs: undefined });
+  const t = d.timingsUs;
+  let timings: TimingsUs = t;
+  if (!replayed) {
+    const end = performance.now();
+    const { validate, features, rules, model, decision, record } = t;
+    timings = { validate, features, rules, model, decision, record, render: us(renderedAt, end), total: us(startedAt, end) };
+  }
+  return `${head.slice(0, -1)},"timingsUs":${JSON.stringify(timings)}}`;
 }

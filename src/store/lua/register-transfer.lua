@@ -1,6 +1,6 @@
 --[[
   register-transfer: a `warn` or `cool_off` decision starts a lifecycle in WARNED. Runs in the
-  scoring path's batched decision write (FeatureStore), never awaited by a score.
+  scoring path's batched decision write (FeatureStore), which the score awaits with its batch.
 
   KEYS[1] lifecycle hash   {t:<id>}:s
   KEYS[2] audit list       {t:<id>}:audit

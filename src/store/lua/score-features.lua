@@ -21,7 +21,8 @@
   change of the owning account rather than on every call (the TTLs below include that
   bucket's width).
 
-  KEYS[1]  tx claim        string  event hash
+  KEYS[1]  tx claim        string  '<event hash>|<claim ms>|<the 33 integers this call returned>'
+                                   (only '<event hash>' when written by an earlier version)
   KEYS[2]  tx decision     string  decision JSON (written by the app after scoring)
   KEYS[3]  payer out       hash    windows of amounts sent by the payer; `last` = ms of last transfer
   KEYS[4]  payer payees    zset    payee -> ms of last transfer (24h distinct payees)
@@ -46,10 +47,11 @@
   ARGV[24] the time zone the caller assumes the payer's guardian limits use, '' when it knows of none
   ARGV[25] the local date (YYYY-MM-DD) of t in that time zone, '' with ARGV[24] ''
   ARGV[26] the transfer's currency
+  ARGV[27] the claim time in ms (the caller's clock, not occurredAt)
 
   Returns {2, time zone} when the payer has guardian limits in another time zone than ARGV[24]
   (nothing changed: the caller computes the local date in that zone and calls again), else
-  {1, event hash, decision or ''} for a transferId already claimed, else
+  {1, claim (as stored in KEYS[1]), decision or ''} for a transferId already claimed, else
   {0, payer out c1,s1..c4,s4 (8), payer last ms or -1, payer distinct payees 24h,
       pair count, pair first ms or -1, device new 1/0/-1, device distinct payers 24h or -1,
       payee in c1,s1..c4,s4 (8), payee out sum 1h, payee out sum 24h,
@@ -62,14 +64,19 @@
   Guardian limits are checked here, in the same atomic step as the windows, so two concurrent
   transfers cannot both slip under a daily limit. Only a transfer within the limits adds to
   the day's spend; one over a limit is blocked and spends nothing.
+
+  The claim keeps what the call answered (issue 19, docs/score-durability.md): a retry of a
+  transfer whose claimant died before recording its decision decides on exactly the state the
+  claimant saw, and nothing is counted twice. The claim is written last, with the reply
+  (one SET where there was a SET NX); the GET before it is the idempotency check, atomic with
+  everything else in the script.
 ]]
 
 local guardian = redis.call('HMGET', KEYS[13], 'tz', 'currency', 'perTx', 'daily', 'day')
 if guardian[1] and guardian[1] ~= ARGV[24] then return {2, guardian[1]} end
 
-if not redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[7]) then
-  return {1, redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]) or ''}
-end
+local claim = redis.call('GET', KEYS[1])
+if claim then return {1, claim, redis.call('GET', KEYS[2]) or ''} end
 
 local t = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
@@ -431,5 +438,9 @@ else
   out[#out + 1] = -1
   out[#out + 1] = -1
 end
+
+-- the claim, with this reply ('%.0f': exact integers, as the reply itself carries them)
+local CLAIM_FORMAT = '%s|%s|' .. string.rep('%.0f,', #out - 2) .. '%.0f'
+redis.call('SET', KEYS[1], string.format(CLAIM_FORMAT, ARGV[3], ARGV[27], unpack(out, 2)), 'PX', ARGV[7])
 
 return out

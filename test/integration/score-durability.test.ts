@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { idx } from '../../src/features/catalogue.ts';
+import { buildFeatureVector } from '../../src/features/build-vector.ts';
+import { eventHash, parseTransferEvent, type TransferEvent } from '../../src/features/transfer-event.ts';
+import { FeatureStore } from '../../src/store/feature-store.ts';
+import { makeKeys } from '../../src/store/keys.ts';
+import { testApp } from '../helpers/app.ts';
+import { streamFeatures } from '../helpers/decision-stream.ts';
+
+/**
+ * Nothing answered is lost (issue 19; docs/score-durability.md): the decision is in Redis
+ * before its 200, a write that fails is no 200, and a retry of a transfer claimed but never
+ * recorded completes it on the state stored with the claim, counting nothing twice.
+ */
+
+type TestApp = Awaited<ReturnType<typeof testApp>>;
+
+const T0 = Date.parse('2026-11-21T03:10:00Z');
+const LEASE_MS = 5_000;
+const OUT_1H = idx('payer.out_count_1h');
+const PAIR_COUNT = idx('payee.paid_before_count');
+
+/** Scored cool_off by the fixture rules: elderly payer on a call, large, new payee. */
+function coolOff(id: string, payer = `p-${id}`, payee = `q-${id}`, at = T0): Record<string, unknown> {
+  return {
+    transferId: id,
+    occurredAt: new Date(at).toISOString(),
+    amount: 48_000,
+    currency: 'CNY',
+    payer: { accountId: payer, birthYear: 1950 },
+    payee: { accountId: payee },
+    context: { onCall: true },
+  };
+}
+
+function parsed(body: Record<string, unknown>): TransferEvent {
+  const r = parseTransferEvent(body);
+  if (!r.success) throw new Error(r.error.message);
+  return r.data;
+}
+
+function post(app: TestApp, url: string, body?: unknown) {
+  return app.server.inject({
+    method: 'POST',
+    url,
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) }),
+  });
+}
+
+/** The claim a score makes, made without deciding or recording: an engine killed right after it. */
+async function claimOnly(app: TestApp, e: TransferEvent, atMs: number) {
+  const config = loadConfig({ REDIS_KEY_PREFIX: app.prefix });
+  const dead = new FeatureStore(app.redis, makeKeys(app.prefix), config, () => undefined);
+  const claim = await dead.claimAndUpdate(e, Date.parse(e.occurredAt), eventHash(e), atMs);
+  if (claim.kind !== 'new') throw new Error(`${e.transferId} was claimed before`);
+  return buildFeatureVector(e, Date.parse(e.occurredAt), claim.state, config.ageBands);
+}
+
+const IN_PROGRESS = { code: 'CALMPAY_ERR_TRANSFER_IN_PROGRESS', message: 'This transferId is being scored by another request; retry shortly', details: [] };
+
+describe('a score whose first request died between claim and record', () => {
+  let app: TestApp;
+  let now = T0;
+  beforeAll(async () => {
+    app = await testApp({ CLAIM_LEASE_MS: String(LEASE_MS) }, { clock: () => now });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('is completed by a retry after the lease, on the stored state, and counts once', async () => {
+    const body = coolOff('dead-1');
+    now = T0;
+    const vector = await claimOnly(app, parsed(body), now);
+
+    // within the lease the first request may still be deciding
+    now = T0 + 1_000;
+    const early = await post(app, '/v1/transfers/score', body);
+    expect([early.statusCode, early.json()]).toEqual([409, IN_PROGRESS]);
+
+    now = T0 + LEASE_MS;
+    const retry = await post(app, '/v1/transfers/score', body);
+    expect(retry.statusCode).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(retry.json()).toMatchObject({ transferId: 'dead-1', action: 'cool_off', riskScore: 70 });
+    // decided on exactly what the claim was answered, and recorded with it
+    expect(await streamFeatures(app, 'dead-1')).toEqual(JSON.parse(JSON.stringify(vector)));
+
+    // the lifecycle was registered with the decision: confirm and read work
+    const confirmed = await post(app, '/v1/transfers/dead-1/confirm');
+    expect(confirmed.statusCode).toBe(200);
+    const view = await app.server.inject({ method: 'GET', url: '/v1/transfers/dead-1' });
+    expect([view.statusCode, view.json().state]).toEqual([200, 'COOLING_OFF']);
+
+    // a later retry replays the completed decision
+    const again = await post(app, '/v1/transfers/score', body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().decidedAt).toBe(retry.json().decidedAt);
+
+    // the windows counted the transfer once: the next one of the same payer and payee sees one
+    const next = await post(app, '/v1/transfers/score', coolOff('dead-2', 'p-dead-1', 'q-dead-1', T0 + 60_000));
+    expect(next.statusCode).toBe(200);
+    const v = await streamFeatures(app, 'dead-2');
+    expect([v[OUT_1H], v[PAIR_COUNT]]).toEqual([1, 1]);
+  });
+
+  it('answers two racing completions with one decision', async () => {
+    const body = coolOff('dead-3');
+    now = T0;
+    await claimOnly(app, parsed(body), now);
+    now = T0 + LEASE_MS;
+    const [a, b] = await Promise.all([post(app, '/v1/transfers/score', body), post(app, '/v1/transfers/score', body)]);
+    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    const { timingsUs: _ta, ...da } = a.json();
+    const { timingsUs: _tb, ...db } = b.json();
+    expect(db).toEqual(da);
+    expect(JSON.parse((await app.redis.get(`${app.prefix}{t:dead-3}:d`))!).decidedAt).toBe(da.decidedAt);
+  });
+
+  it('has the decision recorded when the 200 is sent: a confirm right after it finds the transfer', async () => {
+    now = T0;
+    const ids = Array.from({ length: 20 }, (_, i) => `quick-${i}`);
+    const answers = await Promise.all(
+      ids.map(async (id) => {
+        const scored = await post(app, '/v1/transfers/score', coolOff(id));
+        const confirmed = await post(app, `/v1/transfers/${id}/confirm`);
+        return [scored.statusCode, confirmed.statusCode];
+      }),
+    );
+    expect(answers).toEqual(ids.map(() => [200, 200]));
+  });
+
+  it('times every stage up to the serialised reply, the record included', async () => {
+    now = T0;
+    const res = await post(app, '/v1/transfers/score', coolOff('timed-1'));
+    const t = res.json().timingsUs as Record<string, number>;
+    expect(Object.keys(t)).toEqual(['validate', 'features', 'rules', 'model', 'decision', 'record', 'render', 'total']);
+    const stages = Object.entries(t).filter(([k]) => k !== 'total');
+    for (const [, v] of stages) expect(Number.isInteger(v) && v >= 0).toBe(true);
+    expect(t.record).toBeGreaterThan(0);
+    // each stage rounds to the microsecond on its own: allow one per stage
+    expect(t.total! + stages.length).toBeGreaterThanOrEqual(stages.reduce((s, [, v]) => s + v, 0));
+  });
+});
+
+describe('a score whose decision cannot be written', () => {
+  let app: TestApp;
+  let now = T0;
+  beforeAll(async () => {
+    app = await testApp({ CLAIM_LEASE_MS: String(LEASE_MS), DECISION_SINK: 'false' }, { clock: () => now });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('answers 503, not a 200 with an unrecorded decision, and a retry after the lease completes it', async () => {
+    const stream = `${app.prefix}{decisions}`;
+    // the decision stream's key holds a string: XADD fails, every other write succeeds
+    await app.redis.set(stream, 'not a stream');
+    const body = coolOff('unwritten-1');
+    now = T0;
+    const failed = await post(app, '/v1/transfers/score', body);
+    expect(failed.statusCode).toBe(503);
+    expect(failed.json()).toMatchObject({ code: 'CALMPAY_ERR_DECISION_NOT_RECORDED' });
+    expect(failed.json().message).toContain('after CLAIM_LEASE_MS (5000 ms)');
+    // nothing reads as recorded
+    expect(await app.redis.get(`${app.prefix}{t:unwritten-1}:d`)).toBeNull();
+
+    now = T0 + 1_000;
+    const early = await post(app, '/v1/transfers/score', body);
+    expect([early.statusCode, early.json()]).toEqual([409, IN_PROGRESS]);
+
+    await app.redis.del(stream);
+    now = T0 + LEASE_MS;
+    const retry = await post(app, '/v1/transfers/score', body);
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toMatchObject({ transferId: 'unwritten-1', action: 'cool_off' });
+    expect((await app.redis.xrange(stream, '-', '+')).map(([, f]) => f[1])).toEqual(['unwritten-1']);
+    const confirmed = await post(app, '/v1/transfers/unwritten-1/confirm');
+    expect(confirmed.statusCode).toBe(200);
+
+    const next = await post(app, '/v1/transfers/score', coolOff('unwritten-2', 'p-unwritten-1', 'q-unwritten-1', T0 + 60_000));
+    expect(next.statusCode).toBe(200);
+    const v = await streamFeatures(app, 'unwritten-2');
+    expect([v[OUT_1H], v[PAIR_COUNT]]).toEqual([1, 1]);
+  });
+});
