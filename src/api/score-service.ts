@@ -51,12 +51,16 @@ export interface ScoreResult {
 
 const SEGMENT = idx('payer.age_band');
 
-/** The guardian limit a transfer broke, from the atomic check in the feature store. */
-function guardianBlock(check: GuardianCheck | null, currency: string): GuardianBlock | null {
+/**
+ * The guardian limit a transfer broke, from the atomic check in the feature store. Its currency
+ * is the limits' (the notice says which currency the guardian allows); `transferCurrency` only
+ * stands in for a reply of a score script older than that field.
+ */
+function guardianBlock(check: GuardianCheck | null, transferCurrency: string): GuardianBlock | null {
   if (check === null || check.outcome === 'within') return null;
   return {
     reason: guardianReason(check.outcome),
-    currency,
+    currency: check.currency ?? transferCurrency,
     limit: check.outcome === 'per_transfer' ? check.perTransferLimit : check.outcome === 'daily' ? check.dailyLimit : null,
     spentToday: check.spentToday,
   };

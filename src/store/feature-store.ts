@@ -155,7 +155,7 @@ export class FeatureStore {
         decision: typeof decision === 'string' && decision !== '' ? decision : null,
       };
     }
-    return { kind: 'new', state: decodeVelocityReply(reply.slice(1) as number[]) };
+    return { kind: 'new', state: decodeVelocityReply(reply.slice(1)) };
   }
 
   /** The stored decision JSON of a transfer, or null. */

@@ -57,7 +57,9 @@
       report count, distinct reporters, last report ms or -1,
       guardian: outcome (0 no limits, 1 within, 2 over per-transfer, 3 over daily,
       4 currency differs from the limits'), spent that local day before this transfer,
-      per-transfer limit or -1, daily limit or -1}   (1 + 33 integers)
+      per-transfer limit or -1, daily limit or -1,
+      the limits' currency or ''}   (1 + 33 integers + 1 string; the string was added last, so
+      the 33 integers keep their places)
 
   Guardian limits are checked here, in the same atomic step as the windows, so two concurrent
   transfers cannot both slip under a daily limit. Only a transfer within the limits adds to
@@ -425,11 +427,13 @@ if guardian[1] then
   out[#out + 1] = spent
   out[#out + 1] = per_tx or -1
   out[#out + 1] = daily or -1
+  out[#out + 1] = guardian[2] or ''
 else
   out[#out + 1] = 0
   out[#out + 1] = 0
   out[#out + 1] = -1
   out[#out + 1] = -1
+  out[#out + 1] = ''
 end
 
 return out
