@@ -111,7 +111,7 @@ export class ScoreService {
       this.deps.onDecision?.(decision);
       claim.late?.then(
         (late) => {
-          if (late.kind === 'new') this.record(e, decision, v);
+          if (late.kind === 'new') this.record(e, decision, v, late.state.guardian);
         },
         () => {},
       );
@@ -119,7 +119,7 @@ export class ScoreService {
     }
     const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
     const decision = await this.decideOn(e, v, guardianBlock(claim.state.guardian, e.currency), ruleSet, now, startedAt, validatedAt, null);
-    this.record(e, decision, v);
+    this.record(e, decision, v, claim.state.guardian);
     this.deps.onDecision?.(decision);
     return { decision, replayed: false };
   }
@@ -224,8 +224,10 @@ export class ScoreService {
    * vector in catalogue order with the catalogue version, and the event's ids and amount —
    * no names or free text. The same decision string serves both writes. A warn/cool_off
    * decision also starts its lifecycle in the same batched write (src/cooling/registration.ts).
+   * A `block` of a transfer that added to a minor's daily allowance (`guardian` within the
+   * limits) gives it back in that write: a blocked transfer is never paid.
    */
-  private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[]): void {
+  private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[], guardian: GuardianCheck | null): void {
     const json = JSON.stringify(decision);
     const event = JSON.stringify({
       occurredAt: e.occurredAt,
@@ -240,6 +242,7 @@ export class ScoreService {
       json,
       { event, features, catalogue: CATALOGUE_VERSION },
       registrationFor(decision, e, v, features, this.deps.config),
+      decision.action === 'block' && guardian?.outcome === 'within' ? e.payer.accountId : null,
     );
   }
 

@@ -1,4 +1,4 @@
-import type { Redis, Result } from 'ioredis';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { WINDOWS } from '../features/catalogue.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 import { decodeVelocityReply, toStoredAmount, type VelocityState } from '../features/velocity-state.ts';
@@ -10,6 +10,7 @@ import { BoundedCache } from '../bounded-cache.ts';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     cpScoreFeatures(...args: (string | number)[]): Result<(number | string)[], Context>;
+    cpGuardianRefund(...args: (string | number)[]): Result<number, Context>;
   }
 }
 
@@ -88,6 +89,7 @@ export function scoreScriptCall(
     zone,
     zone === '' ? '' : localDate(tMs, zone),
     e.currency,
+    e.transferId,
   ];
 }
 
@@ -102,7 +104,13 @@ export class FeatureStore {
   private readonly onWriteError: (err: Error) => void;
   /** payer -> time zone of its guardian limits, for the accounts that have limits (bounded) */
   private readonly guardianZones = new BoundedCache<string, string>(GUARDIAN_ZONE_CACHE);
-  private pending: { transferId: string; decisionJson: string; entry: DecisionStreamExtras; registration: TransferRegistration | null }[] = [];
+  private pending: {
+    transferId: string;
+    decisionJson: string;
+    entry: DecisionStreamExtras;
+    registration: TransferRegistration | null;
+    guardianRefundOf: string | null;
+  }[] = [];
   private flushing: Promise<void> | null = null;
 
   constructor(redis: Redis, keys: Keys, opts: FeatureStoreOptions, onWriteError: (err: Error) => void) {
@@ -115,6 +123,9 @@ export class FeatureStore {
     }
     if (typeof (redis as Partial<Redis>).cpRegisterTransfer !== 'function') {
       redis.defineCommand('cpRegisterTransfer', SCRIPTS.registerTransfer);
+    }
+    if (typeof (redis as Partial<Redis>).cpGuardianRefund !== 'function') {
+      redis.defineCommand('cpGuardianRefund', SCRIPTS.guardianRefund);
     }
   }
 
@@ -172,9 +183,18 @@ export class FeatureStore {
    * A `warn`/`cool_off` decision also starts its lifecycle (src/cooling/registration.ts): one
    * more script call in the same pipeline, writing one hash, an audit entry, a zset member and
    * an outbox entry — no extra round trip, and nothing for `allow`/`block` decisions.
+   *
+   * `guardianRefundOf`: the payer of a `block` decision whose transfer added to a minor's daily
+   * allowance at score time (guardian-refund.lua gives it back, once), else null.
    */
-  recordDecision(transferId: string, decisionJson: string, entry: DecisionStreamExtras, registration: TransferRegistration | null = null): void {
-    this.pending.push({ transferId, decisionJson, entry, registration });
+  recordDecision(
+    transferId: string,
+    decisionJson: string,
+    entry: DecisionStreamExtras,
+    registration: TransferRegistration | null = null,
+    guardianRefundOf: string | null = null,
+  ): void {
+    this.pending.push({ transferId, decisionJson, entry, registration, guardianRefundOf });
     if (this.flushing === null) this.scheduleFlush();
   }
 
@@ -194,11 +214,12 @@ export class FeatureStore {
     const k = this.keys;
     const ttlMs = this.opts.idempotencyTtlSeconds * 1000;
     const p = this.redis.pipeline();
-    for (const { transferId, decisionJson, entry, registration } of batch) {
+    for (const { transferId, decisionJson, entry, registration, guardianRefundOf } of batch) {
       p.set(k.txDecision(transferId), decisionJson, 'PX', ttlMs);
       if (registration !== null) {
         p.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...registration.args);
       }
+      if (guardianRefundOf !== null) this.refundGuardianSpend(p, guardianRefundOf, transferId);
       p.xadd(
         k.decisionStream(),
         'MAXLEN',
@@ -226,6 +247,14 @@ export class FeatureStore {
       this.flushing = null;
       if (this.pending.length > 0) this.scheduleFlush();
     }
+  }
+
+  /**
+   * Gives back, once, what a blocked transfer added to its payer's daily guardian allowance at
+   * score time (guardian-refund.lua; a repeat changes nothing), as one command of `p`.
+   */
+  private refundGuardianSpend(p: ChainableCommander, payerId: string, transferId: string): void {
+    p.cpGuardianRefund(this.keys.accountGuardian(payerId), transferId);
   }
 }
 

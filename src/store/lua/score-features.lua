@@ -35,7 +35,10 @@
   KEYS[11] payee new       zset    payer -> ms of first transfer to this payee (24h)
   KEYS[12] payee reports   hash    count, reporters, last (ms) -- written by the case library
   KEYS[13] payer guardian  hash    guardian limits: tz, currency, perTx, daily (thousandths),
-                                   day (local date of the newest spend), d:<date> spent that day
+                                   day (local date of the newest spend), prev (the day before it
+                                   that is kept), d:<date> spent that day, s:<transfer id> what
+                                   this transfer added: '<date>,<thousandths>' (',r' appended once
+                                   given back: guardian-refund.lua)
 
   ARGV[1] t ms (occurredAt)   ARGV[2] amount (thousandths)   ARGV[3] event hash
   ARGV[4] payer id   ARGV[5] payee id   ARGV[6] device id or ''
@@ -45,7 +48,7 @@
                and the field name of that bucket ('w<k>:<index>')
   ARGV[24] the time zone the caller assumes the payer's guardian limits use, '' when it knows of none
   ARGV[25] the local date (YYYY-MM-DD) of t in that time zone, '' with ARGV[24] ''
-  ARGV[26] the transfer's currency
+  ARGV[26] the transfer's currency   ARGV[27] the transfer id (names its guardian spend record)
 
   Returns {2, time zone} when the payer has guardian limits in another time zone than ARGV[24]
   (nothing changed: the caller computes the local date in that zone and calls again), else
@@ -63,7 +66,11 @@
 
   Guardian limits are checked here, in the same atomic step as the windows, so two concurrent
   transfers cannot both slip under a daily limit. Only a transfer within the limits adds to
-  the day's spend; one over a limit is blocked and spends nothing.
+  the day's spend; one over a limit is blocked and spends nothing. A transfer within the limits
+  may still end unpaid (blocked by the rules or the model, cancelled, abandoned, rejected in
+  review): the amount and local day it added are recorded in `s:<transfer id>` so that
+  guardian-refund.lua can give it back exactly once. Records of days no longer kept are dropped
+  when the newest day moves on (their day's figure is dropped then too).
 ]]
 
 local guardian = redis.call('HMGET', KEYS[13], 'tz', 'currency', 'perTx', 'daily', 'day')
@@ -419,9 +426,20 @@ if guardian[1] then
         local older = redis.call('HGET', KEYS[13], 'prev')
         if older then redis.call('HDEL', KEYS[13], 'd:' .. older) end
         redis.call('HSET', KEYS[13], 'prev', newest)
+        -- spend records of days before the kept ones: nothing is left to give back to
+        -- (once a day per payer with limits, over a hash of a few days' transfers)
+        local flat = redis.call('HGETALL', KEYS[13])
+        local stale = {}
+        for i = 1, #flat, 2 do
+          if string.sub(flat[i], 1, 2) == 's:' and string.sub(flat[i + 1], 1, 10) < newest then
+            stale[#stale + 1] = flat[i]
+          end
+        end
+        if #stale > 0 then redis.call('HDEL', KEYS[13], unpack(stale)) end
       end
       redis.call('HSET', KEYS[13], 'day', day)
     end
+    redis.call('HSET', KEYS[13], 's:' .. ARGV[27], day .. ',' .. string.format('%.0f', amount))
   end
   out[#out + 1] = outcome
   out[#out + 1] = spent
