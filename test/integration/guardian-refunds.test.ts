@@ -194,4 +194,23 @@ describe('guardian spend of transfers that end unpaid', () => {
       now = NOW;
     }
   });
+
+  it('drops any number of spend records of days no longer kept when the day moves on', async () => {
+    const kid = 'kid-many';
+    const key = makeKeys(app.prefix).accountGuardian(kid);
+    await setLimits(kid);
+    await score(kid, 10);
+    // records left from the 20th (as many as a very busy account could leave), and one of today
+    const old = Array.from({ length: 10_000 }, (_, i) => [`s:old-${i}`, '2026-11-20,1000']).flat();
+    await app.redis.hset(key, ...old);
+    try {
+      now = Date.parse('2026-11-22T03:00:00Z');
+      const next = await score(kid, 10);
+      expect(next.decision).toMatchObject({ action: 'allow' });
+      const fields = Object.keys(await app.redis.hgetall(key)).filter((f) => f.startsWith('s:'));
+      expect(fields.sort()).toEqual([`s:gr-${seq - 1}`, `s:${next.id}`].sort());
+    } finally {
+      now = NOW;
+    }
+  });
 });

@@ -433,6 +433,11 @@ if guardian[1] then
         for i = 1, #flat, 2 do
           if string.sub(flat[i], 1, 2) == 's:' and string.sub(flat[i + 1], 1, 10) < newest then
             stale[#stale + 1] = flat[i]
+            -- in slices: unpack() of thousands of names would overflow Lua's stack
+            if #stale == 1000 then
+              redis.call('HDEL', KEYS[13], unpack(stale))
+              stale = {}
+            end
           end
         end
         if #stale > 0 then redis.call('HDEL', KEYS[13], unpack(stale)) end
