@@ -31,7 +31,7 @@ redis.defineCommand('floorClaim', {
 // - `validate`: no Redis call at all, the floor of an engine that would keep its state in process.
 redis.defineCommand('floorClaimBatch', {
   lua:
-    "local out = {} for i = 1, #KEYS / 13 do local k, a = (i - 1) * 13, (i - 1) * 26 " +
+    "local out = {} for i = 1, #KEYS / 13 do local k, a = (i - 1) * 13, (i - 1) * 28 " +
     "if redis.call('SET', KEYS[k + 1], ARGV[a + 3], 'NX', 'PX', ARGV[a + 7]) then out[i] = 0 else out[i] = 1 end end return out",
 });
 declare module 'ioredis' {

@@ -58,12 +58,16 @@ export interface ScoreResult {
 
 const SEGMENT = idx('payer.age_band');
 
-/** The guardian limit a transfer broke, from the atomic check in the feature store. */
-function guardianBlock(check: GuardianCheck | null, currency: string): GuardianBlock | null {
+/**
+ * The guardian limit a transfer broke, from the atomic check in the feature store. Its currency
+ * is the limits' (the notice says which currency the guardian allows); `transferCurrency` only
+ * stands in for a reply of a score script older than that field.
+ */
+function guardianBlock(check: GuardianCheck | null, transferCurrency: string): GuardianBlock | null {
   if (check === null || check.outcome === 'within') return null;
   return {
     reason: guardianReason(check.outcome),
-    currency,
+    currency: check.currency ?? transferCurrency,
     limit: check.outcome === 'per_transfer' ? check.perTransferLimit : check.outcome === 'daily' ? check.dailyLimit : null,
     spentToday: check.spentToday,
   };
@@ -116,7 +120,7 @@ export class ScoreService {
       claim.late?.then(
         (late) => {
           // (a failed write is reported by the store; a retry completes the claim)
-          if (late.kind === 'new') this.record(e, decision, v).catch(() => undefined);
+          if (late.kind === 'new') this.record(e, decision, v, late.state.guardian).catch(() => undefined);
         },
         () => {},
       );
@@ -124,7 +128,7 @@ export class ScoreService {
     }
     const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
     const decision = await this.decideOn(e, v, guardianBlock(claim.state.guardian, e.currency), ruleSet, now, startedAt, validatedAt, null);
-    return this.recordAndAnswer(e, decision, v, startedAt);
+    return this.recordAndAnswer(e, decision, v, claim.state.guardian, startedAt);
   }
 
   /**
@@ -155,7 +159,7 @@ export class ScoreService {
     const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
     const guardian = guardianBlock(claim.state.guardian, e.currency);
     const decision = await this.decideOn(e, v, guardian, ruleSet, clock(), startedAt, validatedAt, null);
-    return this.recordAndAnswer(e, decision, v, startedAt);
+    return this.recordAndAnswer(e, decision, v, claim.state.guardian, startedAt);
   }
 
   /**
@@ -164,9 +168,15 @@ export class ScoreService {
    * the transfer (a retry completed it while this request was slower than the lease) is the
    * answer instead. A write that fails or misses the deadline is a 503 naming the retry.
    */
-  private async recordAndAnswer(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[], startedAt: number): Promise<ScoreResult> {
+  private async recordAndAnswer(
+    e: TransferEvent,
+    decision: StoredDecision,
+    v: readonly FeatureValue[],
+    guardian: GuardianCheck | null,
+    startedAt: number,
+  ): Promise<ScoreResult> {
     const t0 = performance.now();
-    const outcome = await this.recordWithin(e, decision, v);
+    const outcome = await this.recordWithin(e, decision, v, guardian);
     if (outcome.kind === 'existing') return { decision: JSON.parse(outcome.decision) as StoredDecision, replayed: true };
     const t1 = performance.now();
     const t = decision.timingsUs;
@@ -178,13 +188,13 @@ export class ScoreService {
     return { decision: recorded, replayed: false };
   }
 
-  private async recordWithin(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[]): Promise<RecordOutcome> {
+  private async recordWithin(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[], guardian: GuardianCheck | null): Promise<RecordOutcome> {
     const ms = this.deps.config.recordDeadlineMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve(`it was not written within RECORD_DEADLINE_MS (${ms} ms)`), ms);
     });
-    const write = this.record(e, decision, v);
+    const write = this.record(e, decision, v, guardian);
     try {
       const outcome = await Promise.race([write.catch((err: Error) => `the write failed: ${err.message}`), deadline]);
       if (typeof outcome !== 'string') return outcome;
@@ -300,8 +310,10 @@ export class ScoreService {
    * vector in catalogue order with the catalogue version, and the event's ids and amount —
    * no names or free text. The same decision string serves both writes. A warn/cool_off
    * decision also starts its lifecycle in the same batched write (src/cooling/registration.ts).
+   * A `block` of a transfer that added to a minor's daily allowance (`guardian` within the
+   * limits) gives it back in that write: a blocked transfer is never paid.
    */
-  private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[]): Promise<RecordOutcome> {
+  private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[], guardian: GuardianCheck | null): Promise<RecordOutcome> {
     const json = JSON.stringify(decision);
     const event = JSON.stringify({
       occurredAt: e.occurredAt,
@@ -316,6 +328,7 @@ export class ScoreService {
       json,
       { event, features, catalogue: CATALOGUE_VERSION },
       registrationFor(decision, e, v, features, this.deps.config),
+      decision.action === 'block' && guardian?.outcome === 'within' ? e.payer.accountId : null,
     );
   }
 }

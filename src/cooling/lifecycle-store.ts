@@ -129,10 +129,19 @@ export class LifecycleStore {
     defineLifecycleCommands(redis);
   }
 
-  /** The payee and hold length of a warned transfer, or null without a lifecycle. */
-  private async payeeOf(transferId: string): Promise<{ payee: string; holdMs: number } | null> {
-    const [payee, holdMs] = await this.redis.hmget(this.keys.txState(transferId), 'payee', 'holdMs');
-    return payee === null || payee === undefined ? null : { payee, holdMs: Number(holdMs ?? 0) };
+  /** The payee, payer and hold length of a warned transfer, or null without a lifecycle. */
+  private async payeeOf(transferId: string): Promise<{ payee: string; payer: string; holdMs: number } | null> {
+    const [payee, payer, holdMs] = await this.redis.hmget(this.keys.txState(transferId), 'payee', 'payer', 'holdMs');
+    if (payee === null || payee === undefined || payer === null || payer === undefined) return null;
+    return { payee, payer, holdMs: Number(holdMs ?? 0) };
+  }
+
+  /**
+   * The payer of a warned transfer, or null without a lifecycle: the scripts that end a transfer
+   * unpaid give back its guardian spend in the payer's guardian hash, a key they must be given.
+   */
+  private async payerOf(transferId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.txState(transferId), 'payer');
   }
 
   async confirm(transferId: string, nowMs: number, actor: string, note: string, holdRiskAt: number): Promise<TransitionOutcome> {
@@ -155,7 +164,7 @@ export class LifecycleStore {
     if (t === null) return { kind: 'missing' };
     const reply = await this.redis.cpCancelTransfer(
       k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.lifecycleDue(),
-      k.accountHolds(t.payee),
+      k.accountHolds(t.payee), k.accountGuardian(t.payer),
       transferId, nowMs, new Date(nowMs).toISOString(), actor, note, this.retentionMs,
     ); // prettier-ignore
     return decodeTransition(reply);
@@ -163,8 +172,10 @@ export class LifecycleStore {
 
   async review(transferId: string, to: 'RELEASED' | 'REJECTED', nowMs: number, actor: string, reason: string): Promise<TransitionOutcome> {
     const k = this.keys;
+    const payer = await this.payerOf(transferId);
+    if (payer === null) return { kind: 'missing' };
     const reply = await this.redis.cpReviewTransfer(
-      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(),
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.accountGuardian(payer),
       transferId, nowMs, new Date(nowMs).toISOString(), actor, reason, to, this.retentionMs,
     ); // prettier-ignore
     return decodeTransition(reply);
@@ -208,8 +219,14 @@ export class LifecycleStore {
 
   async abandon(transferId: string, nowMs: number): Promise<TransitionOutcome> {
     const k = this.keys;
+    const payer = await this.payerOf(transferId);
+    if (payer === null) {
+      // no lifecycle (expired, or deleted by hand): what the script does then
+      await this.redis.zrem(k.lifecycleAwaiting(), transferId);
+      return { kind: 'missing' };
+    }
     const reply = await this.redis.cpAbandonTransfer(
-      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(),
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.accountGuardian(payer),
       transferId, nowMs, new Date(nowMs).toISOString(), 'system:warning-expiry', this.retentionMs,
     ); // prettier-ignore
     return decodeTransition(reply);

@@ -37,6 +37,11 @@ export type GuardianOutcome = 'within' | 'per_transfer' | 'daily' | 'currency';
 
 export interface GuardianCheck {
   readonly outcome: GuardianOutcome;
+  /**
+   * the currency of the limits (a transfer in another one is over them); null in a reply of a
+   * score script older than the field
+   */
+  readonly currency: string | null;
   /** spent on the payer's local day before this transfer, major units */
   readonly spentToday: number;
   readonly perTransferLimit: number | null;
@@ -61,8 +66,11 @@ export function fromStoredAmount(stored: number): number {
   return stored / AMOUNT_SCALE;
 }
 
-/** Decodes the integers after the status of the score-features script's reply. */
-export function decodeVelocityReply(r: readonly number[]): VelocityState {
+/**
+ * Decodes what follows the status of the score-features script's reply: 33 integers, then the
+ * guardian limits' currency (absent from the reply of a script older than that field).
+ */
+export function decodeVelocityReply(r: readonly (number | string)[]): VelocityState {
   const at = (i: number): number => {
     const v = r[i];
     if (typeof v !== 'number') throw new Error(`score-features reply too short at ${i}`);
@@ -78,6 +86,7 @@ export function decodeVelocityReply(r: readonly number[]): VelocityState {
   const guardianOutcome = GUARDIAN_OUTCOMES[guardianCode];
   if (guardianCode !== 0 && guardianOutcome === undefined) throw new Error(`score-features: unknown guardian outcome ${guardianCode}`);
   const limit = (i: number): number | null => (at(i) < 0 ? null : fromStoredAmount(at(i)));
+  const limitsCurrency = r[33];
   return {
     payerOut: windows(0),
     payerLastMs: opt(8),
@@ -97,7 +106,13 @@ export function decodeVelocityReply(r: readonly number[]): VelocityState {
     guardian:
       guardianOutcome === undefined
         ? null
-        : { outcome: guardianOutcome, spentToday: fromStoredAmount(at(30)), perTransferLimit: limit(31), dailyLimit: limit(32) },
+        : {
+            outcome: guardianOutcome,
+            currency: typeof limitsCurrency === 'string' && limitsCurrency !== '' ? limitsCurrency : null,
+            spentToday: fromStoredAmount(at(30)),
+            perTransferLimit: limit(31),
+            dailyLimit: limit(32),
+          },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Redis, Result } from 'ioredis';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { WINDOWS } from '../features/catalogue.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 import { decodeVelocityReply, toStoredAmount, type VelocityState } from '../features/velocity-state.ts';
@@ -10,6 +10,7 @@ import { BoundedCache } from '../bounded-cache.ts';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     cpScoreFeatures(...args: (string | number)[]): Result<(number | string)[], Context>;
+    cpGuardianRefund(...args: (string | number)[]): Result<number, Context>;
   }
 }
 
@@ -40,6 +41,8 @@ interface PendingRecord {
   readonly decisionJson: string;
   readonly entry: DecisionStreamExtras;
   readonly registration: TransferRegistration | null;
+  /** the payer whose guardian spend a `block` gives back (guardian-refund.lua), else null */
+  readonly guardianRefundOf: string | null;
   readonly resolve: (outcome: RecordOutcome) => void;
   readonly reject: (err: Error) => void;
 }
@@ -110,6 +113,7 @@ export function scoreScriptCall(
     zone === '' ? '' : localDate(tMs, zone),
     e.currency,
     claimMs,
+    e.transferId,
   ];
 }
 
@@ -138,6 +142,9 @@ export class FeatureStore {
     }
     if (typeof (redis as Partial<Redis>).cpRegisterTransfer !== 'function') {
       redis.defineCommand('cpRegisterTransfer', SCRIPTS.registerTransfer);
+    }
+    if (typeof (redis as Partial<Redis>).cpGuardianRefund !== 'function') {
+      redis.defineCommand('cpGuardianRefund', SCRIPTS.guardianRefund);
     }
   }
 
@@ -181,7 +188,7 @@ export class FeatureStore {
         decision: typeof decision === 'string' && decision !== '' ? decision : null,
       };
     }
-    return { kind: 'new', state: decodeVelocityReply(reply.slice(1) as number[]) };
+    return { kind: 'new', state: decodeVelocityReply(reply.slice(1)) };
   }
 
   /** The stored decision JSON of a transfer, or null. */
@@ -206,15 +213,19 @@ export class FeatureStore {
    * decision is exactly one whose record may be incomplete and must be completed. Completing
    * one appends the stream entry and registers again; both are idempotent downstream (the sink
    * inserts ON CONFLICT DO NOTHING, register-transfer.lua changes nothing for a known transfer).
+   *
+   * `guardianRefundOf`: the payer of a `block` decision whose transfer added to a minor's daily
+   * allowance at score time (guardian-refund.lua gives it back, once), else null.
    */
   recordDecision(
     transferId: string,
     decisionJson: string,
     entry: DecisionStreamExtras,
     registration: TransferRegistration | null = null,
+    guardianRefundOf: string | null = null,
   ): Promise<RecordOutcome> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ transferId, decisionJson, entry, registration, resolve, reject });
+      this.pending.push({ transferId, decisionJson, entry, registration, guardianRefundOf, resolve, reject });
       if (this.flushing === null) this.scheduleFlush();
     });
   }
@@ -237,11 +248,12 @@ export class FeatureStore {
     const p = this.redis.pipeline();
     /** per record: the index of its first command in the pipeline */
     const starts: number[] = [];
-    for (const { transferId, decisionJson, entry, registration } of batch) {
+    for (const { transferId, decisionJson, entry, registration, guardianRefundOf } of batch) {
       starts.push(p.length);
       if (registration !== null) {
         p.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...registration.args);
       }
+      if (guardianRefundOf !== null) this.refundGuardianSpend(p, guardianRefundOf, transferId);
       p.xadd(
         k.decisionStream(),
         'MAXLEN',
@@ -289,6 +301,14 @@ export class FeatureStore {
       this.flushing = null;
       if (this.pending.length > 0) this.scheduleFlush();
     }
+  }
+
+  /**
+   * Gives back, once, what a blocked transfer added to its payer's daily guardian allowance at
+   * score time (guardian-refund.lua; a repeat changes nothing), as one command of `p`.
+   */
+  private refundGuardianSpend(p: ChainableCommander, payerId: string, transferId: string): void {
+    p.cpGuardianRefund(this.keys.accountGuardian(payerId), transferId);
   }
 }
 

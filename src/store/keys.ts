@@ -43,7 +43,10 @@ export interface Keys {
   accountReportCases(accountId: string): string;
   /** digests of the distinct reporters of the cases counted in accountReports */
   accountReporters(accountId: string): string;
-  /** guardian limits of an account and its spend per local day (no TTL: set and removed by a guardian) */
+  /**
+   * guardian limits of an account, its spend per local day and what each transfer added to it
+   * (no TTL: set and removed by a guardian; spend records are dropped with their day)
+   */
   accountGuardian(accountId: string): string;
   /** first time and count of payer -> payee transfers (in the payer's slot) */
   pair(payerId: string, payeeId: string): string;
@@ -133,18 +136,24 @@ function lifecycleLua(name: string): string {
   return `${lua('lifecycle-common')}\n${lua(name)}`;
 }
 
+/** A lifecycle script whose transitions end a transfer unpaid: it also gives back a guardian spend. */
+function unpaidEndLua(name: string): string {
+  return `${lua('lifecycle-common')}\n${lua('guardian-refund')}\n${lua(name)}`;
+}
+
 /** Lua scripts, one file per atomic operation; each file's header lists KEYS, ARGV and returns. */
 export const SCRIPTS = {
   scoreFeatures: { lua: lua('score-features'), numberOfKeys: 13 },
   reportFlags: { lua: lua('report-flags'), numberOfKeys: 3 },
   registerTransfer: { lua: lifecycleLua('register-transfer'), numberOfKeys: 4 },
   confirmTransfer: { lua: lifecycleLua('confirm-transfer'), numberOfKeys: 7 },
-  cancelTransfer: { lua: lifecycleLua('cancel-transfer'), numberOfKeys: 6 },
+  cancelTransfer: { lua: unpaidEndLua('cancel-transfer'), numberOfKeys: 7 },
   expireHold: { lua: lifecycleLua('expire-hold'), numberOfKeys: 6 },
   escalateHold: { lua: lifecycleLua('escalate-hold'), numberOfKeys: 5 },
-  reviewTransfer: { lua: lifecycleLua('review-transfer'), numberOfKeys: 3 },
-  abandonTransfer: { lua: lifecycleLua('abandon-transfer'), numberOfKeys: 4 },
+  reviewTransfer: { lua: unpaidEndLua('review-transfer'), numberOfKeys: 4 },
+  abandonTransfer: { lua: unpaidEndLua('abandon-transfer'), numberOfKeys: 5 },
   deadLetter: { lua: lua('dead-letter'), numberOfKeys: 2 },
   deadLetterRemove: { lua: lua('dead-letter-remove'), numberOfKeys: 2 },
   rulesPointer: { lua: lua('rules-pointer'), numberOfKeys: 2 },
+  guardianRefund: { lua: `${lua('guardian-refund')}\nreturn refund_guardian_spend(KEYS[1], ARGV[1])`, numberOfKeys: 1 },
 } as const;

@@ -187,11 +187,22 @@ describe('guardian limits', () => {
     expect((await get('kid-5')).json()).toMatchObject({ timeZone: 'Pacific/Kiritimati', today: '2026-11-22', spentToday: 10 });
   });
 
-  it('blocks a transfer in another currency than the limits', async () => {
+  it('blocks a transfer in another currency than the limits, and names the limits\' currency (en and zh)', async () => {
     await put('kid-6', { currency: 'CNY', timeZone: 'UTC', perTransfer: 100 });
-    expect(await score(transfer('kid-6', 1, '2026-11-21T10:00:00Z', { currency: 'USD' }))).toMatchObject({
+    const usd = { currency: 'USD' };
+    expect(await score(transfer('kid-6', 10, '2026-11-21T10:00:00Z', usd))).toMatchObject({
       action: 'block',
-      guardian: { reason: 'guardian_limit_currency', currency: 'USD', limit: null },
+      guardian: { reason: 'guardian_limit_currency', currency: 'CNY', limit: null },
+      notice: {
+        reason: 'guardian_limit_currency',
+        title: 'You cannot pay in this currency',
+        message: 'Your parent or guardian only allows payments in CNY. This payment was not sent. Ask them for help.',
+      },
+    });
+    expect((await score(transfer('kid-6', 10, '2026-11-21T10:01:00Z', { ...usd, language: 'zh' }))).notice).toEqual({
+      reason: 'guardian_limit_currency',
+      title: '不能用这种货币转账',
+      message: '你的家长只允许用 CNY 转账。这次没有转出去。请找家长帮忙。',
     });
   });
 

@@ -6,6 +6,8 @@
   Any other state: nothing changes; the transfer is dropped from the awaiting zset.
 
   KEYS[1] lifecycle hash   KEYS[2] audit list   KEYS[3] outbox stream   KEYS[4] awaiting zset
+  KEYS[5] payer guardian   hash: the transfer ends unpaid, so what it added to a minor's daily
+                           allowance is given back (guardian-refund.lua, prepended)
 
   ARGV[1] transfer id   ARGV[2] now ms   ARGV[3] now ISO   ARGV[4] actor   ARGV[5] retention ms
 
@@ -23,6 +25,7 @@ end
 local deadline = tonumber(rcall('HGET', KEYS[1], 'deadline')) or 0
 if tonumber(ARGV[2]) < deadline then return {-3, st.state, deadline} end
 rcall('ZREM', KEYS[4], ARGV[1])
+refund_guardian_spend(KEYS[5], ARGV[1])
 local waited = math.floor((deadline - tonumber(st.decided or deadline)) / 1000)
 local eventId = transition(KEYS[1], KEYS[2], KEYS[3], ARGV[1], st, 'ABANDONED', ARGV[2], ARGV[3], ARGV[4],
   'no answer from the payer within ' .. waited .. ' s of the warning', tonumber(ARGV[5]))

@@ -7,6 +7,8 @@
 
   KEYS[1] lifecycle hash   KEYS[2] audit list   KEYS[3] outbox stream
   KEYS[4] awaiting zset    KEYS[5] due zset     KEYS[6] payee's holds
+  KEYS[7] payer guardian   hash: both ends are unpaid, so what the transfer added to a minor's
+                           daily allowance is given back (guardian-refund.lua, prepended)
 
   ARGV[1] transfer id   ARGV[2] now ms   ARGV[3] now ISO   ARGV[4] actor   ARGV[5] payer's note or ''
   ARGV[6] retention ms
@@ -30,5 +32,6 @@ end
 rcall('ZREM', KEYS[4], ARGV[1])
 rcall('ZREM', KEYS[5], ARGV[1])
 rcall('SREM', KEYS[6], ARGV[1])
+refund_guardian_spend(KEYS[7], ARGV[1])
 local eventId = transition(KEYS[1], KEYS[2], KEYS[3], ARGV[1], st, to, ARGV[2], ARGV[3], ARGV[4], reason, tonumber(ARGV[6]))
 return {1, to, eventId}

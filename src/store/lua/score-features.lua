@@ -36,7 +36,10 @@
   KEYS[11] payee new       zset    payer -> ms of first transfer to this payee (24h)
   KEYS[12] payee reports   hash    count, reporters, last (ms) -- written by the case library
   KEYS[13] payer guardian  hash    guardian limits: tz, currency, perTx, daily (thousandths),
-                                   day (local date of the newest spend), d:<date> spent that day
+                                   day (local date of the newest spend), prev (the day before it
+                                   that is kept), d:<date> spent that day, s:<transfer id> what
+                                   this transfer added: '<date>,<thousandths>' (',r' appended once
+                                   given back: guardian-refund.lua)
 
   ARGV[1] t ms (occurredAt)   ARGV[2] amount (thousandths)   ARGV[3] event hash
   ARGV[4] payer id   ARGV[5] payee id   ARGV[6] device id or ''
@@ -48,6 +51,7 @@
   ARGV[25] the local date (YYYY-MM-DD) of t in that time zone, '' with ARGV[24] ''
   ARGV[26] the transfer's currency
   ARGV[27] the claim time in ms (the caller's clock, not occurredAt)
+  ARGV[28] the transfer id (names its guardian spend record)
 
   Returns {2, time zone} when the payer has guardian limits in another time zone than ARGV[24]
   (nothing changed: the caller computes the local date in that zone and calls again), else
@@ -59,11 +63,17 @@
       report count, distinct reporters, last report ms or -1,
       guardian: outcome (0 no limits, 1 within, 2 over per-transfer, 3 over daily,
       4 currency differs from the limits'), spent that local day before this transfer,
-      per-transfer limit or -1, daily limit or -1}   (1 + 33 integers)
+      per-transfer limit or -1, daily limit or -1,
+      the limits' currency or ''}   (1 + 33 integers + 1 string; the string was added last, so
+      the 33 integers keep their places)
 
   Guardian limits are checked here, in the same atomic step as the windows, so two concurrent
   transfers cannot both slip under a daily limit. Only a transfer within the limits adds to
-  the day's spend; one over a limit is blocked and spends nothing.
+  the day's spend; one over a limit is blocked and spends nothing. A transfer within the limits
+  may still end unpaid (blocked by the rules or the model, cancelled, abandoned, rejected in
+  review): the amount and local day it added are recorded in `s:<transfer id>` so that
+  guardian-refund.lua can give it back exactly once. Records of days no longer kept are dropped
+  when the newest day moves on (their day's figure is dropped then too).
 
   The claim keeps what the call answered (issue 19, docs/score-durability.md): a retry of a
   transfer whose claimant died before recording its decision decides on exactly the state the
@@ -424,23 +434,42 @@ if guardian[1] then
         local older = redis.call('HGET', KEYS[13], 'prev')
         if older then redis.call('HDEL', KEYS[13], 'd:' .. older) end
         redis.call('HSET', KEYS[13], 'prev', newest)
+        -- spend records of days before the kept ones: nothing is left to give back to
+        -- (once a day per payer with limits, over a hash of a few days' transfers)
+        local flat = redis.call('HGETALL', KEYS[13])
+        local stale = {}
+        for i = 1, #flat, 2 do
+          if string.sub(flat[i], 1, 2) == 's:' and string.sub(flat[i + 1], 1, 10) < newest then
+            stale[#stale + 1] = flat[i]
+            -- in slices: unpack() of thousands of names would overflow Lua's stack
+            if #stale == 1000 then
+              redis.call('HDEL', KEYS[13], unpack(stale))
+              stale = {}
+            end
+          end
+        end
+        if #stale > 0 then redis.call('HDEL', KEYS[13], unpack(stale)) end
       end
       redis.call('HSET', KEYS[13], 'day', day)
     end
+    redis.call('HSET', KEYS[13], 's:' .. ARGV[28], day .. ',' .. string.format('%.0f', amount))
   end
   out[#out + 1] = outcome
   out[#out + 1] = spent
   out[#out + 1] = per_tx or -1
   out[#out + 1] = daily or -1
+  out[#out + 1] = guardian[2] or ''
 else
   out[#out + 1] = 0
   out[#out + 1] = 0
   out[#out + 1] = -1
   out[#out + 1] = -1
+  out[#out + 1] = ''
 end
 
--- the claim, with this reply ('%.0f': exact integers, as the reply itself carries them)
-local CLAIM_FORMAT = '%s|%s|' .. string.rep('%.0f,', #out - 2) .. '%.0f'
+-- the claim, with this reply ('%.0f': exact integers, as the reply itself carries them; the
+-- reply's last element, the guardian limits' currency, after its own '|')
+local CLAIM_FORMAT = '%s|%s|' .. string.rep('%.0f,', #out - 3) .. '%.0f|%s'
 redis.call('SET', KEYS[1], string.format(CLAIM_FORMAT, ARGV[3], ARGV[27], unpack(out, 2)), 'PX', ARGV[7])
 
 return out
