@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FeatureValue } from '../../features/catalogue.ts';
-import type { SqlStore } from './sql-store.ts';
+import type { SqlExecutor } from './sql-store.ts';
 
 /**
  * The `decisions` table: every decision with the feature vector it was made on, copied from the
@@ -248,7 +248,8 @@ const orNull = (v: number | null): string | null => (v === null ? null : String(
 const RETENTION_CHUNK = 5_000;
 
 export class DecisionHistory {
-  constructor(private readonly sql: SqlStore) {}
+  /** @param sql the store, or a transaction of it */
+  constructor(private readonly sql: SqlExecutor) {}
 
   /**
    * Inserts the rows in one statement; a transferId already stored keeps its first decision (the
