@@ -111,7 +111,9 @@ export class ScoreService {
     if (claim.kind === 'unavailable') {
       const v = eventOnlyVector(e, tMs, config.ageBands);
       const decision = await this.decideOn(e, v, null, ruleSet, now, startedAt, validatedAt, degradedAction(e.amount, config.degradedFeaturesPolicy));
-      await this.spool(e, hash, decision, v, now);
+      const standing = await this.spool(e, hash, decision, v, now);
+      // another node answered this transfer first while Redis was down: that answer stands
+      if (standing !== null && standing.decision !== decision) return this.spooledReplay(e.transferId, hash, standing);
       this.deps.onDegraded?.(e.transferId, claim.reason);
       // a call that was only slow may still claim the transfer: then its replays get this decision
       this.deps.onDecision?.(decision);
@@ -133,10 +135,11 @@ export class ScoreService {
   /**
    * Records a degraded decision durably before it is answered (src/store/degraded-spool.ts); the
    * reconciler writes it into Redis once Redis is back. Nothing recorded: 503, nothing answered.
+   * Returns the answer that stands: this decision, or one another node gave first.
    */
-  private async spool(e: TransferEvent, hash: string, decision: StoredDecision, v: readonly FeatureValue[], now: number): Promise<void> {
+  private async spool(e: TransferEvent, hash: string, decision: StoredDecision, v: readonly FeatureValue[], now: number): Promise<SpooledAnswer | null> {
     const spool = this.deps.degraded;
-    if (spool === undefined) return;
+    if (spool === undefined) return null;
     const features = JSON.stringify(v);
     const record = degradedRecord({
       event: e,
@@ -147,7 +150,7 @@ export class ScoreService {
       registration: registrationFor(decision, e, v, features, this.deps.config),
       spooledAt: now,
     });
-    await spool.record(record, decision).catch((err: Error) => {
+    return spool.record(record, decision).catch((err: Error) => {
       throw new CalmpayError(
         'CALMPAY_ERR_STORE_UNAVAILABLE',
         `Redis is unavailable and the degraded decision could not be recorded (SQL store and spool file failed): ${err.message}`,

@@ -64,26 +64,41 @@ export class DegradedSpool {
     return this.answers.get(transferId);
   }
 
-  /** Records a degraded decision durably; rejects when neither the SQL store nor the file took it. */
-  async record(r: DegradedRecord, decision: StoredDecision): Promise<void> {
-    const answer: SpooledAnswer = { eventHash: r.eventHash, decision, durable: this.persist(r) };
+  /**
+   * Records a degraded decision durably, and returns the answer that stands for its transfer:
+   * this one, or the one another node answered first for the same transferId while Redis was
+   * down (found in the shared SQL table; compare its eventHash). Rejects when neither the SQL
+   * store nor the file took it.
+   */
+  async record(r: DegradedRecord, decision: StoredDecision): Promise<SpooledAnswer> {
+    const persisted = this.persist(r);
+    const durable = persisted.then(() => undefined);
+    durable.catch(() => undefined); // the failure is this call's to report; replays awaiting it see it too
+    const answer: SpooledAnswer = { eventHash: r.eventHash, decision, durable };
     this.answers.set(r.transferId, answer);
+    let text: string | null;
     try {
-      await answer.durable;
+      text = await persisted;
     } catch (err) {
       if (this.answers.get(r.transferId) === answer) this.answers.delete(r.transferId);
       throw err;
     }
+    const earlier = text === null ? null : parseDegradedRecord(text);
+    if (earlier === null) return answer;
+    const first = answerOf(earlier);
+    if (this.answers.get(r.transferId) === answer) this.answers.set(r.transferId, first);
+    return first;
   }
 
-  private async persist(r: DegradedRecord): Promise<void> {
+  /** Resolves with the earlier record's text when the SQL store already had this transfer. */
+  private async persist(r: DegradedRecord): Promise<string | null> {
     try {
-      await withDeadline(this.deps.table.insert(r), this.deps.sqlDeadlineMs);
-      return;
+      return await withDeadline(this.deps.table.insert(r), this.deps.sqlDeadlineMs);
     } catch (err) {
       this.deps.log.warn({ err, transferId: r.transferId }, `recording a degraded decision in SQL failed; spooling it to ${this.deps.file.location}`);
     }
     await this.deps.file.append(JSON.stringify(r));
+    return null;
   }
 
   /**
@@ -116,7 +131,7 @@ export class DegradedSpool {
   remember(records: readonly DegradedRecord[]): void {
     for (const r of records) {
       if (this.answers.has(r.transferId)) continue;
-      this.answers.set(r.transferId, { eventHash: r.eventHash, decision: JSON.parse(r.decision) as StoredDecision, durable: Promise.resolve() });
+      this.answers.set(r.transferId, answerOf(r));
     }
   }
 
@@ -134,6 +149,10 @@ export class DegradedSpool {
     });
     for (const id of transferIds) this.answers.delete(id);
   }
+}
+
+function answerOf(r: DegradedRecord): SpooledAnswer {
+  return { eventHash: r.eventHash, decision: JSON.parse(r.decision) as StoredDecision, durable: Promise.resolve() };
 }
 
 async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {

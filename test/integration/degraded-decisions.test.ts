@@ -37,14 +37,21 @@ describe('decisions made while Redis is down (issue 19)', () => {
   let dataDir: string;
   let redis: LocalRedis;
   let app: TestApp;
+  /** a second API node: same Redis, key prefix and SQL store, its own DATA_DIR */
+  let other: TestApp;
 
   beforeAll(async () => {
     redisDir = mkdtempSync(join(tmpdir(), 'calmpay-degraded-redis-'));
     dataDir = mkdtempSync(join(tmpdir(), 'calmpay-degraded-data-'));
     redis = await startLocalRedis({ dataDir: redisDir, appendOnly: true, log: () => undefined });
     app = await testApp({ REDIS_URL: redis.url, DATA_DIR: dataDir, FEATURES_DEADLINE_MS: '200', DEGRADED_FEATURES_POLICY: POLICY });
+    other = await testApp(
+      { REDIS_URL: redis.url, REDIS_KEY_PREFIX: app.prefix, DATA_DIR: join(dataDir, 'other'), FEATURES_DEADLINE_MS: '200', DEGRADED_FEATURES_POLICY: POLICY },
+      { sql: app.sql },
+    );
   }, 180_000);
   afterAll(async () => {
+    await other.close();
     await app.close();
     await redis.stop();
     rmSync(redisDir, { recursive: true, force: true });
@@ -97,6 +104,17 @@ describe('decisions made while Redis is down (issue 19)', () => {
     const confirmDown = await post(`/v1/transfers/${ids[8]}/confirm`);
     expect(confirmDown.statusCode).toBe(503);
     expect(confirmDown.json().code).toBe('CALMPAY_ERR_STORE_UNAVAILABLE');
+  });
+
+  it('answers a replay that reaches another node while Redis is down with the first node\'s decision', async () => {
+    // the SQL store is shared: the other node finds the transfer spooled and answers that decision
+    const replay = await other.server.inject({ method: 'POST', url: '/v1/transfers/score', payload: bodies[5]! });
+    expect(replay.statusCode).toBe(200);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.json()).toEqual(answered[5]);
+    const conflict = await other.server.inject({ method: 'POST', url: '/v1/transfers/score', payload: { ...bodies[6]!, amount: 7 } });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json().code).toBe('CALMPAY_ERR_TRANSFER_ID_CONFLICT');
   });
 
   it('answers a transfer re-sent after Redis returns with its degraded decision, and counts it once in the windows', async () => {

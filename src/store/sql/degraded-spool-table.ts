@@ -15,18 +15,27 @@ export const SPOOL_STREAM_ID = 'degraded-spool';
 export class DegradedSpoolTable {
   constructor(private readonly sql: SqlStore) {}
 
-  /** Stores the record and its history row; a transferId already spooled keeps its first record. */
-  async insert(r: DegradedRecord): Promise<void> {
+  /**
+   * Stores the record and its history row, unless the transferId is spooled already (by another
+   * node that answered the same transfer while Redis was down): then nothing is written and the
+   * earlier record's text is returned, to be answered instead. Null when this one was stored.
+   */
+  async insert(r: DegradedRecord): Promise<string | null> {
     const row = parseStreamEntry(SPOOL_STREAM_ID, [
       'transferId', r.transferId, 'decision', r.decision, 'event', r.event, 'features', r.features, 'catalogue', r.catalogue,
     ]); // prettier-ignore
     if ('error' in row) throw new Error(`degraded decision of ${r.transferId}: ${row.error}`);
-    await this.sql.transaction(async (tx) => {
-      await tx.query(
-        'INSERT INTO degraded_spool (transfer_id, spooled_at, record) VALUES ($1, $2, $3) ON CONFLICT (transfer_id) DO NOTHING',
+    return this.sql.transaction(async (tx) => {
+      const inserted = await tx.query(
+        'INSERT INTO degraded_spool (transfer_id, spooled_at, record) VALUES ($1, $2, $3) ON CONFLICT (transfer_id) DO NOTHING RETURNING transfer_id',
         [r.transferId, new Date(r.spooledAt), JSON.stringify(r)],
       );
+      if (inserted.rowCount === 0) {
+        const earlier = await tx.query<{ record: string }>('SELECT record FROM degraded_spool WHERE transfer_id = $1', [r.transferId]);
+        return earlier.rows[0]?.record ?? null;
+      }
       await new DecisionHistory(tx).insert([row]);
+      return null;
     });
   }
 
