@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { accountRoutes } from './accounts/account-routes.ts';
 import { GuardianStore } from './accounts/guardian-store.ts';
@@ -31,6 +32,10 @@ import { ReportFlags } from './cases/report-flags.ts';
 import { DecisionSink } from './store/sql/decision-sink.ts';
 import { migrate } from './store/sql/migrate.ts';
 import { openSqlStore, redactUrl, type SqlStore } from './store/sql/sql-store.ts';
+import { DegradedSpool } from './store/degraded-spool.ts';
+import { DegradedReconciler } from './store/degraded-reconciler.ts';
+import { SpoolFile } from './store/spool-file.ts';
+import { DegradedSpoolTable } from './store/sql/degraded-spool-table.ts';
 
 /**
  * The one wiring place: everything is built here from a parsed, frozen config. No
@@ -60,6 +65,8 @@ export interface App {
   readonly lifecycle: Lifecycle;
   /** backtest jobs of this node (POST /v1/rules/backtest) */
   readonly backtests: BacktestJobs;
+  /** decisions answered while Redis was unavailable, and their writing into Redis once it is back (issue 19) */
+  readonly degraded: { readonly spool: DegradedSpool; readonly reconciler: DegradedReconciler };
   close(): Promise<void>;
 }
 
@@ -229,6 +236,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const store = new FeatureStore(redis, keys, config, (err) =>
     server?.log.error({ err }, 'recording a decision in Redis failed'),
   );
+  // degraded decisions: in SQL (or a file under DATA_DIR when SQL fails too) before the answer
+  const degradedSpool = new DegradedSpool({
+    table: new DegradedSpoolTable(sql),
+    file: new SpoolFile(path.join(config.dataDir, 'degraded-spool.jsonl')),
+    sqlDeadlineMs: config.featuresDeadlineMs,
+    log: lateLog,
+  });
+  const reconciler = new DegradedReconciler({
+    redis,
+    keys,
+    store,
+    spool: degradedSpool,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    decisionStreamMaxLen: config.decisionStreamMaxLen,
+    log: lateLog,
+  });
   const lifecycle = new Lifecycle({
     config,
     redis,
@@ -252,6 +275,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ruleSet: () => rules.current,
     clock,
     sleep: (ms) => sleep(ms),
+    degraded: degradedSpool,
     onDegraded: (_transferId, reason) => degradedLog.note(reason),
     onDecision: (d) => {
       metrics.observeDecision(d);
@@ -351,6 +375,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   log.info({ backend: sql.backend, location: sql.location }, 'SQL store open');
   if (config.sql.decisionSink) sink.start();
+  // what an earlier run spooled is in Redis before the first score; then on every reconnect
+  await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconciling degraded decisions failed; retrying later'));
+  reconciler.start();
   hitCounter?.start();
   if (config.lifecycle.runWorker) await lifecycle.startWorker();
   // cases whose report flags did not reach Redis before (see CaseService), and again each time
@@ -393,6 +420,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     sink,
     lifecycle,
     backtests,
+    degraded: { spool: degradedSpool, reconciler },
     async close() {
       watcher?.close();
       await ruleSync?.close();
@@ -404,6 +432,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await backtests.close();
       await ruleChecker.close();
       await store.drain();
+      await reconciler.close();
       await lifecycle.close();
       await sink.stop();
       await cases.close();

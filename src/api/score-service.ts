@@ -14,6 +14,8 @@ import type { RuleSet } from '../rules/rule-set.ts';
 import type { ModelAssessment } from '../model/model-session.ts';
 import type { ClaimResult, FeatureStore, RecordOutcome } from '../store/feature-store.ts';
 import { registrationFor } from '../cooling/registration.ts';
+import { degradedRecord } from '../store/degraded-record.ts';
+import type { DegradedSpool, SpooledAnswer } from '../store/degraded-spool.ts';
 
 /**
  * One score, the hot path of DESIGN §4: features (one Redis call) → rules → policy → record.
@@ -39,6 +41,11 @@ export interface ScoreServiceDeps {
   readonly model?: { assess(v: readonly FeatureValue[]): Promise<ModelAssessment> };
   /** told of every new decision (not of idempotent replays), for metrics */
   readonly onDecision?: (d: StoredDecision) => void;
+  /**
+   * where decisions made while Redis is unavailable are recorded before they are answered, and
+   * answered again from until they are in Redis (issue 19); unset: not recorded (tests of the core)
+   */
+  readonly degraded?: Pick<DegradedSpool, 'replay' | 'record'>;
 }
 
 interface Unavailable {
@@ -105,6 +112,8 @@ export class ScoreService {
     }
     const hash = eventHash(e);
     const ruleSet = this.deps.ruleSet(); // one whole version per request
+    const spooled = this.deps.degraded?.replay(e.transferId);
+    if (spooled !== undefined) return this.spooledReplay(e.transferId, hash, spooled);
     const claim = await this.claim(e, tMs, hash, now);
     if (claim.kind === 'duplicate') {
       if (claim.eventHash !== hash) throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${e.transferId} was scored with a different event` }]);
@@ -114,6 +123,9 @@ export class ScoreService {
     if (claim.kind === 'unavailable') {
       const v = eventOnlyVector(e, tMs, config.ageBands);
       const decision = await this.decideOn(e, v, null, ruleSet, now, startedAt, validatedAt, degradedAction(e.amount, config.degradedFeaturesPolicy));
+      const standing = await this.spool(e, hash, decision, v, now);
+      // another node answered this transfer first while Redis was down: that answer stands
+      if (standing !== null && standing.decision !== decision) return this.spooledReplay(e.transferId, hash, standing);
       this.deps.onDegraded?.(e.transferId, claim.reason);
       // a call that was only slow may still claim the transfer: then its replays get this decision
       this.deps.onDecision?.(decision);
@@ -208,6 +220,43 @@ export class ScoreService {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Records a degraded decision durably before it is answered (src/store/degraded-spool.ts); the
+   * reconciler writes it into Redis once Redis is back. Nothing recorded: 503, nothing answered.
+   * Returns the answer that stands: this decision, or one another node gave first.
+   */
+  private async spool(e: TransferEvent, hash: string, decision: StoredDecision, v: readonly FeatureValue[], now: number): Promise<SpooledAnswer | null> {
+    const spool = this.deps.degraded;
+    if (spool === undefined) return null;
+    const features = JSON.stringify(v);
+    const record = degradedRecord({
+      event: e,
+      eventHash: hash,
+      decisionJson: JSON.stringify(decision),
+      features,
+      catalogue: CATALOGUE_VERSION,
+      registration: registrationFor(decision, e, v, features, this.deps.config),
+      spooledAt: now,
+    });
+    return spool.record(record, decision).catch((err: Error) => {
+      throw new CalmpayError(
+        'CALMPAY_ERR_STORE_UNAVAILABLE',
+        `Redis is unavailable and the degraded decision could not be recorded (SQL store and spool file failed): ${err.message}`,
+      );
+    });
+  }
+
+  /** A replay of a transfer this node decided in degraded mode and has not written into Redis yet. */
+  private async spooledReplay(transferId: string, hash: string, spooled: SpooledAnswer): Promise<ScoreResult> {
+    if (spooled.eventHash !== hash) {
+      throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${transferId} was scored with a different event` }]);
+    }
+    await spooled.durable.catch((err: Error) => {
+      throw new CalmpayError('CALMPAY_ERR_STORE_UNAVAILABLE', `the degraded decision of ${transferId} could not be recorded: ${err.message}`);
+    });
+    return { decision: spooled.decision, replayed: true };
   }
 
   /**

@@ -33,6 +33,7 @@ describe.each(SQL_BACKENDS)('SQL store on %s', (backend) => {
       'case_transfers',
       'cases',
       'decisions',
+      'degraded_spool',
       'rule_active',
       'rule_audit',
       'rule_versions',

@@ -270,7 +270,8 @@ export async function transferParties(db: SqlExecutor, transferIds: readonly str
 const RETENTION_CHUNK = 5_000;
 
 export class DecisionHistory {
-  constructor(private readonly sql: SqlStore) {}
+  /** @param sql the store, or a transaction of it */
+  constructor(private readonly sql: SqlExecutor) {}
 
   /**
    * Inserts the rows in one statement; a transferId already stored keeps its first decision (the
