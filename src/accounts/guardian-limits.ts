@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isTimeZone } from '../features/time-zones.ts';
 import { CURRENCY } from '../features/transfer-event.ts';
+import { noNul } from '../no-nul.ts';
 
 /**
  * Guardian-set limits of a minor's account (issue 6): per transfer and per local day, in one
@@ -17,7 +18,7 @@ const Limit = z
 export const GuardianLimitsSchema = z
   .strictObject({
     currency: CURRENCY,
-    timeZone: z.string().max(64).refine(isTimeZone, { message: 'must be an IANA time zone such as Asia/Shanghai' }),
+    timeZone: noNul(z.string().max(64)).refine(isTimeZone, { message: 'must be an IANA time zone such as Asia/Shanghai' }),
     perTransfer: Limit.optional(),
     daily: Limit.optional(),
   })

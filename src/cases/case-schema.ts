@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SCAM_TYPES } from '../decision/scam-types.ts';
 import { ACCOUNT_ID, CURRENCY } from '../features/transfer-event.ts';
+import { noNul } from '../no-nul.ts';
 
 /**
  * A scam report (issue 5) as a client sends it, and a case as the API returns it. Objects are
@@ -32,10 +33,10 @@ export const CaseReportSchema = z
     reporter: z.strictObject({
       type: z.enum(REPORTER_TYPES),
       /** who reported (an account, a bank or police unit); a victim's defaults to the payer */
-      id: z.string().min(1).max(128).optional(),
+      id: noNul(z.string().min(1).max(128)).optional(),
     }),
     payer: z.strictObject({ accountId: ACCOUNT_ID }),
-    payee: z.strictObject({ accountId: ACCOUNT_ID, name: z.string().min(1).max(200).optional() }),
+    payee: z.strictObject({ accountId: ACCOUNT_ID, name: noNul(z.string().min(1).max(200)).optional() }),
     transferIds: z
       .array(TRANSFER_ID)
       .min(1, 'must name at least one transfer')
@@ -49,7 +50,7 @@ export const CaseReportSchema = z
     scamType: z.enum(SCAM_TYPES),
     /** how the scammer reached the victim, e.g. phone, sms, messaging, social, website */
     channel: z.string().min(1).max(32).regex(/^[a-z0-9_-]+$/, 'must be lower-case letters, digits, _ or -').optional(),
-    narrative: z.string().min(1).max(4000).optional(),
+    narrative: noNul(z.string().min(1).max(4000)).optional(),
     scamAt: Timestamp,
     /** when the victim or reporter reported it; default: when the engine receives it */
     reportedAt: Timestamp.optional(),
@@ -131,7 +132,7 @@ export const CaseListQuerySchema = z.strictObject({
   to: Timestamp.optional(),
   limit: z.coerce.number().int('must be an integer').min(1).max(200).default(50),
   /** nextCursor of the previous page */
-  cursor: z.string().max(400).optional(),
+  cursor: noNul(z.string().max(400)).optional(),
 });
 
 export type CaseListQuery = z.infer<typeof CaseListQuerySchema>;

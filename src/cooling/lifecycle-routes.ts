@@ -5,6 +5,7 @@ import { ErrorSchema } from '../api/schemas.ts';
 import { ACTIONS } from '../decision/actions.ts';
 import { CalmpayError, validationError, type FieldProblem } from '../errors.ts';
 import { ACCOUNT_ID, PARSE_MESSAGES } from '../features/transfer-event.ts';
+import { noNul } from '../no-nul.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import type { LifecycleService, TransferView } from './lifecycle-service.ts';
 import type { LifecycleStore } from './lifecycle-store.ts';
@@ -28,14 +29,14 @@ export interface LifecycleRouteDeps {
 
 const Params = z.strictObject({ id: ACCOUNT_ID });
 
-const Note = z.string().trim().max(500);
+const Note = noNul(z.string().trim().max(500));
 const PayerBody = z.strictObject({ note: Note.optional() }).describe('optional: a note from the payer, kept in the audit trail');
 const ReviewBody = z.strictObject({
   analyst: ACCOUNT_ID.describe('id of the analyst who decides'),
   reason: Note.min(1, 'is required'),
 });
 const ContactBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: noNul(z.string().trim().min(1).max(100)),
   phone: z.string().regex(/^\+?[0-9 ()-]{5,32}$/, 'must be a phone number: digits, spaces, ( ) - and an optional leading +'),
   language: z.enum(['en', 'zh']).optional(),
 });

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { hasNul, noNul } from '../no-nul.ts';
 import { isTimeZone } from './time-zones.ts';
 
 /**
@@ -56,7 +57,7 @@ export const PayeeSchema = z.strictObject({
   accountId: Id,
   accountCreatedAt: Timestamp.optional(),
   /** shown to analysts; never stored in the velocity store */
-  name: z.string().max(200).optional(),
+  name: noNul(z.string().max(200)).optional(),
 });
 
 export const ContextSchema = z.strictObject({
@@ -64,7 +65,7 @@ export const ContextSchema = z.strictObject({
   onCall: z.boolean().optional(),
   remoteAccess: z.boolean().optional(),
   payeePasted: z.boolean().optional(),
-  memo: z.string().max(500).optional(),
+  memo: noNul(z.string().max(500)).optional(),
 });
 
 export const TransferEventSchema = z.strictObject({
@@ -81,7 +82,7 @@ export const TransferEventSchema = z.strictObject({
   payee: PayeeSchema,
   context: ContextSchema.optional(),
   /** language of the warning texts; not part of the event's identity */
-  language: z.string().max(35).optional(),
+  language: noNul(z.string().max(35)).optional(),
 }).refine((e) => e.payer.accountId !== e.payee.accountId, {
   path: ['payee', 'accountId'],
   message: 'must differ from payer.accountId',
@@ -159,7 +160,8 @@ function plainWithKeys(x: unknown, keys: ReadonlySet<string>): x is Plain {
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= ID_MAX_LENGTH && ID_PATTERN.test(v);
 const isTimestamp = (v: unknown): v is string => typeof v === 'string' && TIMESTAMP_PATTERN!.test(v);
-const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+/** free text: within its length and without a NUL (the schema's noNul) */
+const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max && !hasNul(v);
 
 /**
  * The validated event, or undefined to let zod decide. For each optional key: absent is fine

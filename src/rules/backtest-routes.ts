@@ -4,6 +4,7 @@ import { isSqlUnavailable } from '../cases/case-service.ts';
 import { zodProblems } from '../api/http-errors.ts';
 import { ErrorSchema } from '../api/schemas.ts';
 import { CalmpayError, validationError } from '../errors.ts';
+import { noNul } from '../no-nul.ts';
 import type { SqlStore } from '../store/sql/sql-store.ts';
 import { BacktestsBusyError, type BacktestJobs } from './backtest/backtest-jobs.ts';
 import { openCandidateModel, type CandidateModel } from './backtest/candidate-model.ts';
@@ -54,7 +55,7 @@ const Time = z.iso.datetime({ offset: true });
 export const BacktestRequestSchema = z
   .strictObject({
     files: RuleFilesSchema.describe('the candidate rule set: every rule file, as PUT /v1/rules takes them (the same limits)'),
-    model: z.string().min(1).max(200).optional().describe('a candidate model: its manifest file name in MODELS_DIR without .json'),
+    model: noNul(z.string().min(1).max(200)).optional().describe('a candidate model: its manifest file name in MODELS_DIR without .json'),
     from: Time.optional().describe(`start of the window (inclusive); default: ${DEFAULT_WINDOW_DAYS} days before \`to\``),
     to: Time.optional().describe('end of the window (exclusive); default: now'),
   })
@@ -73,7 +74,7 @@ const JobSchema = z
 export const ShadowQuerySchema = z.strictObject({
   from: Time.optional(),
   to: Time.optional(),
-  ruleId: z.string().min(1).max(200).optional(),
+  ruleId: noNul(z.string().min(1).max(200)).optional(),
 });
 
 const ShadowReportSchema = z.looseObject({ decisions: z.number(), rules: z.array(z.looseObject({ ruleId: z.string(), hits: z.number() })) }).describe('ShadowStats');

@@ -9,6 +9,7 @@
 import { isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { ACTIONS, type Action } from '../decision/actions.ts';
 import { SCAM_TYPES, type ScamType } from '../decision/scam-types.ts';
+import { hasNul, NUL_MESSAGE } from '../no-nul.ts';
 import type { CheckedExpr } from './ast.ts';
 import { checkExpression } from './checker.ts';
 import { MAX_RULES } from './limits.ts';
@@ -86,6 +87,12 @@ export function parseRuleFile(file: string, text: string, maxRules: number = MAX
     errors.push({ file, ruleId, line: where.line, column: where.column, message });
   };
 
+  // Postgres text cannot hold a NUL (issue 19): refuse it in the file, before YAML sees it
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    err(null, at(nul), `the file ${NUL_MESSAGE}`);
+    return { rules: [], errors, ruleCount: 0 };
+  }
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) err(null, at(e.pos[0]), `YAML: ${e.message.split('\n')[0]}`);
@@ -166,6 +173,11 @@ export function parseRuleFile(file: string, text: string, maxRules: number = MAX
     const nonEmptyText = (key: string): string | undefined => {
       const node = scalar(key);
       if (node === undefined || node === null) return undefined;
+      if (typeof node.value === 'string' && hasNul(node.value)) {
+        // a YAML escape ("\0") puts a NUL in the value, not in the file
+        fail(node, `${key} ${NUL_MESSAGE}`);
+        return undefined;
+      }
       if (typeof node.value === 'string' && node.value.trim() !== '') return node.value;
       fail(node, `${key} must be a non-empty text, got ${show(node.value)}`);
       return undefined;
@@ -209,7 +221,9 @@ export function parseRuleFile(file: string, text: string, maxRules: number = MAX
     const w = scalar('when');
     if (w) {
       whenNode = w;
-      if (typeof w.value === 'string') {
+      if (typeof w.value === 'string' && hasNul(w.value)) {
+        fail(w, `when ${NUL_MESSAGE}`);
+      } else if (typeof w.value === 'string') {
         when = w.value;
       } else if (w.type === 'PLAIN' && w.range) {
         // `when: true` is YAML for a boolean, but as a rule it is the expression `true`

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ACTIONS } from '../decision/actions.ts';
+import { noNul } from '../no-nul.ts';
 import { SCAM_TYPES } from '../decision/scam-types.ts';
 import { MAX_RULE_FILES, MAX_RULE_SET_CHARS, ruleSetSizeProblem } from './limits.ts';
 import { RULE_MODES } from './rule-file.ts';
@@ -22,14 +23,10 @@ export const RULE_PARSE_MESSAGES = {
 const RESERVED = new Set([FILES_AUTHOR, SAFETY_CAP_AUTHOR]);
 
 /** A person's name in the audit trail (an API key name has at most 64 characters too). */
-const PersonName = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(64)
+const PersonName = noNul(z.string().trim().min(1, 'must not be empty').max(64))
   .refine((s) => !RESERVED.has(s), { message: `"${FILES_AUTHOR}" and "${SAFETY_CAP_AUTHOR}" are reserved for calmpay itself` });
 
-const Text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+const Text = (max: number) => noNul(z.string().trim().min(1, 'must not be empty').max(max));
 
 /**
  * The files of a rule set, within the size limits of src/rules/limits.ts: a set beyond them is
@@ -38,8 +35,8 @@ const Text = (max: number) => z.string().trim().min(1, 'must not be empty').max(
 export const RuleFilesSchema = z
   .array(
     z.strictObject({
-      name: z.string().min(1).max(200).describe('a file name such as `default.yaml` (no directories)'),
-      text: z.string().max(RULES_BODY_LIMIT_BYTES).describe('the YAML text of the file'),
+      name: noNul(z.string().min(1).max(200)).describe('a file name such as `default.yaml` (no directories)'),
+      text: noNul(z.string().max(RULES_BODY_LIMIT_BYTES)).describe('the YAML text of the file'),
     }),
   )
   .min(1, 'must name at least one rule file')

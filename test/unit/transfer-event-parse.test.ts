@@ -29,6 +29,7 @@ const VALUES: unknown[] = [
   'app', 'APP', 'web_2', 'x'.repeat(33), 'UTC', 'Asia/Calcutta', 'Asia/Shanghai', 'Mars/Base', 'x'.repeat(65),
   '2026-11-21T03:10:00Z', '2026-11-21T03:10:00.123+08:00', '2026-02-29T00:00:00Z', '2028-02-29T00:00:00Z', '2026-11-21T03:10:00',
   '2026-11-21 03:10:00Z', '2026-11-21T24:00:00Z', 'p-1', 'q-7', 'p-1@x/=+:.', 'zh-CN', 'x'.repeat(36), '中文',
+  '\u0000', 'a\u0000b', 'Asia/\u0000Shanghai',
   [], ['a'], {}, { accountId: 'p-2' }, { accountId: 'q-7' }, { newDevice: true }, { unknown: 1 },
 ];
 
