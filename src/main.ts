@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { buildApp, StartupError } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { closeWithin, onStopSignals, watchLauncher, type ShutdownLog } from './process-lifetime.ts';
 import { startLocalRedis, type LocalRedis } from './store/local-redis.ts';
+import { tryCurl } from './try-curl.ts';
 
 const shutdownLog: ShutdownLog = {
   info: (obj, msg) => console.log(`${msg} ${JSON.stringify(obj)}`),
@@ -57,13 +59,7 @@ async function main(): Promise<void> {
   const base = address.replace('[::1]', 'localhost');
   console.log(`calmpay listening on ${base} (rules ${app.rules.current.version}, OpenAPI at ${base}/docs)`);
   console.log('Try:');
-  console.log(
-    `  curl -s ${base}/v1/transfers/score -H 'content-type: application/json' -d ` +
-      `'{"transferId":"t-1","occurredAt":"${new Date().toISOString()}","amount":48000,"currency":"CNY",` +
-      `"payer":{"accountId":"p-1","birthYear":1950,"timeZone":"Asia/Shanghai"},` +
-      `"payee":{"accountId":"q-7","accountCreatedAt":"${new Date(Date.now() - 86_400_000).toISOString()}"},` +
-      `"context":{"onCall":true,"payeePasted":true}}'`,
-  );
+  console.log(`  ${tryCurl({ base, transferId: `try-${randomUUID()}`, nowMs: Date.now(), apiKeysOn: config.apiKeys.length > 0 })}`);
 }
 
 main().catch((err: unknown) => {
