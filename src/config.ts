@@ -308,7 +308,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     degradedFeaturesPolicy: parseDegradedPolicy(env.DEGRADED_FEATURES_POLICY || '2000:allow,*:warn'),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     recordDeadlineMs: int(env, 'RECORD_DEADLINE_MS', 500, 1, 60_000),
-    claimLeaseMs: int(env, 'CLAIM_LEASE_MS', 5_000, 1, 3_600_000),
+    claimLeaseMs: 0, // set below: its default follows the deadlines
     pairTtlDays: int(env, 'PAIR_TTL_DAYS', 400, 1, 3_650),
     decisionStreamMaxLen: int(env, 'DECISION_STREAM_MAXLEN', 200_000, 1_000, 100_000_000),
     maxFutureSkewSeconds: int(env, 'MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
@@ -320,19 +320,28 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     backtest: backtestConfig(env, sql.decisionRetentionDays),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   });
-  checkClaimLease(config);
-  return config;
+  return checkClaimLease(Object.freeze({ ...config, claimLeaseMs: claimLease(env, config) }));
+}
+
+/**
+ * CLAIM_LEASE_MS, by default 5 s or, when the deadlines add up to more, their sum plus 1 s (so a
+ * node configured with long deadlines still starts); a value set explicitly is checked.
+ */
+function claimLease(env: Env, c: Config): number {
+  const busyMs = c.featuresDeadlineMs + c.model.deadlineMs + c.recordDeadlineMs;
+  return int(env, 'CLAIM_LEASE_MS', Math.max(5_000, busyMs + 1_000), 1, 3_600_000);
 }
 
 /**
  * A live score holds its claim at most for its three deadlines; a lease no longer than that
  * would let a retry decide a transfer its first request is still deciding.
  */
-function checkClaimLease(c: Config): void {
+function checkClaimLease(c: Config): Config {
   const busyMs = c.featuresDeadlineMs + c.model.deadlineMs + c.recordDeadlineMs;
   if (c.claimLeaseMs <= busyMs) {
     throw new ConfigError(
       `CLAIM_LEASE_MS (${c.claimLeaseMs}) must exceed FEATURES_DEADLINE_MS + MODEL_DEADLINE_MS + RECORD_DEADLINE_MS (${busyMs})`,
     );
   }
+  return c;
 }

@@ -51,7 +51,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes,
     // a client that trickles its request (slowloris) is cut off rather than holding a socket
     requestTimeout: deps.requestTimeoutMs,
-    maxParamLength: 128, // the longest id TransferEventSchema accepts (ID_MAX_LENGTH in features/transfer-event.ts): every scored id can be confirmed, read and cancelled
+    // the longest id TransferEventSchema accepts (ID_MAX_LENGTH in features/transfer-event.ts): every scored id can be confirmed, read and cancelled
+    routerOptions: { maxParamLength: 128 },
     // router-level rejections (a malformed URL, a path parameter over the length limit) get the
     // registry's error shape too, not fastify's own body
     frameworkErrors: (error, _request, rawReply) => {

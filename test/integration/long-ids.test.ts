@@ -53,7 +53,7 @@ describe('transfer ids of the longest allowed length', () => {
   });
 
   it('routes path parameters exactly as long as the id schema allows', () => {
-    expect(app.server.initialConfig.maxParamLength).toBe(ID_MAX_LENGTH);
+    expect(app.server.initialConfig.routerOptions?.maxParamLength).toBe(ID_MAX_LENGTH);
   });
 
   it('answers a path id over 128 characters with 414, as before', async () => {

@@ -80,4 +80,8 @@ describe('loadConfig: the claim lease of a score', () => {
       'CLAIM_LEASE_MS (620) must exceed FEATURES_DEADLINE_MS + MODEL_DEADLINE_MS + RECORD_DEADLINE_MS (620)',
     );
   });
+
+  it('follows long deadlines when CLAIM_LEASE_MS is unset', () => {
+    expect(loadConfig({ FEATURES_DEADLINE_MS: '10000' }, '/srv').claimLeaseMs).toBe(11_520);
+  });
 });
