@@ -138,7 +138,8 @@ describe('the degraded-decision spool file (Redis and the SQL store both down)',
     }); // prettier-ignore
     expect(await reconciler.run()).toEqual({ recorded: 1, completed: 0, superseded: 0, conflict: 0, left: 0 });
     expect(existsSync(spoolFile())).toBe(false);
-    expect(await redis.get(keys.tx(event.transferId))).toBe(r.eventHash);
+    // the claim as the score script stores it: `<event hash>|<claim ms>|<state>` (docs/score-durability.md)
+    expect((await redis.get(keys.tx(event.transferId)))?.split('|')[0]).toBe(r.eventHash);
     expect(await redis.get(keys.txDecision(event.transferId))).toBe(r.decision);
     expect(await redis.hget(keys.txState(event.transferId), 'state')).toBe('WARNED');
 
