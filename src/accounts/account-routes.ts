@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { zodProblems } from '../api/http-errors.ts';
 import { ErrorSchema } from '../api/schemas.ts';
+import { redisStep } from '../store/store-failures.ts';
 import { CalmpayError, validationError } from '../errors.ts';
 import { ACCOUNT_ID, PARSE_MESSAGES } from '../features/transfer-event.ts';
 import { GuardianLimitsSchema } from './guardian-limits.ts';
@@ -27,16 +28,6 @@ const LimitsViewSchema = z
     updatedBy: z.string().nullable().describe('name of the API key that set the limits'),
   })
   .describe('GuardianLimits');
-
-/** Guardian limits live in Redis: its failure or deadline is a 503, never a 500 (issue 19). */
-async function redisCall<T>(what: string, f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    if (err instanceof CalmpayError) throw err;
-    throw new CalmpayError('CALMPAY_ERR_STORE_UNAVAILABLE', `Redis failed while ${what}: ${(err as Error).message}`);
-  }
-}
 
 function accountId(params: unknown): string {
   const parsed = Params.safeParse(params, PARSE_MESSAGES);
@@ -68,8 +59,8 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): voi
       const parsed = GuardianLimitsSchema.safeParse(request.body, PARSE_MESSAGES);
       if (!parsed.success) throw validationError(zodProblems(parsed.error));
       const now = deps.clock();
-      await redisCall('setting guardian limits', () => deps.guardians.set(id, parsed.data, request.principal?.name ?? null, now));
-      const view = await redisCall('reading guardian limits', () => deps.guardians.get(id, now));
+      await redisStep('setting guardian limits', () => deps.guardians.set(id, parsed.data, request.principal?.name ?? null, now));
+      const view = await redisStep('reading guardian limits', () => deps.guardians.get(id, now));
       if (view === null) throw new Error(`guardian limits of ${id} vanished after being set`);
       return view;
     },
@@ -87,7 +78,7 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): voi
     validatorCompiler: passThrough,
     handler: async (request) => {
       const id = accountId(request.params);
-      const view = await redisCall('reading guardian limits', () => deps.guardians.get(id, deps.clock()));
+      const view = await redisStep('reading guardian limits', () => deps.guardians.get(id, deps.clock()));
       if (view === null) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `Account ${id} has no guardian limits`);
       return view;
     },
@@ -105,7 +96,7 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): voi
     validatorCompiler: passThrough,
     handler: async (request, reply) => {
       const id = accountId(request.params);
-      if (!(await redisCall('removing guardian limits', () => deps.guardians.remove(id)))) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `Account ${id} has no guardian limits`);
+      if (!(await redisStep('removing guardian limits', () => deps.guardians.remove(id)))) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `Account ${id} has no guardian limits`);
       return reply.status(204).send();
     },
   });

@@ -2,6 +2,7 @@ import { segmentPolicy, type Config } from '../config.ts';
 import type { StoredDecision } from '../decision/decision.ts';
 import type { AgeBand, FeatureValue } from '../features/catalogue.ts';
 import { CalmpayError } from '../errors.ts';
+import { redisStep } from '../store/store-failures.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
 import type { HoldTimers } from './hold-timers.ts';
 import type { AuditEntry, LifecycleStore, StoredLifecycle, TransitionOutcome } from './lifecycle-store.ts';
@@ -130,18 +131,9 @@ export class LifecycleService {
     this.deps = deps;
   }
 
-  private async redis<T>(what: string, f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (err) {
-      if (err instanceof CalmpayError) throw err;
-      throw new CalmpayError('CALMPAY_ERR_STORE_UNAVAILABLE', `Redis failed while ${what}: ${(err as Error).message}`);
-    }
-  }
-
   /** The current state, decision summary, hold end and audit trail of a transfer. */
   async view(transferId: string): Promise<TransferView> {
-    const stored = await this.redis('reading the transfer', () => this.deps.store.load(transferId));
+    const stored = await redisStep('reading the transfer', () => this.deps.store.load(transferId));
     const view = viewOf(transferId, stored);
     if (view === null) throw notFound(transferId);
     return view;
@@ -151,7 +143,7 @@ export class LifecycleService {
   async confirm(transferId: string, note: string, actor = 'payer'): Promise<ActionResult> {
     const { store, config } = this.deps;
     const now = this.deps.clock();
-    const outcome = await this.redis('confirming', () => store.confirm(transferId, now, actor, note, config.lifecycle.holdRiskAt));
+    const outcome = await redisStep('confirming', () => store.confirm(transferId, now, actor, note, config.lifecycle.holdRiskAt));
     if (outcome.kind === 'moved' && outcome.state === 'COOLING_OFF') {
       const view = await this.view(transferId);
       // without its timer (this process died just now, or Redis failed the add) the worker's
@@ -167,7 +159,7 @@ export class LifecycleService {
   /** The payer cancels: WARNED -> ABANDONED, COOLING_OFF / HELD_FOR_REVIEW -> CANCELLED. */
   async cancel(transferId: string, note: string, actor = 'payer'): Promise<ActionResult> {
     const now = this.deps.clock();
-    const outcome = await this.redis('cancelling', () => this.deps.store.cancel(transferId, now, actor, note));
+    const outcome = await redisStep('cancelling', () => this.deps.store.cancel(transferId, now, actor, note));
     if (outcome.kind === 'moved') this.dropTimer(transferId);
     return this.result(transferId, 'cancel', outcome);
   }
@@ -179,7 +171,7 @@ export class LifecycleService {
   async review(transferId: string, verdict: 'release' | 'reject', actor: string, reason: string): Promise<ActionResult> {
     const now = this.deps.clock();
     const to = verdict === 'release' ? 'RELEASED' : 'REJECTED';
-    const outcome = await this.redis('reviewing', () => this.deps.store.review(transferId, to, now, actor, reason));
+    const outcome = await redisStep('reviewing', () => this.deps.store.review(transferId, to, now, actor, reason));
     return this.result(transferId, verdict, outcome);
   }
 
@@ -199,7 +191,7 @@ export class LifecycleService {
 
   /** No lifecycle: an allow/block decision (409), a warned one still being recorded (409), or none (404). */
   private async missing(transferId: string, action: TransferAction): Promise<never> {
-    const json = await this.redis('reading the decision', () => this.deps.store.decisionJson(transferId));
+    const json = await redisStep('reading the decision', () => this.deps.store.decisionJson(transferId));
     if (json === null) throw notFound(transferId);
     const d = JSON.parse(json) as StoredDecision;
     if (d.action === 'allow') throw refused(transferId, action, 'ALLOWED');
@@ -219,10 +211,10 @@ export class LifecycleService {
    */
   async escalatePayee(payeeId: string, reason: string, actor = 'case-library'): Promise<string[]> {
     const { store } = this.deps;
-    const ids = await this.redis('reading the holds of a payee', () => store.holdsOfPayee(payeeId));
+    const ids = await redisStep('reading the holds of a payee', () => store.holdsOfPayee(payeeId));
     const moved: string[] = [];
     for (const id of ids) {
-      const outcome = await this.redis('escalating a hold', () => store.escalate(id, payeeId, this.deps.clock(), actor, reason));
+      const outcome = await redisStep('escalating a hold', () => store.escalate(id, payeeId, this.deps.clock(), actor, reason));
       if (outcome.kind === 'moved') {
         moved.push(id);
         this.dropTimer(id);

@@ -1,4 +1,5 @@
 import { isSqlUnavailable } from '../cases/case-service.ts';
+import { CalmpayError } from '../errors.ts';
 import { sqlState } from './sql/sql-store.ts';
 
 /**
@@ -29,4 +30,17 @@ export function storeFailure(err: unknown): StoreFailure | null {
   if (isRedisUnavailable(err)) return 'CALMPAY_ERR_STORE_UNAVAILABLE';
   if (isSqlTimeout(err) || isSqlUnavailable(err)) return 'CALMPAY_ERR_SQL_UNAVAILABLE';
   return null;
+}
+
+/**
+ * Runs one Redis step of a request: its failure or deadline is a 503 naming `what`, never a
+ * 500 (issue 19); a CalmpayError it throws passes as it is.
+ */
+export async function redisStep<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof CalmpayError) throw err;
+    throw new CalmpayError('CALMPAY_ERR_STORE_UNAVAILABLE', `Redis failed while ${what}: ${(err as Error).message}`);
+  }
 }

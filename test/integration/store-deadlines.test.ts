@@ -63,6 +63,18 @@ describe('deadlines: a frozen or stopped Redis', () => {
     app.server.inject({ method: 'DELETE', url: '/v1/accounts/minor-1/guardian-limits' }),
   ];
 
+  /** GET /v1/transfers/:id and the three guardian routes answer 503 STORE_UNAVAILABLE. */
+  async function expectRedisRoutesUnavailable(): Promise<void> {
+    const view = await app.server.inject({ method: 'GET', url: `/v1/transfers/${transferId}` });
+    expect(unavailable(view)).toEqual([503, 'CALMPAY_ERR_STORE_UNAVAILABLE']);
+    const answers = await Promise.all(guardianCalls());
+    expect(answers.map(unavailable)).toEqual([
+      [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
+      [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
+      [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
+    ]);
+  }
+
   it('frozen (SIGSTOP): /readyz, GET /v1/transfers/:id and the guardian routes answer 503', async () => {
     expect((await app.server.inject({ method: 'GET', url: `/v1/transfers/${transferId}` })).statusCode).toBe(200);
     process.kill(server.pid, 'SIGSTOP');
@@ -73,14 +85,7 @@ describe('deadlines: a frozen or stopped Redis', () => {
         status: 'not_ready',
         checks: { redis: { ready: false, detail: expect.stringMatching(/no answer within 300 ms \(STORE_DEADLINE_MS\)|Command timed out/) } },
       });
-      const view = await app.server.inject({ method: 'GET', url: `/v1/transfers/${transferId}` });
-      expect(unavailable(view)).toEqual([503, 'CALMPAY_ERR_STORE_UNAVAILABLE']);
-      const answers = await Promise.all(guardianCalls());
-      expect(answers.map(unavailable)).toEqual([
-        [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
-        [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
-        [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
-      ]);
+      await expectRedisRoutesUnavailable();
     } finally {
       process.kill(server.pid, 'SIGCONT');
     }
@@ -94,13 +99,7 @@ describe('deadlines: a frozen or stopped Redis', () => {
     await server.stop();
     try {
       expect((await app.server.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
-      expect(unavailable(await app.server.inject({ method: 'GET', url: `/v1/transfers/${transferId}` }))).toEqual([503, 'CALMPAY_ERR_STORE_UNAVAILABLE']);
-      const answers = await Promise.all(guardianCalls());
-      expect(answers.map(unavailable)).toEqual([
-        [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
-        [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
-        [503, 'CALMPAY_ERR_STORE_UNAVAILABLE'],
-      ]);
+      await expectRedisRoutesUnavailable();
     } finally {
       server = await startLocalRedis({ dataDir, port, appendOnly: false, log: () => undefined });
     }

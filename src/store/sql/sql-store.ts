@@ -166,13 +166,7 @@ async function openPostgres(url: string, opts: SqlStoreOptions): Promise<SqlStor
         const own = new pg.Client({ connectionString: url, ...searchPath });
         await own.connect();
         try {
-          await own.query('BEGIN');
-          const result = await fn(new PgExecutor(own));
-          await own.query('COMMIT');
-          return result;
-        } catch (err) {
-          await own.query('ROLLBACK').catch(() => undefined);
-          throw err;
+          return await pgTransaction(own, fn, () => undefined);
         } finally {
           await own.end().catch(() => undefined);
         }
@@ -180,15 +174,9 @@ async function openPostgres(url: string, opts: SqlStoreOptions): Promise<SqlStor
       const client = await pool.connect();
       let broken = false;
       try {
-        await client.query('BEGIN');
-        const result = await fn(new PgExecutor(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {
+        return await pgTransaction(client, fn, () => {
           broken = true;
         });
-        throw err;
       } finally {
         // a connection whose ROLLBACK failed is not handed out again
         client.release(broken);
@@ -196,6 +184,19 @@ async function openPostgres(url: string, opts: SqlStoreOptions): Promise<SqlStor
     },
     close: () => pool.end(),
   };
+}
+
+/** BEGIN, `fn`, COMMIT on one connection; ROLLBACK when anything throws (`onRollbackFailed` if that fails too). */
+async function pgTransaction<T>(client: pg.PoolClient | pg.Client, fn: (tx: SqlExecutor) => Promise<T>, onRollbackFailed: () => void): Promise<T> {
+  try {
+    await client.query('BEGIN');
+    const result = await fn(new PgExecutor(client));
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(onRollbackFailed);
+    throw err;
+  }
 }
 
 // --- PGlite
