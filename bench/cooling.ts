@@ -37,8 +37,8 @@ import { defineLifecycleCommands, LifecycleStore } from '../src/cooling/lifecycl
 import { registrationFor, type RegisteredDecision } from '../src/cooling/registration.ts';
 import { CATALOGUE_VERSION, idx, type FeatureValue } from '../src/features/catalogue.ts';
 import type { TransferEvent } from '../src/features/transfer-event.ts';
-import { loadRuleDir } from '../src/rules/index.ts';
-import { FeatureStore } from '../src/store/feature-store.ts';
+import { loadRuleDir } from '../src/rules/language/index.ts';
+import { FeatureStore } from '../src/features/feature-store.ts';
 import { makeKeys, type Keys } from '../src/store/keys.ts';
 import { startLocalRedis } from '../src/store/local-redis.ts';
 import { featureVectorGenerator } from './feature-vectors.ts';

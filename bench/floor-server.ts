@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.ts';
 import { parseTransferEvent } from '../src/features/transfer-event.ts';
-import { scoreScriptCall } from '../src/store/feature-store.ts';
+import { scoreScriptCall } from '../src/features/feature-store.ts';
 import { makeKeys } from '../src/store/keys.ts';
 
 /**

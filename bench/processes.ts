@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newApiKey } from '../src/api/api-keys.ts';
+import { newApiKey } from '../src/http/api-keys.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -25,7 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from 'json-rules-engine';
 import { FEATURES, vectorToRecord, type FeatureValue } from '../src/features/catalogue.ts';
-import { formatRuleError, loadRuleDir, type RuleSet } from '../src/rules/index.ts';
+import { formatRuleError, loadRuleDir, type RuleSet } from '../src/rules/language/index.ts';
 import { generateFeatureVectors } from './feature-vectors.ts';
 import { buildEngine, firedRuleIds, translateRules, vectorToFacts } from './to-json-rules-engine.ts';
 

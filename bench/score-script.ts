@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { eventHash, TransferEventSchema } from '../src/features/transfer-event.ts';
-import { FeatureStore } from '../src/store/feature-store.ts';
+import { FeatureStore } from '../src/features/feature-store.ts';
 import { makeKeys } from '../src/store/keys.ts';
 import { startLocalRedis } from '../src/store/local-redis.ts';
 import { redisCpuUs } from './processes.ts';

@@ -30,7 +30,7 @@
  */
 import { Engine, type Almanac, type DynamicFactCallback, type RuleProperties, type TopLevelCondition } from 'json-rules-engine';
 import { FEATURE_COUNT, featureIndex, vectorToRecord, type FeatureValue } from '../src/features/catalogue.ts';
-import { interpret, type CheckedExpr, type ComparisonOp, type Expr, type Rule } from '../src/rules/index.ts';
+import { interpret, type CheckedExpr, type ComparisonOp, type Expr, type Rule } from '../src/rules/language/index.ts';
 
 /** A condition below the top level; the typings export only the top-level union. */
 type AllConditions = Extract<TopLevelCondition, { all: unknown }>;

@@ -2,40 +2,40 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { accountRoutes } from './accounts/account-routes.ts';
-import { GuardianStore } from './accounts/guardian-store.ts';
-import { ApiKeyRing } from './api/api-keys.ts';
-import { EngineMetrics } from './api/metrics.ts';
+import { accountRoutes } from './http/routes/accounts.ts';
+import { GuardianStore } from './protection/guardian-store.ts';
+import { ApiKeyRing } from './http/api-keys.ts';
+import { EngineMetrics } from './http/metrics.ts';
 import { ModelScorer } from './model/model-session.ts';
-import { ScoreService } from './api/score-service.ts';
-import { buildServer } from './api/server.ts';
+import { ScoreService } from './scoring/score-service.ts';
+import { buildServer } from './http/server.ts';
 import type { Config } from './config.ts';
-import { loadRuleDir, watchRuleDir, type RuleError, type RuleSet } from './rules/index.ts';
-import { RuleReasons } from './rules/rule-reasons.ts';
-import { RuleChecker } from './rules/rule-checker.ts';
-import { ruleRoutes } from './rules/rule-routes.ts';
-import type { RuleFileText } from './rules/rule-set.ts';
-import { RuleVersionSync } from './rules/rule-version-sync.ts';
-import { RuleHitCounter } from './rules/rule-hit-counter.ts';
-import { FILES_AUTHOR, RuleVersions } from './rules/rule-versions.ts';
-import { FeatureStore } from './store/feature-store.ts';
+import { loadRuleDir, watchRuleDir, type RuleError, type RuleSet } from './rules/language/index.ts';
+import { RuleReasons } from './rules/language/rule-reasons.ts';
+import { RuleChecker } from './rules/language/rule-checker.ts';
+import { ruleRoutes } from './http/routes/rules.ts';
+import type { RuleFileText } from './rules/language/rule-set.ts';
+import { RuleVersionSync } from './rules/versions/rule-version-sync.ts';
+import { RuleHitCounter } from './rules/versions/rule-hit-counter.ts';
+import { FILES_AUTHOR, RuleVersions } from './rules/versions/rule-versions.ts';
+import { FeatureStore } from './features/feature-store.ts';
 import { ThrottledLog } from './throttled-log.ts';
 import { makeKeys } from './store/keys.ts';
 import { storedIds } from './store/pseudonyms.ts';
-import { caseRoutes } from './cases/case-routes.ts';
-import { BacktestJobs } from './rules/backtest/backtest-jobs.ts';
-import { replayPolicy } from './rules/backtest/replay-decision.ts';
-import { backtestRoutes } from './rules/backtest-routes.ts';
+import { caseRoutes } from './http/routes/cases.ts';
+import { BacktestJobs } from './backtest/backtest-jobs.ts';
+import { replayPolicy } from './backtest/replay-decision.ts';
+import { backtestRoutes } from './http/routes/backtest.ts';
 import { Lifecycle } from './cooling/lifecycle.ts';
 import { CaseService, type ReportListener } from './cases/case-service.ts';
 import { ReportFlags } from './cases/report-flags.ts';
-import { DecisionSink } from './store/sql/decision-sink.ts';
+import { DecisionSink } from './decisions/decision-sink.ts';
 import { migrate } from './store/sql/migrate.ts';
 import { openSqlStore, redactUrl, type SqlStore } from './store/sql/sql-store.ts';
-import { DegradedSpool } from './store/degraded-spool.ts';
-import { DegradedReconciler } from './store/degraded-reconciler.ts';
+import { DegradedSpool } from './decisions/degraded-spool.ts';
+import { DegradedReconciler } from './decisions/degraded-reconciler.ts';
 import { SpoolFile } from './store/spool-file.ts';
-import { DegradedSpoolTable } from './store/sql/degraded-spool-table.ts';
+import { DegradedSpoolTable } from './decisions/degraded-spool-table.ts';
 
 /**
  * The one wiring place: everything is built here from a parsed, frozen config. No
@@ -342,7 +342,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   caseRoutes(server, { service: cases });
   ruleRoutes(server, { versions: ruleVersions });
-  // backtests run on this node, one at a time, at most BACKTEST_MAX_JOBS waiting or running; their state is in SQL (src/rules/backtest)
+  // backtests run on this node, one at a time, at most BACKTEST_MAX_JOBS waiting or running; their state is in SQL (src/backtest)
   const backtests = new BacktestJobs({ sql, policy: replayPolicy(config), clock, log: lateLog, maxJobs: config.backtest.maxJobs });
   backtestRoutes(server, {
     jobs: backtests,

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { bool, centesimal, ConfigError, int, type Env } from './config-env.ts';
-import { parseApiKeys, type ApiKeyEntry } from './api/api-keys.ts';
-import type { Language } from './decision/warnings.ts';
-import { parseDegradedPolicy, type AmountBand } from './decision/degraded-policy.ts';
+import { parseApiKeys, type ApiKeyEntry } from './http/api-keys.ts';
+import type { Language } from './i18n/warnings.ts';
+import { parseDegradedPolicy, type AmountBand } from './scoring/degraded-policy.ts';
 import { parseIdHashKey } from './store/pseudonyms.ts';
 import { AGE_BANDS, type AgeBand } from './features/catalogue.ts';
 import { LIFECYCLE_VARIABLES, loadLifecycleConfig, type LifecycleConfig } from './cooling/lifecycle-config.ts';
-import { RULE_VERSION_VARIABLES, loadRuleVersionsConfig, type RuleVersionsConfig } from './rules/rule-versions-config.ts';
+import { RULE_VERSION_VARIABLES, loadRuleVersionsConfig, type RuleVersionsConfig } from './rules/versions/rule-versions-config.ts';
 
 /**
  * Everything tunable, parsed once from the environment into a frozen object. Every variable
@@ -115,7 +115,7 @@ export interface Config {
   readonly sql: SqlConfig;
   /** the transfer lifecycle: holds, warning expiry, webhooks, notifications, worker (src/cooling) */
   readonly lifecycle: LifecycleConfig;
-  /** rule versions: four-eyes, the version poll, the safety cap (src/rules/rule-versions-config.ts) */
+  /** rule versions: four-eyes, the version poll, the safety cap (src/rules/versions/rule-versions-config.ts) */
   readonly ruleVersions: RuleVersionsConfig;
   /** bounds on the work a rules:write client can ask of a node (backtests, shadow statistics) */
   readonly backtest: BacktestConfig;

@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../errors.ts';
-import type { ScamType } from '../decision/scam-types.ts';
-import { transferParties } from '../store/sql/decision-history.ts';
+import type { ScamType } from '../scoring/scam-types.ts';
+import { transferParties } from '../decisions/decision-history.ts';
 import { sqlState, type SqlExecutor, type SqlParam, type SqlStore } from '../store/sql/sql-store.ts';
 import type { Case, CaseListQuery, ReporterType } from './case-schema.ts';
 

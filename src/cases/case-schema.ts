@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { SCAM_TYPES } from '../decision/scam-types.ts';
+import { SCAM_TYPES } from '../scoring/scam-types.ts';
 import { ACCOUNT_ID, CURRENCY } from '../features/transfer-event.ts';
-import { noNul } from '../no-nul.ts';
+import { noNul } from '../http/no-nul.ts';
 
 /**
  * A scam report (issue 5) as a client sends it, and a case as the API returns it. Objects are

@@ -14,9 +14,9 @@
  * for the ties). The config default RISK_WARN_AT_ELDERLY came from `--payers 16000 --days 21
  * --sim-seed 3` and was evaluated on `--payers 8000 --days 21` (seed 2). The suggestion is tuned
  * on the data it is reported on: evaluate it on another `--sim-seed` before configuring it.
- * A transfer's action is the policy's (decision/policy.ts): the thresholds' action or the
+ * A transfer's action is the policy's (scoring/policy.ts): the thresholds' action or the
  * minimum action of the rules that fired, whichever is more severe; both come from the engine's
- * re-decision (decision/redecide.ts), shared with the rule backtest and the replay.
+ * re-decision (scoring/redecide.ts), shared with the rule backtest and the replay.
  *
  * Output: the README's table (segment-table.ts) by default, every figure as JSON with `--json`;
  * a progress line on stderr while replaying when stderr is a terminal.
@@ -29,13 +29,13 @@ import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
 import { progressLine } from './progress.ts';
 import { segmentTable } from './segment-table.ts';
-import { redecide, redecidePolicy, replayedContext, ruleVerdict } from '../decision/redecide.ts';
+import { redecide, redecidePolicy, replayedContext, ruleVerdict } from '../scoring/redecide.ts';
 import { encodeVector } from '../model/encode.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
-import { loadRuleDir } from '../rules/index.ts';
+import { loadRuleDir } from '../rules/language/index.ts';
 import { simulate } from '../sim/index.ts';
-import { FeatureReplay } from '../store/feature-replay.ts';
+import { FeatureReplay } from '../features/feature-replay.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
 import { evaluateSegments, scoredTransfer, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
 

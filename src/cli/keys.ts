@@ -1,4 +1,4 @@
-import { hashApiKey, newApiKey, SCOPES, type Scope } from '../api/api-keys.ts';
+import { hashApiKey, newApiKey, SCOPES, type Scope } from '../http/api-keys.ts';
 
 /**
  * `npm run keys -- new --name <name> --scopes score,transfer`: makes a random API key, prints

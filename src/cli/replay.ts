@@ -24,7 +24,7 @@ import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { progressLine } from './progress.ts';
 import { summaryTable, weekSummary } from '../replay/replay-summary.ts';
 import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
-import { formatRuleError, loadRuleDir } from '../rules/index.ts';
+import { formatRuleError, loadRuleDir } from '../rules/language/index.ts';
 import { DEFAULT_GBDT_PARAMS } from '../train/gbdt.ts';
 import { fdhRows, simEventRows, type SourceStats } from '../replay/row-sources.ts';
 import { startLocalRedis } from '../store/local-redis.ts';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { formatRuleErrors } from '../app.ts';
 import { renderFeaturesMarkdown } from '../features/features-doc.ts';
-import { loadRuleDir } from '../rules/index.ts';
+import { loadRuleDir } from '../rules/language/index.ts';
 import { BACKTEST_USAGE, backtestCommand } from './rules-backtest.ts';
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -2,8 +2,8 @@ import { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.ts';
 import { Lifecycle } from '../cooling/lifecycle.ts';
 import { jsonLog } from '../cooling/log.ts';
-import { loadRuleDir } from '../rules/index.ts';
-import { RuleVersionFollower } from '../rules/rule-version-follower.ts';
+import { loadRuleDir } from '../rules/language/index.ts';
+import { RuleVersionFollower } from '../rules/versions/rule-version-follower.ts';
 import { closeWithin, onStopSignals, watchLauncher } from '../process-lifetime.ts';
 import { makeKeys } from '../store/keys.ts';
 import { storedIds } from '../store/pseudonyms.ts';
@@ -21,7 +21,7 @@ import { storedIds } from '../store/pseudonyms.ts';
  *
  * Rules (the end-of-hold re-check): the active rule version the API nodes serve, read from
  * Redis (the API stores its files beside the version pointer) and followed through pub/sub
- * and a poll every RULES_POLL_MS (src/rules/rule-version-follower.ts). The worker opens no SQL
+ * and a poll every RULES_POLL_MS (src/rules/versions/rule-version-follower.ts). The worker opens no SQL
  * connection: with the default embedded PGlite it could not (single-process). Only while no
  * API node has announced a version does it use the rule files in RULES_DIR; it does not watch
  * them (an API node with WATCH_RULES publishes file edits as versions, which reach it).

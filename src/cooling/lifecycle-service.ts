@@ -1,9 +1,9 @@
 import { segmentPolicy, type Config } from '../config.ts';
-import type { StoredDecision } from '../decision/decision.ts';
+import type { StoredDecision } from '../scoring/decision.ts';
 import type { AgeBand, FeatureValue } from '../features/catalogue.ts';
 import { CalmpayError } from '../errors.ts';
 import { redisStep } from '../store/store-failures.ts';
-import type { RuleSet } from '../rules/rule-set.ts';
+import type { RuleSet } from '../rules/language/rule-set.ts';
 import type { HoldTimers } from './hold-timers.ts';
 import type { AuditEntry, LifecycleStore, StoredLifecycle, TransitionOutcome } from './lifecycle-store.ts';
 import type { Log } from './log.ts';

@@ -1,5 +1,5 @@
-import type { ScamType } from '../decision/scam-types.ts';
-import { renderWarning, type Language } from '../decision/warnings.ts';
+import type { ScamType } from '../scoring/scam-types.ts';
+import { renderWarning, type Language } from '../i18n/warnings.ts';
 import type { AgeBand } from '../features/catalogue.ts';
 import type { TrustedContact } from './lifecycle-store.ts';
 

@@ -1,7 +1,7 @@
 import type { PolicyThresholds } from '../config.ts';
-import { decide } from '../decision/policy.ts';
+import { decide } from '../scoring/policy.ts';
 import { FEATURE_COUNT, idx, type FeatureValue } from '../features/catalogue.ts';
-import type { RuleSet } from '../rules/rule-set.ts';
+import type { RuleSet } from '../rules/language/rule-set.ts';
 
 /**
  * The re-check at the end of a cooling-off hold (pure): the ACTIVE rule set evaluated on the

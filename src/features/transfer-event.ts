@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import { hasNul, noNul } from '../no-nul.ts';
+import { hasNul, noNul } from '../http/no-nul.ts';
 import { isTimeZone } from './time-zones.ts';
 
 /**
@@ -14,7 +14,7 @@ import { isTimeZone } from './time-zones.ts';
 
 /** Ids become parts of Redis keys: printable ASCII, no spaces or braces (hash tags). */
 const ID_PATTERN = /^[A-Za-z0-9._:@\-+/=]+$/;
-/** The router's maxParamLength (api/server.ts) equals it, so every accepted id can be a path parameter. */
+/** The router's maxParamLength (http/server.ts) equals it, so every accepted id can be a path parameter. */
 export const ID_MAX_LENGTH = 128;
 const Id = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ - + / =');
 

@@ -1,7 +1,7 @@
 import type { FeatureValue } from '../features/catalogue.ts';
-import type { Language } from '../decision/warnings.ts';
+import type { Language } from '../i18n/warnings.ts';
 import { MODEL_COLUMNS } from './encode.ts';
-import { factorLabel, valueLabel } from './factor-labels.ts';
+import { factorLabel, valueLabel } from '../i18n/factor-labels.ts';
 import { compileEnsemble, type CompiledEnsemble, type TreeEnsemble } from './tree-ensemble.ts';
 
 /**

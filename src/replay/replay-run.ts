@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import type { RuleSet } from '../rules/rule-set.ts';
+import type { RuleSet } from '../rules/language/rule-set.ts';
 import { selectRows } from '../train/dataset.ts';
 import { DEFAULT_GBDT_PARAMS, gbdtMargins, gbdtProbabilities, trainGbdt, type GbdtParams } from '../train/gbdt.ts';
 import { logisticProbabilities, trainLogistic } from '../train/logistic.ts';

@@ -1,4 +1,4 @@
-import type { ScamType } from '../decision/scam-types.ts';
+import type { ScamType } from '../scoring/scam-types.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 import type { OptionalFields } from './field-coverage.ts';
 

@@ -80,7 +80,7 @@ export interface Keys {
   rulesPointer(): string;
   /**
    * the active version's rule files, JSON `{generation, versionId, files: [{name, text}]}`, written
-   * with the pointer (rules-pointer.lua) for processes without SQL (src/rules/rule-version-follower.ts)
+   * with the pointer (rules-pointer.lua) for processes without SQL (src/rules/versions/rule-version-follower.ts)
    */
   rulesActiveFiles(): string;
   /** pub/sub channel announcing a new rule pointer (a channel, not a key) */

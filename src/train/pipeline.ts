@@ -5,7 +5,7 @@ import type { TransferEvent } from '../features/transfer-event.ts';
 import { ReportFlags } from '../cases/report-flags.ts';
 import { encodeVectorInto, MODEL_FEATURE_COUNT, MODEL_FEATURE_NAMES } from '../model/encode.ts';
 import { buildManifest, writeModelFiles, type ModelManifest } from '../model/manifest.ts';
-import { FeatureReplay } from '../store/feature-replay.ts';
+import { FeatureReplay } from '../features/feature-replay.ts';
 import { makeKeys } from '../store/keys.ts';
 import type { Dataset } from './dataset.ts';
 import { selectRows } from './dataset.ts';

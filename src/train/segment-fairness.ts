@@ -1,7 +1,7 @@
 import type { PolicyThresholds } from '../config.ts';
-import { maxAction, severity, type Action } from '../decision/actions.ts';
-import { thresholdAction } from '../decision/policy.ts';
-import type { Redecision } from '../decision/redecide.ts';
+import { maxAction, severity, type Action } from '../scoring/actions.ts';
+import { thresholdAction } from '../scoring/policy.ts';
+import type { Redecision } from '../scoring/redecide.ts';
 import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
 
 /**
@@ -9,11 +9,11 @@ import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
  * rates on legitimate transfers, detection of scams, and the Bank Account Fraud benchmark's
  * fairness metric — the ratio of false-positive rates, elderly / everyone else. Pure.
  *
- * A transfer's action is what the engine's policy (decision/policy.ts `decide`) answers: the
+ * A transfer's action is what the engine's policy (scoring/policy.ts `decide`) answers: the
  * more severe of the thresholds' action for its riskScore and the minimum action of the rules
  * that fired. A rule whose action is `warn` warns at any threshold, so thresholds can only move
  * the transfers that no rule forces. Both parts come from the engine's re-decision
- * (decision/redecide.ts, shared with the rule backtest and the replay: `scoredTransfer`), which
+ * (scoring/redecide.ts, shared with the rule backtest and the replay: `scoredTransfer`), which
  * also leaves shadow hits out; simulated transfers have no guardian limits and are never
  * scored degraded, so nothing else changes the action.
  */

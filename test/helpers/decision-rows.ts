@@ -1,4 +1,4 @@
-import { DecisionHistory, type DecisionRow } from '../../src/store/sql/decision-history.ts';
+import { DecisionHistory, type DecisionRow } from '../../src/decisions/decision-history.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 
 /**

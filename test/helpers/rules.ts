@@ -1,4 +1,4 @@
-import { compileRuleSetFromText, type RuleSet } from '../../src/rules/rule-set.ts';
+import { compileRuleSetFromText, type RuleSet } from '../../src/rules/language/rule-set.ts';
 
 /** A rule set from one YAML file's text, for tests; a text that does not compile throws with its errors. */
 export function compileRules(text: string, name = 'test.yaml'): RuleSet {

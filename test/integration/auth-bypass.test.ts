@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newApiKey, SCOPES, type Scope } from '../../src/api/api-keys.ts';
-import type { RouteScope } from '../../src/api/server.ts';
+import { newApiKey, SCOPES, type Scope } from '../../src/http/api-keys.ts';
+import type { RouteScope } from '../../src/http/server.ts';
 import { testApp } from '../helpers/app.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;

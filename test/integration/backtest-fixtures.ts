@@ -1,6 +1,6 @@
 import { CATALOGUE_VERSION, recordToVector, type FeatureValue } from '../../src/features/catalogue.ts';
-import type { RuleFileText } from '../../src/rules/rule-set.ts';
-import { DecisionHistory, type DecisionRow } from '../../src/store/sql/decision-history.ts';
+import type { RuleFileText } from '../../src/rules/language/rule-set.ts';
+import { DecisionHistory, type DecisionRow } from '../../src/decisions/decision-history.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 
 /**

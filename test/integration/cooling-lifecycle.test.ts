@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TransferViewSchema } from '../../src/cooling/lifecycle-routes.ts';
+import { TransferViewSchema } from '../../src/http/routes/lifecycle.ts';
 import { LEGAL_FROM, REPEAT_STATES } from '../../src/cooling/transfer-states.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
 import { paid, recordPaid } from '../helpers/decision-rows.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arrayLiteral, DecisionHistory, parseStreamEntry, type DecisionRow } from '../../src/store/sql/decision-history.ts';
+import { arrayLiteral, DecisionHistory, parseStreamEntry, type DecisionRow } from '../../src/decisions/decision-history.ts';
 import { migrate } from '../../src/store/sql/migrate.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKeys } from '../../src/store/keys.ts';
-import { DecisionSink, type SinkLog } from '../../src/store/sql/decision-sink.ts';
+import { DecisionSink, type SinkLog } from '../../src/decisions/decision-sink.ts';
 import { testApp } from '../helpers/app.ts';
 import { redisUrl } from '../helpers/redis.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';

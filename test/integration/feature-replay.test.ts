@@ -4,7 +4,7 @@ import { transferGenerator } from '../../bench/transfer-gen.ts';
 import { DEFAULT_AGE_BANDS } from '../../src/features/build-vector.ts';
 import { idx, type FeatureValue } from '../../src/features/catalogue.ts';
 import { TransferEventSchema, type TransferEvent } from '../../src/features/transfer-event.ts';
-import { FeatureReplay } from '../../src/store/feature-replay.ts';
+import { FeatureReplay } from '../../src/features/feature-replay.ts';
 import { testApp } from '../helpers/app.ts';
 import { redisUrl } from '../helpers/redis.ts';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WINDOWS } from '../../src/features/catalogue.ts';
 import type { TransferEvent } from '../../src/features/transfer-event.ts';
 import type { VelocityState } from '../../src/features/velocity-state.ts';
-import { FeatureStore } from '../../src/store/feature-store.ts';
+import { FeatureStore } from '../../src/features/feature-store.ts';
 import { toStoredAmount } from '../../src/features/velocity-state.ts';
 import { makeKeys } from '../../src/store/keys.ts';
 import { mulberry32 } from '../../bench/transfer-gen.ts';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newApiKey } from '../../src/api/api-keys.ts';
-import { NUL_MESSAGE } from '../../src/no-nul.ts';
-import { parseRuleFile } from '../../src/rules/rule-file.ts';
+import { newApiKey } from '../../src/http/api-keys.ts';
+import { NUL_MESSAGE } from '../../src/http/no-nul.ts';
+import { parseRuleFile } from '../../src/rules/language/rule-file.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newApiKey } from '../../src/api/api-keys.ts';
+import { newApiKey } from '../../src/http/api-keys.ts';
 import { testApp } from '../helpers/app.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;

@@ -10,7 +10,7 @@ import { DEFAULT_AGE_BANDS } from '../../src/features/build-vector.ts';
 import { MODEL_FEATURE_NAMES } from '../../src/model/encode.ts';
 import { runReplay } from '../../src/replay/replay-run.ts';
 import { fdhRows, type SourceStats } from '../../src/replay/row-sources.ts';
-import { compileRuleSetFromText } from '../../src/rules/rule-set.ts';
+import { compileRuleSetFromText } from '../../src/rules/language/rule-set.ts';
 import { replayLabelled } from '../../src/train/pipeline.ts';
 import { redisUrl } from '../helpers/redis.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_RULE_SET_CHARS, MAX_RULES } from '../../src/rules/limits.ts';
+import { MAX_RULE_SET_CHARS, MAX_RULES } from '../../src/rules/language/limits.ts';
 import { testApp } from '../helpers/app.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -7,7 +7,7 @@ type TestApp = Awaited<ReturnType<typeof testApp>>;
 /**
  * Issue 19: about 1 MiB of long expressions sent to POST /v1/rules/validate held the event loop
  * for 1.5-2.3 s, and scoring on that node with it. Now the size of a rule set is bounded
- * (src/rules/limits.ts: a clear 400 naming the limit on every route that takes rule files), and
+ * (src/rules/language/limits.ts: a clear 400 naming the limit on every route that takes rule files), and
  * rule files sent through the API are checked on a thread of their own.
  */
 

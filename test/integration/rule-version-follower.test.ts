@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encodeActiveRuleFiles } from '../../src/rules/active-rule-files.ts';
-import { loadRuleDir } from '../../src/rules/load-rule-dir.ts';
-import { RuleVersionFollower } from '../../src/rules/rule-version-follower.ts';
-import { RuleVersions } from '../../src/rules/rule-versions.ts';
-import { compileRuleSetFromText } from '../../src/rules/rule-set.ts';
+import { encodeActiveRuleFiles } from '../../src/rules/versions/active-rule-files.ts';
+import { loadRuleDir } from '../../src/rules/language/load-rule-dir.ts';
+import { RuleVersionFollower } from '../../src/rules/versions/rule-version-follower.ts';
+import { RuleVersions } from '../../src/rules/versions/rule-versions.ts';
+import { compileRuleSetFromText } from '../../src/rules/language/rule-set.ts';
 import { makeKeys, SCRIPTS } from '../../src/store/keys.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
@@ -17,7 +17,7 @@ import { until } from '../helpers/until.ts';
 
 /**
  * The standalone worker follows the active rule version through Redis alone
- * (src/rules/rule-version-follower.ts): the files an API node stores beside the pointer.
+ * (src/rules/versions/rule-version-follower.ts): the files an API node stores beside the pointer.
  */
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { activate, insertVersion } from '../../src/rules/rule-version-store.ts';
+import { activate, insertVersion } from '../../src/rules/versions/rule-version-store.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
 import { testSql } from '../helpers/sql.ts';
 import { until } from '../helpers/until.ts';

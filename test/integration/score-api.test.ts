@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecisionSchema } from '../../src/api/schemas.ts';
+import { DecisionSchema } from '../../src/http/score-schemas.ts';
 import { CATALOGUE_VERSION, FEATURES } from '../../src/features/catalogue.ts';
 import { testApp } from '../helpers/app.ts';
 import { exampleTransfer } from '../helpers/example-event.ts';

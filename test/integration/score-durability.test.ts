@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.ts';
 import { idx } from '../../src/features/catalogue.ts';
 import { buildFeatureVector } from '../../src/features/build-vector.ts';
 import { eventHash, parseTransferEvent, type TransferEvent } from '../../src/features/transfer-event.ts';
-import { FeatureStore } from '../../src/store/feature-store.ts';
+import { FeatureStore } from '../../src/features/feature-store.ts';
 import { makeKeys } from '../../src/store/keys.ts';
 import { testApp } from '../helpers/app.ts';
 import { streamFeatures } from '../helpers/decision-stream.ts';

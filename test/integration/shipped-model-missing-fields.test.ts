@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { redecide, redecidePolicy, replayedContext, verdictOf } from '../../src/decision/redecide.ts';
+import { redecide, redecidePolicy, replayedContext, verdictOf } from '../../src/scoring/redecide.ts';
 import { TransferEventSchema, type TransferEvent } from '../../src/features/transfer-event.ts';
 import { ModelScorer } from '../../src/model/model-session.ts';
-import { loadRuleDir } from '../../src/rules/index.ts';
-import type { RuleSet } from '../../src/rules/index.ts';
-import { FeatureReplay } from '../../src/store/feature-replay.ts';
+import { loadRuleDir } from '../../src/rules/language/index.ts';
+import type { RuleSet } from '../../src/rules/language/index.ts';
+import { FeatureReplay } from '../../src/features/feature-replay.ts';
 import { redisUrl } from '../helpers/redis.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeActiveRuleFiles, parseActiveRuleFiles, pointerOf } from '../../src/rules/active-rule-files.ts';
+import { encodeActiveRuleFiles, parseActiveRuleFiles, pointerOf } from '../../src/rules/versions/active-rule-files.ts';
 
 describe('the stored active rule files (Redis {rules}:active:files)', () => {
   it('round-trips and names the pointer', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { recordToVector, type FeatureValue } from '../../src/features/catalogue.ts';
-import { replayDecision, replayPolicy } from '../../src/rules/backtest/replay-decision.ts';
-import { runBacktest, type BacktestProgress, type BacktestSource, type StoredDecisionRow } from '../../src/rules/backtest/run-backtest.ts';
-import { requestWindow } from '../../src/rules/backtest/window.ts';
-import { BacktestJobs, BacktestsBusyError, type BacktestJobSpec } from '../../src/rules/backtest/backtest-jobs.ts';
+import { replayDecision, replayPolicy } from '../../src/backtest/replay-decision.ts';
+import { runBacktest, type BacktestProgress, type BacktestSource, type StoredDecisionRow } from '../../src/backtest/run-backtest.ts';
+import { requestWindow } from '../../src/backtest/window.ts';
+import { BacktestJobs, BacktestsBusyError, type BacktestJobSpec } from '../../src/backtest/backtest-jobs.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
-import { compileRuleSetFromText, type RuleSet } from '../../src/rules/rule-set.ts';
+import { compileRuleSetFromText, type RuleSet } from '../../src/rules/language/rule-set.ts';
 import { compileRules } from '../helpers/rules.ts';
 
 const policy = replayPolicy(loadConfig({ DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }));

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { FeatureValue } from '../../src/features/catalogue.ts';
-import { interpret } from '../../src/rules/interpreter.ts';
+import { interpret } from '../../src/rules/language/interpreter.ts';
 import { generateFeatureVectors } from '../../bench/feature-vectors.ts';
 import { buildEngine, firedRuleIds, translateRules, vectorToFacts } from '../../bench/to-json-rules-engine.ts';
 import { checked, generatedVectors } from './rules-fixtures.ts';

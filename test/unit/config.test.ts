@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newApiKey } from '../../src/api/api-keys.ts';
+import { newApiKey } from '../../src/http/api-keys.ts';
 import { loadConfig } from '../../src/config.ts';
 
 describe('loadConfig: segments', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { degradedAction, parseDegradedPolicy } from '../../src/decision/degraded-policy.ts';
+import { degradedAction, parseDegradedPolicy } from '../../src/scoring/degraded-policy.ts';
 
 describe('DEGRADED_FEATURES_POLICY', () => {
   it('maps amounts to actions by exclusive upper bound', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { renderFactor, saabasContributions, topFactors, type ModelFactor } from '../../src/model/contributions.ts';
 import { encodeVector, MODEL_FEATURE_NAMES } from '../../src/model/encode.ts';
-import { englishLabel, factorLabel, hasChineseLabel } from '../../src/model/factor-labels.ts';
+import { englishLabel, factorLabel, hasChineseLabel } from '../../src/i18n/factor-labels.ts';
 import { compileEnsemble, predictMargin, predictMarginCompiled, type TreeEnsemble } from '../../src/model/tree-ensemble.ts';
 import { trainGbdt } from '../../src/train/gbdt.ts';
 import { syntheticModelData } from '../../bench/model-data.ts';

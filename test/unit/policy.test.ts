@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, thresholdAction } from '../../src/decision/policy.ts';
+import { decide, thresholdAction } from '../../src/scoring/policy.ts';
 
 const T = { warn: 30, coolOff: 60, block: 95 };
 

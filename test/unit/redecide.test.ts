@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { ACTIONS, type Action } from '../../src/decision/actions.ts';
-import { decide, type PolicyHit } from '../../src/decision/policy.ts';
-import { redecide, redecidePolicy, replayedContext, ruleVerdict, verdictOf, type RedecidePolicy, type RuleVerdict } from '../../src/decision/redecide.ts';
+import { ACTIONS, type Action } from '../../src/scoring/actions.ts';
+import { decide, type PolicyHit } from '../../src/scoring/policy.ts';
+import { redecide, redecidePolicy, replayedContext, ruleVerdict, verdictOf, type RedecidePolicy, type RuleVerdict } from '../../src/scoring/redecide.ts';
 import { replayAction } from '../../src/replay/replay-decisions.ts';
-import { replayDecision } from '../../src/rules/backtest/replay-decision.ts';
-import type { RuleSet } from '../../src/rules/rule-set.ts';
+import { replayDecision } from '../../src/backtest/replay-decision.ts';
+import type { RuleSet } from '../../src/rules/language/rule-set.ts';
 import { compileRules } from '../helpers/rules.ts';
 import { actionOf, scoredTransfer } from '../../src/train/segment-fairness.ts';
 import { prng, vector } from './rules-fixtures.ts';

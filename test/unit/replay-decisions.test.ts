@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { actionRates, decisionReport, replayAction, ruleVerdict } from '../../src/replay/replay-decisions.ts';
-import type { RuleSet } from '../../src/rules/rule-set.ts';
+import type { RuleSet } from '../../src/rules/language/rule-set.ts';
 import { compileRules } from '../helpers/rules.ts';
 import { vector } from './rules-fixtures.ts';
 

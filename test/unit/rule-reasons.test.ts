@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileRuleSetFromText } from '../../src/rules/index.ts';
-import { RuleReasons } from '../../src/rules/rule-reasons.ts';
+import { compileRuleSetFromText } from '../../src/rules/language/index.ts';
+import { RuleReasons } from '../../src/rules/language/rule-reasons.ts';
 
 const set = (description: string, zh: string | null) => {
   const r = compileRuleSetFromText([

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { StoredDecision } from '../../src/decision/decision.ts';
+import type { StoredDecision } from '../../src/scoring/decision.ts';
 import type { Keys } from '../../src/store/keys.ts';
-import { RuleHitCounter } from '../../src/rules/rule-hit-counter.ts';
-import { RuleVersionSync } from '../../src/rules/rule-version-sync.ts';
-import type { RuleVersions } from '../../src/rules/rule-versions.ts';
+import { RuleHitCounter } from '../../src/rules/versions/rule-hit-counter.ts';
+import { RuleVersionSync } from '../../src/rules/versions/rule-version-sync.ts';
+import type { RuleVersions } from '../../src/rules/versions/rule-versions.ts';
 
 /**
  * close() of the safety cap's counter and of the rule version sync waits for the work already

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { diffRules, summariseDiff } from '../../src/rules/rule-diff.ts';
-import type { RuleSet } from '../../src/rules/rule-set.ts';
+import { diffRules, summariseDiff } from '../../src/rules/versions/rule-diff.ts';
+import type { RuleSet } from '../../src/rules/language/rule-set.ts';
 import { compileRules } from '../helpers/rules.ts';
-import { findTrips, sumMinutes } from '../../src/rules/safety-cap.ts';
-import { shadowRuleInFiles } from '../../src/rules/shadow-rule.ts';
+import { findTrips, sumMinutes } from '../../src/rules/versions/safety-cap.ts';
+import { shadowRuleInFiles } from '../../src/rules/language/shadow-rule.ts';
 
 const compile = (text: string): RuleSet => compileRules(text, 'a.yaml');
 const rule = (id: string, score = 10, extra = '') => `- id: ${id}\n  description: ${id}\n  when: amount > 1\n  score: ${score}\n${extra}`;

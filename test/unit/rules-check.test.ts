@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { checkExpression, type CheckOptions } from '../../src/rules/checker.ts';
-import { MAX_ERRORS } from '../../src/rules/limits.ts';
-import { parseExpression } from '../../src/rules/parser.ts';
+import { checkExpression, type CheckOptions } from '../../src/rules/language/checker.ts';
+import { MAX_ERRORS } from '../../src/rules/language/limits.ts';
+import { parseExpression } from '../../src/rules/language/parser.ts';
 
 function check(src: string, options: CheckOptions = { expect: 'boolean' }) {
   const p = parseExpression(src);

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { idx, type FeatureValue } from '../../src/features/catalogue.ts';
-import { compileConditions, compileExpression } from '../../src/rules/compiler.ts';
-import { interpret } from '../../src/rules/interpreter.ts';
-import { loadRuleDir } from '../../src/rules/load-rule-dir.ts';
+import { compileConditions, compileExpression } from '../../src/rules/language/compiler.ts';
+import { interpret } from '../../src/rules/language/interpreter.ts';
+import { loadRuleDir } from '../../src/rules/language/load-rule-dir.ts';
 import { checked, generatedVectors, vector } from './rules-fixtures.ts';
 
 /** Every operator, with operands that can and cannot be missing on either side. */

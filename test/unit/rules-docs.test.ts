@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { FUNCTION_NAMES } from '../../src/rules/ast.ts';
-import { MAX_ERRORS, MAX_EXPRESSION_LENGTH, MAX_LIST_ITEMS, MAX_NESTING_DEPTH, MAX_RULE_FILES, MAX_RULE_SET_CHARS, MAX_RULES } from '../../src/rules/limits.ts';
-import { formatRuleError } from '../../src/rules/rule-error.ts';
-import { RULE_KEYS } from '../../src/rules/rule-file.ts';
-import { compileRuleSetFromText } from '../../src/rules/rule-set.ts';
+import { FUNCTION_NAMES } from '../../src/rules/language/ast.ts';
+import { MAX_ERRORS, MAX_EXPRESSION_LENGTH, MAX_LIST_ITEMS, MAX_NESTING_DEPTH, MAX_RULE_FILES, MAX_RULE_SET_CHARS, MAX_RULES } from '../../src/rules/language/limits.ts';
+import { formatRuleError } from '../../src/rules/language/rule-error.ts';
+import { RULE_KEYS } from '../../src/rules/language/rule-file.ts';
+import { compileRuleSetFromText } from '../../src/rules/language/rule-set.ts';
 
 const DOC = readFileSync(new URL('../../docs/rule-language.md', import.meta.url), 'utf8');
 

@@ -3,9 +3,9 @@
  * vectors that covers missing values everywhere the catalogue allows them.
  */
 import { FEATURES, recordToVector, type FeatureSpec, type FeatureValue } from '../../src/features/catalogue.ts';
-import type { CheckedExpr } from '../../src/rules/ast.ts';
-import { checkExpression } from '../../src/rules/checker.ts';
-import { parseExpression } from '../../src/rules/parser.ts';
+import type { CheckedExpr } from '../../src/rules/language/ast.ts';
+import { checkExpression } from '../../src/rules/language/checker.ts';
+import { parseExpression } from '../../src/rules/language/parser.ts';
 import { mulberry32 } from '../../src/sim/random.ts';
 
 /**

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { idx } from '../../src/features/catalogue.ts';
-import { compileConditions } from '../../src/rules/compiler.ts';
-import { interpret } from '../../src/rules/interpreter.ts';
-import { MAX_EXPRESSION_LENGTH, MAX_NESTING_DEPTH, MAX_RULE_SET_CHARS } from '../../src/rules/limits.ts';
-import { compileRuleSetFromText, type RuleSetResult } from '../../src/rules/rule-set.ts';
+import { compileConditions } from '../../src/rules/language/compiler.ts';
+import { interpret } from '../../src/rules/language/interpreter.ts';
+import { MAX_EXPRESSION_LENGTH, MAX_NESTING_DEPTH, MAX_RULE_SET_CHARS } from '../../src/rules/language/limits.ts';
+import { compileRuleSetFromText, type RuleSetResult } from '../../src/rules/language/rule-set.ts';
 import { checked, vector } from './rules-fixtures.ts';
 
 const CANARY = 'calmpay_canary';

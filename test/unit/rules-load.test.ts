@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { FEATURE_COUNT, idx } from '../../src/features/catalogue.ts';
-import { SCAM_TYPES } from '../../src/decision/scam-types.ts';
-import { loadRuleDir } from '../../src/rules/load-rule-dir.ts';
-import { formatRuleError } from '../../src/rules/rule-error.ts';
-import { compileRuleSetFromText, ruleSetVersion, WHOLE_SET, type RuleSet } from '../../src/rules/rule-set.ts';
+import { SCAM_TYPES } from '../../src/scoring/scam-types.ts';
+import { loadRuleDir } from '../../src/rules/language/load-rule-dir.ts';
+import { formatRuleError } from '../../src/rules/language/rule-error.ts';
+import { compileRuleSetFromText, ruleSetVersion, WHOLE_SET, type RuleSet } from '../../src/rules/language/rule-set.ts';
 import { vector } from './rules-fixtures.ts';
 
 const DEFAULT_RULES_DIR = new URL('../../rules', import.meta.url).pathname;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import type { Expr } from '../../src/rules/ast.ts';
-import { parseExpression } from '../../src/rules/parser.ts';
-import { tokenize } from '../../src/rules/lexer.ts';
+import type { Expr } from '../../src/rules/language/ast.ts';
+import { parseExpression } from '../../src/rules/language/parser.ts';
+import { tokenize } from '../../src/rules/language/lexer.ts';
 
 /** The tree as an S-expression: enough to see precedence and grouping at a glance. */
 function sexpr(e: Expr): string {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { loadRuleDir } from '../../src/rules/load-rule-dir.ts';
-import type { RuleError } from '../../src/rules/rule-error.ts';
-import { ruleSetVersion, type RuleSet } from '../../src/rules/rule-set.ts';
-import { watchRuleDir, type RuleDirWatcher } from '../../src/rules/watch-rule-dir.ts';
+import { loadRuleDir } from '../../src/rules/language/load-rule-dir.ts';
+import type { RuleError } from '../../src/rules/language/rule-error.ts';
+import { ruleSetVersion, type RuleSet } from '../../src/rules/language/rule-set.ts';
+import { watchRuleDir, type RuleDirWatcher } from '../../src/rules/language/watch-rule-dir.ts';
 import { vector } from './rules-fixtures.ts';
 
 type Event = { kind: 'load'; ruleSet: RuleSet } | { kind: 'error'; errors: readonly RuleError[] };

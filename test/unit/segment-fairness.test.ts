@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Action } from '../../src/decision/actions.ts';
+import type { Action } from '../../src/scoring/actions.ts';
 import { mulberry32 } from '../../src/sim/random.ts';
 import { evaluateSegments, segmentBlindAtAlertRate, tuneWarnThresholds, withWarn, type ScoredTransfer } from '../../src/train/segment-fairness.ts';
 

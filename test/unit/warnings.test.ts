@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AGE_BANDS, type AgeBand } from '../../src/features/catalogue.ts';
-import { SCAM_TYPES } from '../../src/decision/scam-types.ts';
+import { SCAM_TYPES } from '../../src/scoring/scam-types.ts';
 import {
   HOLD_NOTICES,
   SUPPORTED_LANGUAGES,
@@ -8,7 +8,7 @@ import {
   pickLanguage,
   renderWarning,
   type Language,
-} from '../../src/decision/warnings.ts';
+} from '../../src/i18n/warnings.ts';
 
 const SEGMENTS: readonly (AgeBand | null)[] = [...AGE_BANDS, null];
 const ACTIONS = ['warn', 'cool_off'] as const;

@@ -5,7 +5,7 @@
   higher generation (a pointer left over from another SQL store; the SQL store is the truth).
 
   The active version's rule files go to KEYS[2] in the same step, for processes without SQL
-  (the standalone worker, src/rules/rule-version-follower.ts): written whenever the pointer is
+  (the standalone worker, src/rules/versions/rule-version-follower.ts): written whenever the pointer is
   written, and also when the pointer already holds exactly this version but the files key is
   missing or older (a pointer raised by a node of an older build, which wrote no files).
 

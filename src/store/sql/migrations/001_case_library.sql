@@ -11,7 +11,7 @@ CREATE TABLE cases (
   transfer_ids   text[] NOT NULL,
   amount_lost    numeric(18, 3) NOT NULL CHECK (amount_lost >= 0),
   currency       char(3) NOT NULL,
-  -- SCAM_TYPES of src/decision/scam-types.ts, checked by the API (the list may grow)
+  -- SCAM_TYPES of src/scoring/scam-types.ts, checked by the API (the list may grow)
   scam_type      text NOT NULL,
   channel        text,
   narrative      text,

@@ -22,7 +22,7 @@ CREATE TABLE decisions (
   catalogue      text NOT NULL,
   hit_rules      text[] NOT NULL,
   shadow_rules   text[] NOT NULL,
-  -- the StoredDecision as scored (src/decision/decision.ts)
+  -- the StoredDecision as scored (src/scoring/decision.ts)
   decision       jsonb NOT NULL,
   -- the feature vector in catalogue order
   features       jsonb NOT NULL

@@ -4,7 +4,7 @@
 
 CREATE TABLE rule_versions (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  -- RuleSet.version of these files: `files-` + 12 hex digits of their sha256 (src/rules/rule-set.ts)
+  -- RuleSet.version of these files: `files-` + 12 hex digits of their sha256 (src/rules/language/rule-set.ts)
   content_version  text NOT NULL,
   -- [{name, text}] sorted by name
   files            jsonb NOT NULL,

@@ -15,7 +15,7 @@ CREATE TABLE backtest_jobs (
   created_at   timestamptz NOT NULL,
   updated_at   timestamptz NOT NULL,
   finished_at  timestamptz,
-  -- the BacktestReport (src/rules/backtest/backtest-report.ts) once done
+  -- the BacktestReport (src/backtest/backtest-report.ts) once done
   result       jsonb,
   error        text
 );

@@ -1,0 +1,333 @@
+import type { ChainableCommander, Redis, Result } from 'ioredis';
+import { WINDOWS } from './catalogue.ts';
+import type { TransferEvent } from './transfer-event.ts';
+import { decodeVelocityReply, toStoredAmount, type VelocityState } from './velocity-state.ts';
+import { isTimeZone, localDate } from './time-zones.ts';
+import type { TransferRegistration } from '../cooling/registration.ts';
+import { SCRIPTS, type Keys } from '../store/keys.ts';
+import { BoundedCache } from '../bounded-cache.ts';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    cpScoreFeatures(...args: (string | number)[]): Result<(number | string)[], Context>;
+    cpGuardianRefund(...args: (string | number)[]): Result<number, Context>;
+  }
+}
+
+export interface FeatureStoreOptions {
+  readonly idempotencyTtlSeconds: number;
+  readonly pairTtlDays: number;
+  readonly distinctCap: number;
+  readonly decisionStreamMaxLen: number;
+}
+
+export type ClaimResult =
+  | { readonly kind: 'new'; readonly state: VelocityState }
+  | {
+      readonly kind: 'duplicate';
+      readonly eventHash: string;
+      readonly decision: string | null;
+      /** when the claim was made (the claimant's clock), null for a claim of an earlier version */
+      readonly claimedAtMs: number | null;
+      /** the velocity state the claimant was answered, null for a claim of an earlier version */
+      readonly state: VelocityState | null;
+    };
+
+/** What recording a decision found: it was written, or another decision already was (returned). */
+export type RecordOutcome = { readonly kind: 'recorded' } | { readonly kind: 'existing'; readonly decision: string };
+
+interface PendingRecord {
+  readonly transferId: string;
+  readonly decisionJson: string;
+  readonly entry: DecisionStreamExtras;
+  readonly registration: TransferRegistration | null;
+  /** the payer whose guardian spend a `block` gives back (guardian-refund.lua), else null */
+  readonly guardianRefundOf: string | null;
+  readonly resolve: (outcome: RecordOutcome) => void;
+  readonly reject: (err: Error) => void;
+}
+
+const DAY_MS = 86_400_000;
+/** payers with guardian limits whose time zone is remembered; a miss costs one extra call */
+const GUARDIAN_ZONE_CACHE = 100_000;
+
+/** Per window: bucket count, current bucket index and that bucket's field name (see the script header). */
+function windowArgs(tMs: number): string[] {
+  const args: string[] = [];
+  WINDOWS.forEach((w, k) => {
+    const bucket = String(Math.floor(tMs / (w.bucketSeconds * 1000)));
+    args.push(String(w.seconds / w.bucketSeconds), bucket, `w${k + 1}:${bucket}`);
+  });
+  return args;
+}
+const LONGEST = WINDOWS[WINDOWS.length - 1]!;
+/** the window hashes' TTL is refreshed once per 30d-window bucket: the window, plus two buckets */
+const WINDOW_TTL_MS = (LONGEST.seconds + 2 * LONGEST.bucketSeconds) * 1000;
+
+/**
+ * The keys and arguments of one score-script call (see the script's header), in order. Also
+ * used by the design floor of `npm run bench` (bench/floor-server.ts), so that it sends the
+ * engine's own call.
+ */
+export function scoreScriptCall(
+  k: Keys,
+  opts: FeatureStoreOptions,
+  e: TransferEvent,
+  tMs: number,
+  eventHash: string,
+  zone: string,
+  claimMs: number,
+): (string | number)[] {
+  const payer = e.payer.accountId;
+  const payee = e.payee.accountId;
+  const device = e.payer.deviceId ?? '';
+  return [
+    k.tx(e.transferId),
+    k.txDecision(e.transferId),
+    k.accountOut(payer),
+    k.accountPayees(payer),
+    k.pair(payer, payee),
+    k.accountDevices(payer),
+    // without a device the script does not touch this key; a payer-slot placeholder keeps
+    // every key of the call inside known slots
+    device === '' ? k.accountDevices(payer) : k.devicePayers(device),
+    k.accountIn(payee),
+    k.accountOut(payee),
+    k.accountPayers(payee),
+    k.accountNewPayers(payee),
+    k.accountReports(payee),
+    k.accountGuardian(payer),
+    tMs,
+    toStoredAmount(e.amount),
+    eventHash,
+    k.storedId('a', payer),
+    k.storedId('a', payee),
+    device === '' ? '' : k.storedId('d', device),
+    opts.idempotencyTtlSeconds * 1000,
+    opts.pairTtlDays * 86_400_000,
+    opts.distinctCap,
+    WINDOW_TTL_MS,
+    tMs - DAY_MS,
+    ...windowArgs(tMs),
+    zone,
+    zone === '' ? '' : localDate(tMs, zone),
+    e.currency,
+    claimMs,
+    e.transferId,
+  ];
+}
+
+/**
+ * The velocity store in Redis: one script call per score reads and updates every window, and
+ * the decision is written back afterwards, batched with the other decisions of the same
+ * event-loop turn; the caller awaits the batch before answering (docs/score-durability.md).
+ */
+export class FeatureStore {
+  private readonly redis: Redis;
+  private readonly keys: Keys;
+  private readonly opts: FeatureStoreOptions;
+  private readonly onWriteError: (err: Error) => void;
+  /** payer -> time zone of its guardian limits, for the accounts that have limits (bounded) */
+  private readonly guardianZones = new BoundedCache<string, string>(GUARDIAN_ZONE_CACHE);
+  private pending: PendingRecord[] = [];
+  private flushing: Promise<void> | null = null;
+
+  constructor(redis: Redis, keys: Keys, opts: FeatureStoreOptions, onWriteError: (err: Error) => void) {
+    this.redis = redis;
+    this.keys = keys;
+    this.opts = opts;
+    this.onWriteError = onWriteError;
+    if (typeof (redis as Partial<Redis>).cpScoreFeatures !== 'function') {
+      redis.defineCommand('cpScoreFeatures', SCRIPTS.scoreFeatures);
+    }
+    if (typeof (redis as Partial<Redis>).cpRegisterTransfer !== 'function') {
+      redis.defineCommand('cpRegisterTransfer', SCRIPTS.registerTransfer);
+    }
+    if (typeof (redis as Partial<Redis>).cpGuardianRefund !== 'function') {
+      redis.defineCommand('cpGuardianRefund', SCRIPTS.guardianRefund);
+    }
+  }
+
+  /**
+   * Claims the transferId and, for a new one, returns the state before it and records it.
+   *
+   * Guardian limits have a day boundary in their own time zone, which the script cannot
+   * compute. The caller passes the zone it believes the payer's limits use (remembered from
+   * earlier replies; none for almost every payer) with the local date in it; the script
+   * checks the zone and, when it differs, answers with the right one and changes nothing, so
+   * the second call is still one atomic step.
+   *
+   * `claimMs` (the caller's clock) is stored with the claim and the state it answered, so
+   * that a retry can tell an abandoned claim from one still being decided, and complete it.
+   */
+  async claimAndUpdate(e: TransferEvent, tMs: number, eventHash: string, claimMs: number = Date.now()): Promise<ClaimResult> {
+    const payer = e.payer.accountId;
+    let zone = this.guardianZones.get(payer) ?? '';
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.callScoreScript(e, tMs, eventHash, zone, claimMs);
+      if (reply[0] !== 2) return this.decodeClaim(reply);
+      const actual = String(reply[1]);
+      if (attempt > 0 || !isTimeZone(actual)) {
+        throw new Error(`guardian limits of ${payer} name the time zone "${actual}", which changed during the call or is invalid`);
+      }
+      this.guardianZones.set(payer, actual);
+      zone = actual;
+    }
+  }
+
+  private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string, claimMs: number): Promise<(number | string)[]> {
+    return this.redis.cpScoreFeatures(...scoreScriptCall(this.keys, this.opts, e, tMs, eventHash, zone, claimMs));
+  }
+
+  private decodeClaim(reply: (number | string)[]): ClaimResult {
+    if (reply[0] === 1) {
+      const decision = reply[2];
+      return {
+        kind: 'duplicate',
+        ...decodeStoredClaim(String(reply[1])),
+        decision: typeof decision === 'string' && decision !== '' ? decision : null,
+      };
+    }
+    return { kind: 'new', state: decodeVelocityReply(reply.slice(1)) };
+  }
+
+  /** The stored decision JSON of a transfer, or null. */
+  async storedDecision(transferId: string): Promise<string | null> {
+    return this.redis.get(this.keys.txDecision(transferId));
+  }
+
+  /**
+   * Appends the decision to the bounded decision stream (fields: transferId, decision, event,
+   * features, catalogue) and stores it for idempotent replays. The writes of every decision
+   * recorded in one event-loop turn go out as one pipeline (one socket write, one round trip);
+   * the promise settles when that pipeline has answered: `recorded`, `existing` with the
+   * decision another request recorded first (SET NX: a retry that took over an abandoned claim
+   * and the claimant agree on one decision), or rejected when a write failed (also reported).
+   *
+   * A `warn`/`cool_off` decision also starts its lifecycle (src/cooling/registration.ts): one
+   * more script call in the same pipeline, writing one hash, an audit entry, a zset member and
+   * an outbox entry — no extra round trip, and nothing for `allow`/`block` decisions.
+   *
+   * The decision key is written last: once it exists, the stream entry and the lifecycle were
+   * written before it (one connection executes a pipeline in order), so a claim without a
+   * decision is exactly one whose record may be incomplete and must be completed. Completing
+   * one appends the stream entry and registers again; both are idempotent downstream (the sink
+   * inserts ON CONFLICT DO NOTHING, register-transfer.lua changes nothing for a known transfer).
+   *
+   * `guardianRefundOf`: the payer of a `block` decision whose transfer added to a minor's daily
+   * allowance at score time (guardian-refund.lua gives it back, once), else null.
+   */
+  recordDecision(
+    transferId: string,
+    decisionJson: string,
+    entry: DecisionStreamExtras,
+    registration: TransferRegistration | null = null,
+    guardianRefundOf: string | null = null,
+  ): Promise<RecordOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ transferId, decisionJson, entry, registration, guardianRefundOf, resolve, reject });
+      if (this.flushing === null) this.scheduleFlush();
+    });
+  }
+
+  /** Writes what is pending at the end of this event-loop turn. */
+  private scheduleFlush(): void {
+    this.flushing = new Promise((resolve) => setImmediate(() => resolve(this.flush())));
+  }
+
+  /** Resolves once every decision recorded so far has been written (or reported failed). */
+  async drain(): Promise<void> {
+    while (this.flushing !== null) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const k = this.keys;
+    const ttlMs = this.opts.idempotencyTtlSeconds * 1000;
+    const p = this.redis.pipeline();
+    /** per record: the index of its first command in the pipeline */
+    const starts: number[] = [];
+    for (const { transferId, decisionJson, entry, registration, guardianRefundOf } of batch) {
+      starts.push(p.length);
+      if (registration !== null) {
+        p.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...registration.args);
+      }
+      if (guardianRefundOf !== null) this.refundGuardianSpend(p, guardianRefundOf, transferId);
+      p.xadd(
+        k.decisionStream(),
+        'MAXLEN',
+        '~',
+        this.opts.decisionStreamMaxLen,
+        '*',
+        'transferId',
+        transferId,
+        'decision',
+        decisionJson,
+        'event',
+        entry.event,
+        'features',
+        entry.features,
+        'catalogue',
+        entry.catalogue,
+      );
+      // last (see above); NX GET answers the decision recorded first, if any
+      p.set(k.txDecision(transferId), decisionJson, 'PX', ttlMs, 'NX', 'GET');
+    }
+    starts.push(p.length);
+    try {
+      const results = await p.exec();
+      if (results === null || results.length !== p.length) throw new Error('the decision pipeline was aborted');
+      for (const [i, r] of batch.entries()) {
+        const end = starts[i + 1]! - 1;
+        const failed = results.slice(starts[i]!, end + 1).find(([err]) => err !== null);
+        const [setErr, previous] = results[end]!;
+        if (failed === undefined) {
+          r.resolve(typeof previous === 'string' ? { kind: 'existing', decision: previous } : { kind: 'recorded' });
+          continue;
+        }
+        this.onWriteError(failed[0]!);
+        // a command before the decision's SET failed (the pipeline went on): take the decision
+        // back, so that the claim reads as unrecorded and a retry completes the whole record
+        if (setErr === null && previous === null) {
+          await this.redis.del(k.txDecision(r.transferId)).catch((err: Error) => this.onWriteError(err));
+        }
+        r.reject(failed[0]!);
+      }
+    } catch (err) {
+      this.onWriteError(err as Error);
+      for (const r of batch) r.reject(err as Error);
+    } finally {
+      this.flushing = null;
+      if (this.pending.length > 0) this.scheduleFlush();
+    }
+  }
+
+  /**
+   * Gives back, once, what a blocked transfer added to its payer's daily guardian allowance at
+   * score time (guardian-refund.lua; a repeat changes nothing), as one command of `p`.
+   */
+  private refundGuardianSpend(p: ChainableCommander, payerId: string, transferId: string): void {
+    p.cpGuardianRefund(this.keys.accountGuardian(payerId), transferId);
+  }
+}
+
+/**
+ * The claim as the score script stores it: `<event hash>|<claim ms>|<reply integers>`, or the
+ * bare event hash an earlier version wrote (no time, no state: such a claim cannot be completed).
+ */
+function decodeStoredClaim(claim: string): { eventHash: string; claimedAtMs: number | null; state: VelocityState | null } {
+  const [eventHash = '', at, reply] = claim.split('|');
+  if (at === undefined || reply === undefined) return { eventHash, claimedAtMs: null, state: null };
+  return { eventHash, claimedAtMs: Number(at), state: decodeVelocityReply(reply.split(',').map(Number)) };
+}
+
+/** What the decision stream carries besides the decision: JSON strings, built by the caller. */
+export interface DecisionStreamExtras {
+  /** {occurredAt, amount, currency, payerId, payeeId} */
+  readonly event: string;
+  /** the feature vector in catalogue order */
+  readonly features: string;
+  /** CATALOGUE_VERSION the vector was built with */
+  readonly catalogue: string;
+}

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import { renderDecision, type DecisionResponse, type ReasonLookup, type TimingsUs } from '../../scoring/decision.ts';
+import { pickLanguage, type Language } from '../../i18n/warnings.ts';
+import { occurredAtTooOld, parseTransferEvent, TransferEventSchema } from '../../features/transfer-event.ts';
+import { validationError } from '../../errors.ts';
+import { zodProblems } from '../http-errors.ts';
+import { DecisionSchema, ErrorSchema } from '../score-schemas.ts';
+import { us, type ScoreService } from '../../scoring/score-service.ts';
+
+export interface ScoreRouteDeps {
+  readonly service: ScoreService;
+  readonly reasons: ReasonLookup;
+  readonly defaultLanguage: Language;
+}
+
+/** How old an event the route takes (MAX_EVENT_AGE_DAYS), by the app's clock. */
+export interface EventAgeBound {
+  readonly maxAgeDays: number;
+  /** ms since the epoch */
+  readonly clock: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** decorated by app.ts, which holds the config and the clock */
+    eventAgeBound?: EventAgeBound;
+  }
+}
+
+export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
+  app.route({
+    method: 'POST',
+    url: '/v1/transfers/score',
+    config: { scope: 'score' },
+    schema: {
+      summary: 'Score a transfer event',
+      description:
+        'Idempotent on transferId: the same event again returns the same decision (header ' +
+        '`idempotent-replayed: true`) without counting twice; a different event under a used id is a 409. ' +
+        'The warning language comes from the `language` field, else Accept-Language, else DEFAULT_LANGUAGE.',
+      tags: ['transfers'],
+      body: TransferEventSchema,
+      response: { 200: DecisionSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 503: ErrorSchema },
+    },
+    // The body is validated in the handler (timed as the `validate` stage) and the decision is
+    // serialised in the handler too (timed as `render`, inside `total`); the schemas above
+    // document the route.
+    validatorCompiler: () => (data: unknown) => ({ value: data }),
+    serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+    handler: async (request, reply) => {
+      const startedAt = performance.now();
+      const parsed = parseTransferEvent(request.body);
+      if (!parsed.success) throw validationError(zodProblems(parsed.error));
+      const validatedAt = performance.now();
+      const event = parsed.data;
+      const bound = request.server.eventAgeBound;
+      const tooOld = bound === undefined ? null : occurredAtTooOld(event.occurredAt, bound.clock(), bound.maxAgeDays);
+      if (tooOld !== null) throw validationError([tooOld]);
+      const lang = pickLanguage(request.headers['accept-language'], event.language, deps.defaultLanguage);
+      const result = await deps.service.score(event, startedAt, validatedAt);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      const renderedAt = performance.now();
+      reply.type('application/json; charset=utf-8');
+      return serialiseTimed(renderDecision(result.decision, lang, deps.reasons), result.replayed, startedAt, renderedAt);
+    },
+  });
+}
+
+/**
+ * The reply body, with `timingsUs` last so that its `total` can be taken once everything else
+ * is rendered and serialised (issue 18: the total used to stop before record, render and
+ * serialisation). A replay keeps the timings stored with the first decision.
+ */
+function serialiseTimed(d: DecisionResponse, replayed: boolean, startedAt: number, renderedAt: number): string {
+  const head = JSON.stringify({ ...d, timingsUs: undefined });
+  const t = d.timingsUs;
+  let timings: TimingsUs = t;
+  if (!replayed) {
+    const end = performance.now();
+    const { validate, features, rules, model, decision, record } = t;
+    timings = { validate, features, rules, model, decision, record, render: us(renderedAt, end), total: us(startedAt, end) };
+  }
+  return `${head.slice(0, -1)},"timingsUs":${JSON.stringify(timings)}}`;
+}
