@@ -5,6 +5,7 @@ import { CaseRepository, decodeCursor, encodeCursor, reporterKey } from './case-
 import type { Case, CaseListQuery, CaseReport } from './case-schema.ts';
 import type { ReportFlags } from './report-flags.ts';
 import type { SqlStore } from '../store/sql/sql-store.ts';
+import { sqlFailure } from '../store/store-failures.ts';
 
 /**
  * Reporting a scam (issue 5). The case library in SQL is the record; the payee's report flags in
@@ -67,24 +68,6 @@ export interface ReportResult {
 export interface CaseList {
   readonly items: readonly Case[];
   readonly nextCursor: string | null;
-}
-
-/** Connection-level failures are "unavailable" (503); anything else is a bug (500). */
-export function isSqlUnavailable(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (/^(08|57P)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code))) {
-    return true;
-  }
-  const message = (err as { message?: unknown }).message;
-  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|PGlite is closed/i.test(message);
-}
-
-function unavailable(err: unknown): never {
-  if (isSqlUnavailable(err)) {
-    throw new CalmpayError('CALMPAY_ERR_SQL_UNAVAILABLE', `The SQL store failed: ${(err as Error).message}`);
-  }
-  throw err;
 }
 
 const REAPPLY_BATCH = 200;
@@ -155,7 +138,7 @@ export class CaseService {
         receivedAtMs: now,
         acceptUnknownTransfers: scamAtMs < now - this.deps.historyRetentionDays * DAY_MS,
       })
-      .catch(unavailable);
+      .catch(sqlFailure);
 
     if (outcome.kind === 'conflict') throw new CalmpayError('CALMPAY_ERR_CASE_CONFLICT', undefined, outcome.problems);
     if (outcome.kind === 'unproven') throw unprovenError(outcome.mismatch, outcome.unknown);
@@ -177,7 +160,7 @@ export class CaseService {
     if (cursor !== undefined && after === null) {
       throw validationError([{ field: 'cursor', message: 'is not a cursor returned by this API (use nextCursor as it is)' }]);
     }
-    const page = await this.repo.list(filters, after).catch(unavailable);
+    const page = await this.repo.list(filters, after).catch(sqlFailure);
     return { items: page.items, nextCursor: page.next === null ? null : encodeCursor(page.next) };
   }
 
@@ -186,11 +169,11 @@ export class CaseService {
     if (q.from !== undefined && q.to !== undefined && Date.parse(q.from) >= Date.parse(q.to)) {
       throw validationError([{ field: 'from', message: 'must be before to' }]);
     }
-    return runAnalysis(this.deps.sql, q, this.deps.clock()).catch(unavailable);
+    return runAnalysis(this.deps.sql, q, this.deps.clock()).catch(sqlFailure);
   }
 
   async get(caseId: string): Promise<Case | null> {
-    return this.repo.get(caseId).catch(unavailable);
+    return this.repo.get(caseId).catch(sqlFailure);
   }
 
   /**
@@ -199,7 +182,7 @@ export class CaseService {
    * (503), never an empty list.
    */
   async unappliedReports(payeeId: string): Promise<string[]> {
-    return this.repo.unappliedOf(payeeId).catch(unavailable);
+    return this.repo.unappliedOf(payeeId).catch(sqlFailure);
   }
 
   /**

@@ -1,4 +1,3 @@
-import { isSqlUnavailable } from '../cases/case-service.ts';
 import { CalmpayError } from '../errors.ts';
 import { sqlState } from './sql/sql-store.ts';
 
@@ -16,6 +15,27 @@ export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError' || REDIS_MESSAGES.test(err.message)) return true;
   return err.name === 'ReplyError' && REDIS_BUSY_REPLIES.test(err.message);
+}
+
+/** Connection-level SQL failures are "unavailable" (503); anything else is a bug (500). */
+export function isSqlUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (/^(08|57P)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code))) {
+    return true;
+  }
+  const message = (err as { message?: unknown }).message;
+  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|PGlite is closed/i.test(message);
+}
+
+/**
+ * The one mapping of an unreachable SQL store to its 503 (the case library, the rule versions
+ * and the backtest and shadow routes all use it, as `.catch(sqlFailure)`): a connection-level
+ * failure becomes CALMPAY_ERR_SQL_UNAVAILABLE; anything else is thrown on as it is.
+ */
+export function sqlFailure(err: unknown): never {
+  if (isSqlUnavailable(err)) throw new CalmpayError('CALMPAY_ERR_SQL_UNAVAILABLE', `The SQL store failed: ${(err as Error).message}`);
+  throw err;
 }
 
 /** A statement cancelled by statement_timeout (57014), or pg's client-side query_timeout. */

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isSqlUnavailable } from '../../cases/case-service.ts';
 import { zodProblems } from '../http-errors.ts';
 import { ErrorSchema } from '../score-schemas.ts';
 import { CalmpayError, validationError } from '../../errors.ts';
@@ -11,6 +10,7 @@ import { openCandidateModel, type CandidateModel } from '../../backtest/candidat
 import type { RuleCheck } from '../../rules/language/rule-check.ts';
 import { compileRuleSetFromText, type RuleFileText, type RuleSet, type RuleSetResult } from '../../rules/language/rule-set.ts';
 import { RuleFilesSchema } from '../rule-schemas.ts';
+import { sqlFailure } from '../../store/store-failures.ts';
 import { ruleErrorDetails } from '../../rules/versions/rule-versions.ts';
 import { shadowStats } from '../../rules/versions/shadow-stats.ts';
 import { DEFAULT_WINDOW_DAYS, requestWindow, type WindowLimit } from '../../backtest/window.ts';
@@ -93,16 +93,6 @@ function busy(maxJobs: number): CalmpayError {
   );
 }
 
-/** Connection-level SQL failures are a 503, as on the case library's routes. */
-async function orUnavailable<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (isSqlUnavailable(err)) throw new CalmpayError('CALMPAY_ERR_SQL_UNAVAILABLE', `The SQL store failed: ${(err as Error).message}`);
-    throw err;
-  }
-}
-
 export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): void {
   const backtestLimit: WindowLimit = { maxDays: deps.maxWindowDays, variable: 'BACKTEST_MAX_WINDOW_DAYS' };
   const shadowLimit: WindowLimit = { maxDays: deps.shadowMaxWindowDays, variable: 'SHADOW_STATS_MAX_WINDOW_DAYS' };
@@ -149,18 +139,19 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
         if (!opened.ok) throw validationError([{ field: 'model', message: opened.message }]);
         model = opened.model;
       }
-      const job = await orUnavailable(
-        deps.jobs.start({
+      const job = await deps.jobs
+        .start({
           active: deps.activeRules(),
           candidate: compiled.ruleSet,
           ...(model === undefined ? {} : { model }),
           window,
           requestedBy: request.principal?.name ?? null,
-        }),
-      ).catch(async (err: unknown) => {
-        await model?.close().catch(() => undefined);
-        throw err instanceof BacktestsBusyError ? busy(err.maxJobs) : err;
-      });
+        })
+        .catch(sqlFailure)
+        .catch(async (err: unknown) => {
+          await model?.close().catch(() => undefined);
+          throw err instanceof BacktestsBusyError ? busy(err.maxJobs) : err;
+        });
       return reply.status(202).header('location', `/v1/rules/backtest/${job.id}`).send(job);
     },
   });
@@ -178,7 +169,7 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
     ...passThrough,
     handler: async (request) => {
       const { id } = request.params as { id: string };
-      const job = await orUnavailable(deps.jobs.get(id));
+      const job = await deps.jobs.get(id).catch(sqlFailure);
       if (job === null) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `No backtest job ${id}`, [{ field: 'id', message: 'no such backtest job' }]);
       return job;
     },
@@ -211,7 +202,7 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
           { field: 'ruleId', message: 'is not a shadow rule of the active rule set' },
         ]);
       }
-      return orUnavailable(shadowStats(deps.sql, active, window, ruleId));
+      return shadowStats(deps.sql, active, window, ruleId).catch(sqlFailure);
     },
   });
 }

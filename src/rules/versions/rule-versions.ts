@@ -11,7 +11,7 @@
  * `serving.current` once) is always scored by one whole version.
  */
 import { CalmpayError, validationError } from '../../errors.ts';
-import { isSqlUnavailable } from '../../cases/case-service.ts';
+import { sqlFailure } from '../../store/store-failures.ts';
 import type { SqlExecutor, SqlStore } from '../../store/sql/sql-store.ts';
 import { diffRules, NO_DIFF, summariseDiff, type RuleDiff } from './rule-diff.ts';
 import type { RuleError } from '../language/rule-error.ts';
@@ -97,11 +97,6 @@ export interface ValidateResult {
 }
 
 const COMPILED_CACHE = 8;
-
-function sqlFailure(err: unknown): never {
-  if (isSqlUnavailable(err)) throw new CalmpayError('CALMPAY_ERR_SQL_UNAVAILABLE', `The SQL store failed: ${(err as Error).message}`);
-  throw err;
-}
 
 function conflict(message: string, state: string): CalmpayError {
   return new CalmpayError('CALMPAY_ERR_RULE_VERSION_CONFLICT', message, [{ field: 'status', message: state }]);
