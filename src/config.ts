@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { bool, centesimal, ConfigError, int, type Env } from './config-env.ts';
 import { parseApiKeys, type ApiKeyEntry } from './http/api-keys.ts';
-import type { Language } from './i18n/warnings.ts';
+import type { Language } from './i18n/language.ts';
 import { parseDegradedPolicy, type AmountBand } from './scoring/degraded-policy.ts';
 import { parseIdHashKey } from './store/pseudonyms.ts';
 import { AGE_BANDS, type AgeBand } from './features/catalogue.ts';

@@ -1,5 +1,8 @@
 import type { ScamType } from '../scoring/scam-types.ts';
-import { renderWarning, type Language } from '../i18n/warnings.ts';
+import { COPY } from '../i18n/copy/index.ts';
+import type { Language } from '../i18n/language.ts';
+import { renderWarning } from '../i18n/render-warning.ts';
+import { fill } from '../i18n/template.ts';
 import type { AgeBand } from '../features/catalogue.ts';
 import type { TrustedContact } from './lifecycle-store.ts';
 
@@ -79,10 +82,7 @@ export function trustedContactNotice(e: LifecycleEvent, contact: TrustedContact,
   const lang: Language = contact.language === 'zh' || contact.language === 'en' ? contact.language : fallback;
   const until = e.holdUntil === null ? '' : `${e.holdUntil.slice(0, 16).replace('T', ' ')} UTC`;
   const who = e.payerId ?? '';
-  const message =
-    lang === 'zh'
-      ? `${contact.name}您好：您关心的账户 ${who} 正在付款 ${amountText(e)}，因疑似诈骗已暂缓到 ${until}。请马上打电话给对方；在此之前仍可取消这笔付款。`
-      : `${contact.name}, a payment of ${amountText(e)} by the account ${who} you look out for is on hold until ${until} because it looks like a scam. Please call them now: until then they can still cancel it.`;
+  const message = fill(COPY[lang].trustedContactHoldStarted, { name: contact.name, payer: who, amount: amountText(e), until });
   return {
     id: `${e.id}-contact`,
     type: 'trusted_contact.hold_started',

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import type { Language } from '../i18n/warnings.ts';
+import type { Language } from '../i18n/language.ts';
 import { attemptDelivery, deadLetterOf, deliveryJobOptions, WEBHOOK_QUEUE, type DeliveryJob, type DeliveryQueues } from './deliveries.ts';
 import type { HttpPost } from './http-post.ts';
 import type { LifecycleStore } from './lifecycle-store.ts';

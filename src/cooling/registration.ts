@@ -1,6 +1,6 @@
 import { segmentPolicy, type Config } from '../config.ts';
 import type { StoredDecision } from '../scoring/decision.ts';
-import { pickLanguage } from '../i18n/warnings.ts';
+import { pickLanguage } from '../i18n/language.ts';
 import { idx, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 

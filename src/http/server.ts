@@ -3,7 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ReasonLookup } from '../scoring/decision.ts';
-import type { Language } from '../i18n/warnings.ts';
+import type { Language } from '../i18n/language.ts';
 import type { ApiKeyRing, Scope } from './api-keys.ts';
 import { documentSecurity, installAuth, markPublic, SECURITY_SCHEMES } from './auth.ts';
 import { ERRORS } from '../errors.ts';

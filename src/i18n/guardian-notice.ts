@@ -1,9 +1,12 @@
 import type { GuardianOutcome } from '../features/velocity-state.ts';
-import type { Language } from './warnings.ts';
+import { COPY } from './copy/index.ts';
+import type { Language } from './language.ts';
+import { fill } from './template.ts';
 
 /**
  * What a minor sees when a guardian's limit blocks a transfer (issue 6): short words a child
- * understands, no blame, and what to do next (ask the parent or guardian). Pure.
+ * understands, no blame, and what to do next (ask the parent or guardian); the words are in
+ * copy/. Pure.
  */
 
 export const GUARDIAN_REASONS = ['guardian_limit_per_transfer', 'guardian_limit_daily', 'guardian_limit_currency'] as const;
@@ -37,28 +40,12 @@ export interface GuardianNotice {
 }
 
 function money(n: number, currency: string, lang: Language): string {
-  return new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en', { style: 'currency', currency }).format(n);
+  return new Intl.NumberFormat(COPY[lang].guardianNotices.moneyLocale, { style: 'currency', currency }).format(n);
 }
 
 export function renderGuardianNotice(b: GuardianBlock, lang: Language): GuardianNotice {
   const limit = b.limit === null ? '' : money(b.limit, b.currency, lang);
   const left = b.limit === null ? '' : money(Math.max(0, b.limit - b.spentToday), b.currency, lang);
-  if (lang === 'zh') {
-    switch (b.reason) {
-      case 'guardian_limit_per_transfer':
-        return { reason: b.reason, title: '这笔钱太多了', message: `你的家长设置了每次最多转 ${limit}。这次没有转出去。需要的话，请找家长帮忙。` };
-      case 'guardian_limit_daily':
-        return { reason: b.reason, title: '今天的额度用完了', message: `你的家长设置了每天最多转 ${limit}，今天还能转 ${left}。这次没有转出去。明天再试，或者请家长帮忙。` };
-      case 'guardian_limit_currency':
-        return { reason: b.reason, title: '不能用这种货币转账', message: `你的家长只允许用 ${b.currency} 转账。这次没有转出去。请找家长帮忙。` };
-    }
-  }
-  switch (b.reason) {
-    case 'guardian_limit_per_transfer':
-      return { reason: b.reason, title: 'That is more than you can send at once', message: `Your parent or guardian set a limit of ${limit} for each payment. This payment was not sent. Ask them if you need help.` };
-    case 'guardian_limit_daily':
-      return { reason: b.reason, title: 'You have used up today\'s limit', message: `Your parent or guardian set a limit of ${limit} a day, and you have ${left} left today. This payment was not sent. Try again tomorrow or ask them for help.` };
-    case 'guardian_limit_currency':
-      return { reason: b.reason, title: 'You cannot pay in this currency', message: `Your parent or guardian only allows payments in ${b.currency}. This payment was not sent. Ask them for help.` };
-  }
+  const notice = COPY[lang].guardianNotices.notices[b.reason];
+  return { reason: b.reason, title: notice.title, message: fill(notice.message, { limit, left, currency: b.currency }) };
 }

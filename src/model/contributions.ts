@@ -1,7 +1,7 @@
 import type { FeatureValue } from '../features/catalogue.ts';
-import type { Language } from '../i18n/warnings.ts';
+import type { Language } from '../i18n/language.ts';
 import { MODEL_COLUMNS } from './encode.ts';
-import { factorLabel, valueLabel } from '../i18n/factor-labels.ts';
+import { factorPhrase } from '../i18n/factor-labels.ts';
 import { compileEnsemble, type CompiledEnsemble, type TreeEnsemble } from './tree-ensemble.ts';
 
 /**
@@ -107,28 +107,7 @@ export function topFactors(contrib: Contributions, row: ArrayLike<number>, n: nu
   }));
 }
 
-const NUMBER_FORMAT: Readonly<Record<Language, Intl.NumberFormat>> = {
-  en: new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 }),
-  zh: new Intl.NumberFormat('zh-CN', { maximumFractionDigits: 2 }),
-};
-
-const WORDS: Readonly<Record<Language, { yes: string; no: string; unknown: string; raises: string; lowers: string }>> = {
-  en: { yes: 'yes', no: 'no', unknown: 'unknown', raises: 'raises the risk', lowers: 'lowers the risk' },
-  zh: { yes: '是', no: '否', unknown: '未知', raises: '使风险升高', lowers: '使风险降低' },
-};
-
-function valueText(f: ModelFactor, lang: Language): string {
-  const w = WORDS[lang];
-  if (f.value === null) return w.unknown;
-  if (typeof f.value === 'boolean') return f.value ? w.yes : w.no;
-  if (typeof f.value === 'number') return NUMBER_FORMAT[lang].format(f.value);
-  return valueLabel(f.feature, f.value, lang);
-}
-
 export function renderFactor(f: ModelFactor, lang: Language): RenderedFactor {
   const direction = f.contribution > 0 ? 'raises' : 'lowers';
-  const label = factorLabel(f.feature, lang);
-  const value = valueText(f, lang);
-  const text = lang === 'zh' ? `${label}：${value}（${WORDS.zh[direction]}）` : `${label}: ${value} (${WORDS.en[direction]})`;
-  return { ...f, direction, text };
+  return { ...f, direction, text: factorPhrase(f.feature, f.value, direction, lang) };
 }

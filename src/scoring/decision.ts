@@ -3,7 +3,8 @@ import { renderFactor, type ModelFactor, type RenderedFactor } from '../model/co
 import type { Action } from './actions.ts';
 import { renderGuardianNotice, type GuardianBlock, type GuardianNotice } from '../i18n/guardian-notice.ts';
 import type { ScamType } from './scam-types.ts';
-import { renderWarning, type Language, type Warning } from '../i18n/warnings.ts';
+import type { Language } from '../i18n/language.ts';
+import { renderWarning, type Warning } from '../i18n/render-warning.ts';
 
 /**
  * A decision as stored (language-neutral and compact: rule ids, no texts), and its rendering

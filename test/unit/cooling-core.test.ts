@@ -7,7 +7,7 @@ import { recheckHold, refreshReportFeatures } from '../../src/cooling/recheck.ts
 import { registrationFor, type RegisteredDecision } from '../../src/cooling/registration.ts';
 import { holdJobId, illegalTransitionMessage } from '../../src/cooling/transfer-states.ts';
 import { signature, signedHeaders, verifySignature } from '../../src/cooling/webhook-signature.ts';
-import { renderWarning } from '../../src/i18n/warnings.ts';
+import { renderWarning } from '../../src/i18n/render-warning.ts';
 import { FEATURE_COUNT, idx, type FeatureValue } from '../../src/features/catalogue.ts';
 import { compileRules } from '../helpers/rules.ts';
 

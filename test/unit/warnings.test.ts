@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AGE_BANDS, type AgeBand } from '../../src/features/catalogue.ts';
 import { SCAM_TYPES } from '../../src/scoring/scam-types.ts';
-import {
-  HOLD_NOTICES,
-  SUPPORTED_LANGUAGES,
-  WARNING_TEXTS,
-  pickLanguage,
-  renderWarning,
-  type Language,
-} from '../../src/i18n/warnings.ts';
+import { HOLD_NOTICES, WARNING_TEXTS, renderWarning } from '../../src/i18n/render-warning.ts';
+import { SUPPORTED_LANGUAGES, pickLanguage, type Language } from '../../src/i18n/language.ts';
 
 const SEGMENTS: readonly (AgeBand | null)[] = [...AGE_BANDS, null];
 const ACTIONS = ['warn', 'cool_off'] as const;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { renderDecision, type DecisionResponse, type ReasonLookup, type TimingsUs } from '../../scoring/decision.ts';
-import { pickLanguage, type Language } from '../../i18n/warnings.ts';
+import { pickLanguage, type Language } from '../../i18n/language.ts';
 import { occurredAtTooOld, parseTransferEvent, TransferEventSchema } from '../../features/transfer-event.ts';
 import { validationError } from '../../errors.ts';
 import { zodProblems } from '../http-errors.ts';
