@@ -217,6 +217,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   // XREADGROUP BLOCK holds its connection, so the sink never shares the scoring connection
   const sinkRedis = redis.duplicate({ lazyConnect: true, commandTimeout: undefined });
+  sinkRedis.on('error', (err: Error) => redisErrorLog.note(err.message));
   await sinkRedis.connect().catch(async (err: Error) => {
     sinkRedis.disconnect();
     await ruleSync?.close();
@@ -260,6 +261,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clock,
     log: lateLog,
     unappliedReports: (payeeId) => cases.unappliedReports(payeeId),
+    degradedPending: (transferId) => degradedSpool.replay(transferId) !== undefined,
   });
   const model = await ModelScorer.open({
     dir: config.model.dir,

@@ -2,6 +2,7 @@ import { segmentPolicy, type Config } from '../config.ts';
 import type { StoredDecision } from '../scoring/decision.ts';
 import type { AgeBand, FeatureValue } from '../features/catalogue.ts';
 import { CalmpayError } from '../errors.ts';
+import { withDeadline } from '../deadline.ts';
 import { redisStep } from '../store/store-failures.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import type { HoldTimers } from './hold-timers.ts';
@@ -68,6 +69,12 @@ export interface LifecycleServiceDeps {
    * (`npm run worker` without DATABASE_URL): its holds are re-checked by the flags in Redis alone.
    */
   readonly unappliedReports?: UnappliedReports;
+  /**
+   * Whether this node answered the transfer in degraded mode and its decision is not in Redis
+   * yet (DegradedSpool): its confirm, cancel and view are then a 409 "retry", not a 404 (issue
+   * 19). Absent in the worker, which answers no request.
+   */
+  readonly degradedPending?: (transferId: string) => boolean;
 }
 
 const iso = (ms: string | undefined): string | null => (ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString());
@@ -135,7 +142,7 @@ export class LifecycleService {
   async view(transferId: string): Promise<TransferView> {
     const stored = await redisStep('reading the transfer', () => this.deps.store.load(transferId));
     const view = viewOf(transferId, stored);
-    if (view === null) throw notFound(transferId);
+    if (view === null) throw this.unknown(transferId);
     return view;
   }
 
@@ -147,9 +154,9 @@ export class LifecycleService {
     if (outcome.kind === 'moved' && outcome.state === 'COOLING_OFF') {
       const view = await this.view(transferId);
       // without its timer (this process died just now, or Redis failed the add) the worker's
-      // overdue sweep still ends the hold, OVERDUE_GRACE_MS late
-      await this.deps.timers
-        .schedule(transferId, Date.parse(view.holdUntil ?? '') || now)
+      // overdue sweep still ends the hold, OVERDUE_GRACE_MS late. The timer's queue waits for
+      // Redis through reconnects, so the answer waits for it at most STORE_DEADLINE_MS.
+      await withDeadline(this.deps.timers.schedule(transferId, Date.parse(view.holdUntil ?? '') || now), config.storeDeadlineMs)
         .catch((err: Error) => this.deps.log.error({ err, transferId }, 'adding the cooling-off timer failed; the overdue sweep will end the hold'));
       return { view, replayed: false };
     }
@@ -192,11 +199,20 @@ export class LifecycleService {
   /** No lifecycle: an allow/block decision (409), a warned one still being recorded (409), or none (404). */
   private async missing(transferId: string, action: TransferAction): Promise<never> {
     const json = await redisStep('reading the decision', () => this.deps.store.decisionJson(transferId));
-    if (json === null) throw notFound(transferId);
+    if (json === null) throw this.unknown(transferId);
     const d = JSON.parse(json) as StoredDecision;
     if (d.action === 'allow') throw refused(transferId, action, 'ALLOWED');
     if (d.action === 'block') throw refused(transferId, action, 'BLOCKED');
     throw new CalmpayError('CALMPAY_ERR_TRANSFER_IN_PROGRESS', `Transfer ${transferId} was just scored and is still being recorded; retry shortly`);
+  }
+
+  /** No decision in Redis: not scored (404), or answered in degraded mode and not written there yet (409, retry). */
+  private unknown(transferId: string): CalmpayError {
+    if (this.deps.degradedPending?.(transferId) !== true) return notFound(transferId);
+    return new CalmpayError(
+      'CALMPAY_ERR_TRANSFER_IN_PROGRESS',
+      `Transfer ${transferId} was answered while Redis was unavailable and its decision is still being written there; retry shortly`,
+    );
   }
 
   private dropTimer(transferId: string): void {

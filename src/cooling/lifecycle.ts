@@ -35,6 +35,8 @@ export interface LifecycleDeps {
   readonly log: Log;
   /** the case library's unapplied reports on a payee, asked at the end of every hold (issue 19) */
   readonly unappliedReports?: UnappliedReports;
+  /** transfers answered in degraded mode whose decision is not in Redis yet (LifecycleServiceDeps) */
+  readonly degradedPending?: (transferId: string) => boolean;
 }
 
 export function bullConnection(config: Config): ConnectionOptions {
@@ -52,10 +54,10 @@ export class Lifecycle {
 
   constructor(deps: LifecycleDeps) {
     this.deps = deps;
-    const { config, redis, keys, clock, log, ruleSet, unappliedReports } = deps;
+    const { config, redis, keys, clock, log, ruleSet, unappliedReports, degradedPending } = deps;
     this.store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
     this.timers = new HoldTimers(bullConnection(config), keys.bullPrefix(), clock);
-    this.service = new LifecycleService({ store: this.store, timers: this.timers, config, ruleSet, clock, log, unappliedReports });
+    this.service = new LifecycleService({ store: this.store, timers: this.timers, config, ruleSet, clock, log, unappliedReports, degradedPending });
     this.deadLetters = new DeadLetters({
       store: this.store,
       config: config.lifecycle,

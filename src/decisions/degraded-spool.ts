@@ -2,6 +2,7 @@ import type { StoredDecision } from '../scoring/decision.ts';
 import { parseDegradedRecord, type DegradedRecord } from './degraded-record.ts';
 import type { SpoolFile } from '../store/spool-file.ts';
 import type { DegradedSpoolTable } from './degraded-spool-table.ts';
+import { withDeadline } from '../deadline.ts';
 
 /**
  * Where decisions answered while Redis is unavailable are recorded before they are answered
@@ -153,16 +154,4 @@ export class DegradedSpool {
 
 function answerOf(r: DegradedRecord): SpooledAnswer {
   return { eventHash: r.eventHash, decision: JSON.parse(r.decision) as StoredDecision, durable: Promise.resolve() };
-}
-
-async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
