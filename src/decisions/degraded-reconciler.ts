@@ -4,6 +4,7 @@ import { claimEvent, type DegradedRecord } from './degraded-record.ts';
 import type { DegradedSpool } from './degraded-spool.ts';
 import type { FeatureStore } from '../features/feature-store.ts';
 import type { Keys } from '../store/keys.ts';
+import type { StoredDecision } from '../scoring/decision.ts';
 
 /**
  * Writes the decisions answered in degraded mode into Redis once it is back (issue 19), as the
@@ -16,7 +17,8 @@ import type { Keys } from '../store/keys.ts';
  *    transfer, exactly once whatever happens next, since a second claim changes nothing;
  * 2. the decision key is written only if absent (SET NX GET);
  * 3. the lifecycle registration (warn/cool_off; register-transfer.lua does nothing when the
- *    transfer already has one) and the decision stream entry (the sink's insert skips a
+ *    transfer already has one), for a `block` the guardian spend the claim added given back
+ *    (guardian-refund.lua, once), and the decision stream entry (the sink's insert skips a
  *    transfer the history already has).
  *
  * When the transferId was claimed meanwhile — a replay that reached another node after Redis
@@ -166,6 +168,11 @@ export class DegradedReconciler {
     if (ours && r.registration !== null) {
       p.cpRegisterTransfer(k.txState(r.transferId), k.txAudit(r.transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...r.registration);
     }
+    // a block is never paid: what the claim just added to a minor's daily allowance goes back
+    // (once: a repeat of this pass changes nothing), as the scoring path's record does
+    if (ours && claim.state?.guardian?.outcome === 'within' && isBlock(r.decision)) {
+      store.refundGuardianSpend(p, e.payer.accountId, r.transferId);
+    }
     p.xadd(
       k.decisionStream(), 'MAXLEN', '~', this.deps.decisionStreamMaxLen, '*',
       'transferId', r.transferId, 'decision', r.decision, 'event', r.event, 'features', r.features, 'catalogue', r.catalogue,
@@ -181,4 +188,8 @@ export class DegradedReconciler {
     }
     return previous === null && claim.kind === 'new' ? 'recorded' : 'completed';
   }
+}
+
+function isBlock(decisionJson: string): boolean {
+  return (JSON.parse(decisionJson) as Pick<StoredDecision, 'action'>).action === 'block';
 }

@@ -305,9 +305,10 @@ export class FeatureStore {
 
   /**
    * Gives back, once, what a blocked transfer added to its payer's daily guardian allowance at
-   * score time (guardian-refund.lua; a repeat changes nothing), as one command of `p`.
+   * score time (guardian-refund.lua; a repeat changes nothing), as one command of `p`. Also used
+   * by the degraded reconciler for a `block` answered while Redis was down.
    */
-  private refundGuardianSpend(p: ChainableCommander, payerId: string, transferId: string): void {
+  refundGuardianSpend(p: ChainableCommander, payerId: string, transferId: string): void {
     p.cpGuardianRefund(this.keys.accountGuardian(payerId), transferId);
   }
 }
