@@ -42,6 +42,8 @@ async function main(): Promise<void> {
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 20, lazyConnect: true });
   // a subscribed connection can do nothing else; it waits through Redis outages (the poll covers them)
   const subscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  // every connection has an error listener: without one ioredis prints each reconnect failure
+  redis.on('error', (err: Error) => log.warn({ err }, 'worker: Redis connection error (reconnecting)'));
   await Promise.all([redis.connect(), subscriber.connect()]).catch((err: Error) => {
     redis.disconnect();
     subscriber.disconnect();

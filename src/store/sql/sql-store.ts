@@ -164,6 +164,8 @@ async function openPostgres(url: string, opts: SqlStoreOptions): Promise<SqlStor
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
       if (options.unbounded === true && opts.deadlineMs !== undefined) {
         const own = new pg.Client({ connectionString: url, ...searchPath });
+        // a connection lost mid-way emits 'error' besides failing the query: unheard, it would end the process
+        own.on('error', () => undefined);
         await own.connect();
         try {
           return await pgTransaction(own, fn, () => undefined);
@@ -173,12 +175,18 @@ async function openPostgres(url: string, opts: SqlStoreOptions): Promise<SqlStor
       }
       const client = await pool.connect();
       let broken = false;
+      // the pool listens for the errors of idle connections only: a checked-out one that is lost
+      // (Postgres killed mid-transaction) emits 'error' besides failing its query, and unheard
+      // that would end the process
+      const onLost = (): void => {
+        broken = true;
+      };
+      client.on('error', onLost);
       try {
-        return await pgTransaction(client, fn, () => {
-          broken = true;
-        });
+        return await pgTransaction(client, fn, onLost);
       } finally {
-        // a connection whose ROLLBACK failed is not handed out again
+        client.off('error', onLost);
+        // a connection whose ROLLBACK failed, or that was lost, is not handed out again
         client.release(broken);
       }
     },
