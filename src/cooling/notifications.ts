@@ -11,7 +11,7 @@ import type { TrustedContact } from './lifecycle-store.ts';
  * transition that caused it, so a receiver dedupes notifications like webhooks.
  */
 
-/** The transition event as the outbox carries it (built by lifecycle-common.lua). */
+/** The transition event as the outbox delivers it (built by outbox-event.ts from the fields lifecycle-common.lua stores). */
 export interface LifecycleEvent {
   readonly id: string;
   readonly type: string;

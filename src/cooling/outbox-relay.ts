@@ -9,6 +9,7 @@ import type { HttpPost } from './http-post.ts';
 import type { LifecycleStore } from './lifecycle-store.ts';
 import type { Log } from './log.ts';
 import { trustedContactNotice, voiceWarning, type LifecycleEvent } from './notifications.ts';
+import { decodeOutboxEntry, type OutboxEntry } from './outbox-event.ts';
 
 /**
  * The outbox relay: delivers the lifecycle events of the outbox stream (written atomically
@@ -60,11 +61,6 @@ export interface OutboxRelayDeps {
 }
 
 type StreamEntry = [id: string, fields: string[]];
-
-function field(fields: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
-}
 
 export class OutboxRelay {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -166,18 +162,20 @@ export class OutboxRelay {
     const webhooks: { eventId: string; body: string }[] = [];
     // notifications need a lookup each (language, contact): made concurrently
     const notifications: Promise<DeliveryJob | null>[] = [];
-    for (const [, fields] of entries) {
-      // an entry deleted after it was read (a relay that died after XDEL but before XACK) has no fields
-      if (!Array.isArray(fields)) continue;
-      const body = field(fields, 'body');
-      const eventId = field(fields, 'id');
-      if (body === undefined || eventId === undefined) continue;
+    for (const [streamId, fields] of entries) {
+      let entry: OutboxEntry | null;
+      try {
+        // null: an entry deleted after it was read (a relay that died after XDEL but before XACK) has no fields
+        entry = decodeOutboxEntry(fields);
+      } catch (err) {
+        this.deps.log.error({ err, streamId }, 'outbox entry cannot be delivered; dropped');
+        continue;
+      }
+      if (entry === null) continue;
+      const { eventId, type, body } = entry;
       if (lc.webhookUrl !== undefined) webhooks.push({ eventId, body });
-      // the body is parsed only for a notification that may be due: the entry's `type` field
-      // (written with the body, lifecycle-common.lua) tells which; without it, parse to know
-      const type = field(fields, 'type');
+      // the body is parsed only for a notification that may be due
       const mayNotify =
-        type === undefined ||
         (type === 'transfer.warned' && lc.voiceUrl !== undefined) ||
         (type === 'transfer.cooling_off' && lc.trustedContactUrl !== undefined);
       if (!mayNotify) continue;

@@ -14,6 +14,11 @@
   worker's relay delivers outbox entries (at least once; a relay repeated after a crash sends
   the same event id again, and a retry job's id is the event id).
 
+  An outbox entry holds the event's fields, not its body: id, type, transfer, createdAt, seq,
+  from, to, actor, reason, payer, payee, amount, currency, action, risk, segment, scam,
+  holdUntil ('' when absent). The relay builds the webhook body (src/cooling/outbox-event.ts);
+  entries written before that carry the finished body in a `body` field instead.
+
   Event ids are 'evt_' .. sha1(state key, decision time, seq): unique per transition, the
   same on every retry of the relay, and different when a transfer id is reused after its
   lifecycle expired.
@@ -37,10 +42,6 @@ local function jstr(s)
   return cjson.encode(s)
 end
 
-local function jnum(s)
-  if s == nil or s == false or s == '' then return 'null' end
-  return s
-end
 
 --[[
   Moves `st` (as loaded, or a fresh table for a new registration) to `to`.
@@ -56,13 +57,11 @@ local function transition(stateKey, auditKey, eventsKey, id, st, to, now, nowIso
   rcall('HSET', stateKey, 'state', to, 'seq', seq, 'updatedAt', now, 'reason', reason)
   rcall('RPUSH', auditKey, '{"seq":' .. seq .. ',"at":' .. cjson.encode(nowIso) .. ',"actor":' .. cjson.encode(actor) ..
     ',"from":' .. jstr(from) .. ',"to":"' .. to .. '","reason":' .. cjson.encode(reason) .. ',"eventId":"' .. eventId .. '"}')
-  local body = '{"id":"' .. eventId .. '","type":"' .. kind .. '","createdAt":' .. cjson.encode(nowIso) ..
-    ',"transferId":' .. cjson.encode(id) .. ',"seq":' .. seq .. ',"from":' .. jstr(from) .. ',"to":"' .. to ..
-    '","actor":' .. cjson.encode(actor) .. ',"reason":' .. cjson.encode(reason) ..
-    ',"payerId":' .. jstr(st.payer) .. ',"payeeId":' .. jstr(st.payee) .. ',"amount":' .. jnum(st.amount) ..
-    ',"currency":' .. jstr(st.currency) .. ',"action":' .. jstr(st.action) .. ',"riskScore":' .. jnum(st.risk) ..
-    ',"segment":' .. jstr(st.segment) .. ',"scamType":' .. jstr(st.scam) .. ',"holdUntil":' .. jstr(st.holdUntilIso) .. '}'
-  rcall('XADD', eventsKey, '*', 'id', eventId, 'type', kind, 'transfer', id, 'body', body)
+  -- the event's fields; the relay builds the webhook body from them (outbox-event.ts). '' is absent.
+  rcall('XADD', eventsKey, '*', 'id', eventId, 'type', kind, 'transfer', id, 'createdAt', nowIso, 'seq', seq,
+    'from', from or '', 'to', to, 'actor', actor, 'reason', reason, 'payer', st.payer or '', 'payee', st.payee or '',
+    'amount', st.amount or '', 'currency', st.currency or '', 'action', st.action or '', 'risk', st.risk or '',
+    'segment', st.segment or '', 'scam', st.scam or '', 'holdUntil', st.holdUntilIso or '')
   if ttlMs > 0 then
     rcall('PEXPIRE', stateKey, ttlMs)
     rcall('PEXPIRE', auditKey, ttlMs)
