@@ -17,7 +17,7 @@
  * schema of its own when BENCH_BACKTEST_DATABASE_URL is set (the schema is dropped afterwards).
  * Results go to stdout and to backtest.json (PGlite) or backtest-postgres.json in
  * bench/results/local/ (git-ignored; result-file.ts): the tracked files in bench/results/ are the
- * reference runs the README quotes, replaced only on purpose (BENCH_RESULTS_DIR=bench/results).
+ * reference runs docs/benchmarks.md quotes, replaced only on purpose (BENCH_RESULTS_DIR=bench/results).
  *
  * Env: BENCH_BACKTEST_N (200000), BENCH_BACKTEST_SEED (1), BENCH_BACKTEST_DATABASE_URL (unset),
  * BENCH_RESULTS_DIR (bench/results/local).

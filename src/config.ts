@@ -10,8 +10,8 @@ import { RULE_VERSION_VARIABLES, loadRuleVersionsConfig, type RuleVersionsConfig
 
 /**
  * Everything tunable, parsed once from the environment into a frozen object. Every variable
- * is listed in the README (`CONFIG_VARIABLES` below is the list the README table is checked
- * against). A malformed value stops start-up with a message naming the variable.
+ * is listed in docs/configuration.md (`CONFIG_VARIABLES` below is the list its table is
+ * checked against). A malformed value stops start-up with a message naming the variable.
  */
 
 export interface PolicyThresholds {
@@ -44,7 +44,7 @@ export interface ModelConfig {
  * suggested RISK_WARN_AT_ELDERLY: the lowest elderly threshold that catches the most scams
  * against the elderly, and loses no other catch, within the alert budget and the 0.8-1.25
  * false-positive-rate ratio) and evaluated on another population, `--payers 8000 --days 21`
- * (seed 2): see the README.
+ * (seed 2): see docs/protection.md.
  */
 export const ELDERLY_WARN_AT_DEFAULT = 10.02;
 

@@ -1,6 +1,6 @@
 /**
  * The error registry (after fastify's lib/errors.js): every error a client can see has a
- * stable `CALMPAY_ERR_*` code and one HTTP status. Codes are documented in the README and are
+ * stable `CALMPAY_ERR_*` code and one HTTP status. Codes are documented in docs/api.md and are
  * never reused for a different meaning. The API's error handler is the only place that turns
  * these into HTTP responses: `{code, message, details}`.
  */

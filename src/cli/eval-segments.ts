@@ -18,7 +18,7 @@
  * minimum action of the rules that fired, whichever is more severe; both come from the engine's
  * re-decision (scoring/redecide.ts), shared with the rule backtest and the replay.
  *
- * Output: the README's table (segment-table.ts) by default, every figure as JSON with `--json`;
+ * Output: docs/protection.md's table (segment-table.ts) by default, every figure as JSON with `--json`;
  * a progress line on stderr while replaying when stderr is a terminal.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

@@ -3,7 +3,7 @@ import type { BandName, PolicyOutcome, TunedThresholds } from '../train/segment-
 
 /**
  * What `npm run eval:segments` prints by default (issue 19: it printed hundreds of lines of
- * JSON where the README shows a table): the README's per-band table, the fairness ratio, the
+ * JSON where docs/protection.md shows a table): that per-band table, the fairness ratio, the
  * target and the suggestion. `--json` prints every figure instead.
  */
 

@@ -36,7 +36,7 @@ export function signedHeaders(secret: string, eventId: string, timestamp: number
 export type Verification = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /**
- * What a receiver does (the README shows the same in a few lines): recompute the signature
+ * What a receiver does (docs/cooling-off.md shows the same in a few lines): recompute the signature
  * over the raw body, compare in constant time, and refuse stale timestamps.
  */
 export function verifySignature(

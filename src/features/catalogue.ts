@@ -1,7 +1,7 @@
 /**
  * The feature catalogue: the single source of truth for every feature a rule or the model can
  * read. The rule checker resolves identifiers here, the model takes its input order from here,
- * and the README's feature table is generated from here (`npm run rules -- features`).
+ * and docs/features.md is generated from here (`npm run rules -- features`).
  *
  * Contract: a feature vector is an array ordered exactly as FEATURES; a value is `null` when
  * the feature is missing (an optional event field was absent, or there is no history to

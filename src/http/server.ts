@@ -73,7 +73,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   installAuth(app, deps.apiKeys);
-  // every route with the scope it declares, for the scope matrix and auth bypass tests and the README
+  // every route with the scope it declares, for the scope matrix and auth bypass tests and docs/api.md's route table
   const routes: RouteScope[] = [];
   app.decorate('calmpayRoutes', routes);
   app.addHook('onRoute', (r) => {

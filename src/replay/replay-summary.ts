@@ -87,7 +87,7 @@ const f3 = (x: number): string => x.toFixed(3);
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const rates = (d: DecisionLine): string => `${pct(d.warn)} / ${pct(d.hold)} / ${pct(d.block)}`;
 
-/** The summary as a Markdown table (what the README's replay section shows). */
+/** The summary as a Markdown table (what docs/replay.md shows). */
 export function summaryTable(s: WeekSummary): string {
   const head =
     '| test week | frauds | trees | ROC AUC | avg precision | card prec.@100 (handbook variant) | recall @1% | fraud value @1% | logistic AP | legit warn / hold / block | fraud warn / hold / block |';

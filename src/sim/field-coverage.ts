@@ -36,7 +36,7 @@ import { deriveSeed, mix32 } from './random.ts';
 export const OPTIONAL_FIELDS = ['partial', 'all'] as const;
 export type OptionalFields = (typeof OPTIONAL_FIELDS)[number];
 
-/** The shares documented above, in one place (tests and the README quote them). */
+/** The shares documented above, in one place (tests and docs/simulator.md quote them). */
 export const FIELD_COVERAGE = Object.freeze({
   payerBackend: Object.freeze({ noSessionSignals: 0.2, minimal: 0.15 }),
   payerBirthYearAbsent: 0.08,

@@ -14,7 +14,7 @@ import { BoundedCache } from '../bounded-cache.ts';
  * go through it (src/store/keys.ts).
  *
  * Changing or removing the key makes the existing state unreachable (it expires by its TTLs);
- * see README "What is stored where".
+ * see docs/storage.md.
  */
 export type Pseudonymise = (kind: 'a' | 'd', id: string) => string;
 

@@ -1,6 +1,6 @@
 /**
  * Shared by the cooling-*.test.ts files: a real HTTP receiver of webhooks and notifications
- * that verifies signatures the way the README tells integrators to (its own HMAC code, not
+ * that verifies signatures the way docs/cooling-off.md tells integrators to (its own HMAC code, not
  * calmpay's), and small helpers to drive transfers through the API.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -30,7 +30,7 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** The README's receiver: HMAC-SHA256 over `${timestamp}.${rawBody}`, constant-time compare, 5 min tolerance. */
+/** docs/cooling-off.md's receiver: HMAC-SHA256 over `${timestamp}.${rawBody}`, constant-time compare, 5 min tolerance. */
 function verified(secret: string, raw: string, timestamp: string | undefined, sig: string | undefined): boolean {
   if (timestamp === undefined || sig === undefined) return false;
   if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;

@@ -47,7 +47,7 @@ describe('npm run eval:segments', () => {
     expect(t.met).toBe(t.fprRatioWithin && t.elderlyCaughtMore);
   }, 240_000);
 
-  it("prints the README's table by default, and no progress line when stderr is not a terminal", () => {
+  it("prints docs/protection.md's table by default, and no progress line when stderr is not a terminal", () => {
     const r = run(['--payers', '600', '--days', '10', '--test-days', '4'], { RISK_WARN_AT_ELDERLY: '12.5' });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');

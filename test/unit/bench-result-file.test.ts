@@ -23,7 +23,7 @@ describe('where a benchmark writes its result', () => {
       const file = benchResultFile(ROOT, name, {});
       expect(path.relative(ROOT, file)).toBe(`bench/results/local/${name}`);
       expect(gitIgnored(file)).toBe(true);
-      // the reference run the README quotes stays tracked
+      // the reference run docs/benchmarks.md quotes stays tracked
       expect(gitIgnored(path.join(ROOT, 'bench/results', name))).toBe(false);
     }
   });

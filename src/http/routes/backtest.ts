@@ -66,7 +66,7 @@ const JobSchema = z
     id: z.string(),
     state: z.enum(['queued', 'running', 'done', 'failed']),
     progress: z.object({ rowsDone: z.number(), rowsTotal: z.number() }),
-    result: z.looseObject({}).nullable().describe('the report once done (README: "Backtest a rule change")'),
+    result: z.looseObject({}).nullable().describe('the report once done (docs/rules.md: "Backtest a rule change")'),
     error: z.string().nullable(),
   })
   .describe('BacktestJob');
