@@ -116,7 +116,8 @@ describe('outbox entries written by the lifecycle scripts', () => {
   beforeAll(async () => {
     // no worker: the test reads the outbox itself
     app = await testApp({ RUN_WORKER: 'false' });
-  });
+    // the first app of a file pays for loading the engine and PGlite: slow on a loaded machine
+  }, 120_000);
   afterAll(async () => {
     await app.close();
   });
@@ -145,7 +146,7 @@ describe('outbox entries written by the lifecycle scripts', () => {
     const cancelled = JSON.parse(decodeOutboxEntry(asFields(mine[2]!))!.body) as Record<string, unknown>;
     expect(cancelled).toMatchObject({ transferId: id, from: 'COOLING_OFF', to: 'CANCELLED', amount: 48000, currency: 'CNY', action: 'cool_off', segment: 'elderly' });
     expect(cancelled.reason).toBe(`cancelled by the payer during the cooling-off hold: ${note}`);
-  });
+  }, 60_000);
 });
 
 describe('the relay', () => {
@@ -154,7 +155,7 @@ describe('the relay', () => {
   beforeAll(async () => {
     receiver = await startReceiver(SECRET);
     app = await testApp({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET });
-  });
+  }, 120_000);
   afterAll(async () => {
     await app.close();
     await receiver.close();
@@ -180,5 +181,5 @@ describe('the relay', () => {
     expect(fresh?.raw).toContain('"transferId":"new\\/1"');
     await waitFor('the outbox to be emptied', async () => (await app.redis.xlen(stream)) === 0);
     expect(receiver.received).toHaveLength(3);
-  });
+  }, 60_000);
 });
