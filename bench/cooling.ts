@@ -29,7 +29,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { loadConfig, type Config } from '../src/config.ts';
+import { loadConfig, segmentPolicy, type Config } from '../src/config.ts';
+import type { ScoreChoices } from '../src/scoring/score-choices.ts';
 import { HoldTimers } from '../src/cooling/hold-timers.ts';
 import { bullConnection } from '../src/cooling/lifecycle.ts';
 import { LifecycleService } from '../src/cooling/lifecycle-service.ts';
@@ -74,8 +75,9 @@ const redisCpu = async (redis: Redis): Promise<number> => (await info(redis, 'cp
 /** A cool_off decision of an elderly payer with a realistic feature vector, as the score makes it. */
 function holdMaker(config: Config) {
   const vectors = featureVectorGenerator(7);
+  const choices = { language: config.defaultLanguage, policy: segmentPolicy(config, 'elderly') };
   let n = 0;
-  return (prefix: string): { id: string; args: readonly string[]; decision: RegisteredDecision; decisionJson: string; event: TransferEvent; v: FeatureValue[]; features: string } => {
+  return (prefix: string): { id: string; args: readonly string[]; decision: RegisteredDecision; decisionJson: string; event: TransferEvent; v: FeatureValue[]; features: string; choices: ScoreChoices } => {
     const id = `${prefix}-${n++}`;
     const v = vectors();
     v[idx('payer.age_band')] = 'elderly';
@@ -98,11 +100,11 @@ function holdMaker(config: Config) {
       payee: { accountId: `q-${n % 10_000}` },
     } as TransferEvent;
     const features = JSON.stringify(v);
-    const reg = registrationFor(decision, event, v, features, config);
+    const reg = registrationFor(decision, event, v, features, choices, config);
     if (reg === null) throw new Error('a cool_off decision must register');
     // what the decision write stores besides the lifecycle (a compact decision, as ScoreService writes it)
     const decisionJson = JSON.stringify({ transferId: id, ...decision, ruleScore: 70, hits: [{ ruleId: 'elderly-new-payee-large', score: 40, action: 'cool_off', scamType: 'impersonation' }], shadowHits: [], ruleErrors: [], degraded: [], guardian: null, modelVersion: null, holdMinutes: 1 });
-    return { id, args: reg.args, decision, decisionJson, event, v, features };
+    return { id, args: reg.args, decision, decisionJson, event, v, features, choices };
   };
 }
 
@@ -202,7 +204,7 @@ async function registrationCost(redis: Redis, config: Config): Promise<Record<st
   const make2 = holdMaker(config);
   const samples = Array.from({ length: 2_000 }, () => make2('n'));
   const t0 = performance.now();
-  for (let r = 0; r < 10; r++) for (const s of samples) registrationFor(s.decision, s.event, s.v, s.features, config);
+  for (let r = 0; r < 10; r++) for (const s of samples) registrationFor(s.decision, s.event, s.v, s.features, s.choices, config);
   const nodeUs = ((performance.now() - t0) * 1000) / (samples.length * 10);
   return {
     decisionWriteRedisCpuUs: plain.redisCpuUs,

@@ -287,7 +287,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   server = await buildServer({
     bodyLimitBytes: config.bodyLimitBytes,
     logLevel: config.logLevel,
-    defaultLanguage: config.defaultLanguage,
     service,
     reasons: (version, ruleId) => reasons.lookup(version, ruleId),
     apiKeys,

@@ -1,24 +1,24 @@
 import type { Action } from '../scoring/actions.ts';
-import { redecide, redecidePolicy, verdictOf, type RedecideContext, type RedecidePolicy } from '../scoring/redecide.ts';
+import { decide, enginePolicy, verdictOf, type DecideContext, type EnginePolicy } from '../scoring/decide.ts';
 import type { FeatureValue } from '../features/catalogue.ts';
 import type { RuleHit, RuleSet } from '../rules/language/rule-set.ts';
 
 /**
  * One stored decision decided again (pure): a rule set on the stored feature vector, then the
- * engine's policy through src/scoring/redecide.ts, which the replay and eval:segments share.
+ * engine's decision (src/scoring/decide.ts), the one the scoring route, the replay and eval:segments make.
  * What the vector alone does not carry is taken from the stored decision: the model score,
  * whether a guardian limit blocked the transfer, and whether it was scored in degraded mode
  * (then the configured fail mode for its amount still applies). What is the backtest's own:
  * it keeps every hit, shadow hits included, for its per-rule counts.
  */
 
-/** What the policy needs from configuration: thresholds per segment and the degraded-mode bands. */
-export type ReplayPolicy = RedecidePolicy;
+/** What the decision needs from configuration: the policy of each age band. */
+export type ReplayPolicy = EnginePolicy;
 
-export const replayPolicy = redecidePolicy;
+export const replayPolicy = enginePolicy;
 
 /** The parts of a stored decision that are not in its feature vector. */
-export type ReplayContext = RedecideContext;
+export type ReplayContext = DecideContext;
 
 export interface ReplayOutcome {
   readonly action: Action;
@@ -31,5 +31,5 @@ export interface ReplayOutcome {
 export function replayDecision(ruleSet: RuleSet, v: readonly FeatureValue[], ctx: ReplayContext, policy: ReplayPolicy): ReplayOutcome {
   const evaluation = ruleSet.evaluate(v);
   const verdict = verdictOf(evaluation, v);
-  return { action: redecide(verdict, ctx, policy).action, hits: evaluation.hits, errors: verdict.errors };
+  return { action: decide(verdict, ctx, policy).action, hits: evaluation.hits, errors: verdict.errors };
 }

@@ -14,9 +14,9 @@
  * for the ties). The config default RISK_WARN_AT_ELDERLY came from `--payers 16000 --days 21
  * --sim-seed 3` and was evaluated on `--payers 8000 --days 21` (seed 2). The suggestion is tuned
  * on the data it is reported on: evaluate it on another `--sim-seed` before configuring it.
- * A transfer's action is the policy's (scoring/policy.ts): the thresholds' action or the
- * minimum action of the rules that fired, whichever is more severe; both come from the engine's
- * re-decision (scoring/redecide.ts), shared with the rule backtest and the replay.
+ * A transfer's action is the engine's (scoring/decide.ts): the thresholds' action or the
+ * minimum action of the rules that fired, whichever is more severe; both come from the decision
+ * the scoring route, the rule backtest and the replay make.
  *
  * Output: docs/protection.md's table (segment-table.ts) by default, every figure as JSON with `--json`;
  * a progress line on stderr while replaying when stderr is a terminal.
@@ -29,7 +29,7 @@ import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
 import { progressLine } from './progress.ts';
 import { segmentTable } from './segment-table.ts';
-import { redecide, redecidePolicy, replayedContext, ruleVerdict } from '../scoring/redecide.ts';
+import { decide, enginePolicy, replayedContext, ruleVerdict } from '../scoring/decide.ts';
 import { encodeVector } from '../model/encode.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
   const replay = new FeatureReplay({ redis, ageBands: config.ageBands });
   const fraud = new Map<string, boolean>();
   const scored: ScoredTransfer[] = [];
-  const policy = redecidePolicy(config);
+  const policy = enginePolicy(config);
   const progress = progressLine('replaying', 'transfers');
   let replayed = 0;
   try {
@@ -105,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
       fraud.delete(e.transferId);
       if (Date.parse(e.occurredAt) < testFrom) return;
       const p = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
-      scored.push(scoredTransfer(redecide(ruleVerdict(rules.ruleSet, v), replayedContext(p), policy), isFraud));
+      scored.push(scoredTransfer(decide(ruleVerdict(rules.ruleSet, v), replayedContext(p), policy), isFraud));
     });
   } finally {
     progress.end();

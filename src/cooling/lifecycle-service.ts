@@ -1,4 +1,5 @@
-import { segmentPolicy, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
+import { enginePolicy, type EnginePolicy } from '../scoring/decide.ts';
 import type { StoredDecision } from '../scoring/decision.ts';
 import type { AgeBand, FeatureValue } from '../features/catalogue.ts';
 import { CalmpayError } from '../errors.ts';
@@ -134,8 +135,11 @@ function viewOf(transferId: string, stored: StoredLifecycle): TransferView | nul
 export class LifecycleService {
   private readonly deps: LifecycleServiceDeps;
 
+  private readonly policy: EnginePolicy;
+
   constructor(deps: LifecycleServiceDeps) {
     this.deps = deps;
+    this.policy = enginePolicy(deps.config);
   }
 
   /** The current state, decision summary, hold end and audit trail of a transfer. */
@@ -261,7 +265,6 @@ export class LifecycleService {
     const unapplied = await this.unappliedReportsOf(snap.payeeId);
     let holdReason: string;
     try {
-      const segment = snap.segment === '' ? null : (snap.segment as AgeBand);
       const r = recheckHold({
         vector: JSON.parse(snap.features) as FeatureValue[],
         reports: snap.reports,
@@ -269,7 +272,7 @@ export class LifecycleService {
         nowMs: now,
         modelScore: snap.modelScore,
         ruleSet: this.deps.ruleSet(),
-        thresholds: segmentPolicy(config, segment).thresholds,
+        policy: this.policy,
       });
       holdReason = r.hold ? r.reason : '';
     } catch (err) {

@@ -1,5 +1,4 @@
-import type { PolicyThresholds } from '../config.ts';
-import { decide } from '../scoring/policy.ts';
+import { decide, replayedContext, verdictOf, type EnginePolicy } from '../scoring/decide.ts';
 import { FEATURE_COUNT, idx, type FeatureValue } from '../features/catalogue.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 
@@ -40,7 +39,8 @@ export interface RecheckInput {
   /** the model score of the decision, kept so the re-check's riskScore is comparable */
   readonly modelScore: number | null;
   readonly ruleSet: RuleSet;
-  readonly thresholds: PolicyThresholds;
+  /** the configured policy: the thresholds of the payer's age band (in the vector) apply */
+  readonly policy: EnginePolicy;
 }
 
 export type RecheckResult =
@@ -70,8 +70,8 @@ export function recheckHold(input: RecheckInput): RecheckResult {
   }
   const v = refreshReportFeatures(input.vector, input.reports, input.nowMs);
   const evaluation = input.ruleSet.evaluate(v);
-  const active = evaluation.hits.filter((h) => h.mode !== 'shadow');
-  const outcome = decide(active, input.modelScore, input.thresholds);
+  const active = verdictOf(evaluation, v, (h) => h);
+  const outcome = decide(active, replayedContext(input.modelScore), input.policy);
   const ids = input.unappliedReports;
   if (ids.length > 0) {
     const shown = ids.length > 3 ? `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more` : ids.join(', ');
@@ -82,7 +82,7 @@ export function recheckHold(input: RecheckInput): RecheckResult {
     };
   }
   if (outcome.action !== 'block') return { hold: false, riskScore: outcome.riskScore };
-  const rules = active.filter((h) => h.action === 'block').map((h) => h.ruleId);
+  const rules = active.hits.filter((h) => h.action === 'block').map((h) => h.ruleId);
   return {
     hold: true,
     riskScore: outcome.riskScore,

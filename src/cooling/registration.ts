@@ -1,6 +1,6 @@
-import { segmentPolicy, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
 import type { StoredDecision } from '../scoring/decision.ts';
-import { pickLanguage } from '../i18n/language.ts';
+import type { ScoreChoices } from '../scoring/score-choices.ts';
 import { idx, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
 
@@ -14,7 +14,8 @@ import type { TransferEvent } from '../features/transfer-event.ts';
  * The hash keeps what the lifecycle needs after the decision key has expired: the payee (for
  * the re-check and the escalation index), amount and decision summary (for webhooks), the
  * feature vector (re-evaluated at the end of the hold), the payee's report count at the
- * decision (a larger count later is new evidence), the hold length and the warning language.
+ * decision (a larger count later is new evidence), the hold length and the warning language —
+ * both as the score chose them (`choices`), so the voice warning speaks the screen's language.
  */
 
 export interface TransferRegistration {
@@ -33,13 +34,14 @@ export function registrationFor(
   e: TransferEvent,
   vector: readonly FeatureValue[],
   featuresJson: string,
+  choices: ScoreChoices,
   config: Config,
 ): TransferRegistration | null {
   if (decision.action !== 'warn' && decision.action !== 'cool_off') return null;
   const decidedMs = Date.parse(decision.decidedAt);
   const expiryMs = config.lifecycle.warningExpirySeconds * 1000;
   const deadline = decidedMs + expiryMs;
-  const holdMs = segmentPolicy(config, decision.segment).coolingOffSeconds * 1000;
+  const holdMs = choices.policy.coolingOffSeconds * 1000;
   const reports = vector[REPORT_COUNT];
   const reason =
     `${decision.action} decision, risk ${decision.riskScore}` +
@@ -64,7 +66,7 @@ export function registrationFor(
       'segment', decision.segment ?? '',
       'scam', decision.scamType ?? '',
       'rules', decision.rulesVersion,
-      'lang', pickLanguage(undefined, e.language, config.defaultLanguage),
+      'lang', choices.language,
       'features', featuresJson,
       'reports', typeof reports === 'number' ? String(reports) : '0',
       'holdMs', String(holdMs),

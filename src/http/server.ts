@@ -3,7 +3,6 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ReasonLookup } from '../scoring/decision.ts';
-import type { Language } from '../i18n/language.ts';
 import type { ApiKeyRing, Scope } from './api-keys.ts';
 import { documentSecurity, installAuth, markPublic, SECURITY_SCHEMES } from './auth.ts';
 import { ERRORS } from '../errors.ts';
@@ -30,7 +29,6 @@ declare module 'fastify' {
 export interface ServerDeps {
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
-  readonly defaultLanguage: Language;
   readonly service: ScoreService;
   readonly reasons: ReasonLookup;
   readonly readiness: readonly ReadinessCheck[];
@@ -117,6 +115,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   healthRoutes(app, { checks: deps.readiness, deadlineMs: deps.readinessDeadlineMs, metrics: deps.metrics });
-  scoreRoutes(app, { service: deps.service, reasons: deps.reasons, defaultLanguage: deps.defaultLanguage });
+  scoreRoutes(app, { service: deps.service, reasons: deps.reasons });
   return app;
 }

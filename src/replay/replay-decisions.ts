@@ -1,14 +1,13 @@
 import type { Config } from '../config.ts';
 import { ACTIONS, type Action } from '../scoring/actions.ts';
-import { redecide, redecidePolicy, replayedContext, ruleVerdict, type RuleVerdict } from '../scoring/redecide.ts';
+import { decide, enginePolicy, replayedContext, ruleVerdict, type RuleVerdict } from '../scoring/decide.ts';
 import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
 
 /**
  * The engine's own decisions on replayed transfers (issue 8): the active rule set evaluated on
  * each transfer's feature vector, then the decision policy with the payer's age band's
- * thresholds — through src/scoring/redecide.ts, the re-decision the rule backtest and
- * eval:segments share, which repeats what the scoring route does (src/scoring/score-service.ts)
- * without the stores. Shadow hits never change a decision and are left out, as on the scoring
+ * thresholds — through src/scoring/decide.ts, the decision of the scoring route
+ * (src/scoring/score-service.ts), the rule backtest and eval:segments, without the stores. Shadow hits never change a decision and are left out, as on the scoring
  * route. Guardian limits (per-payer spending limits set through the API) do not exist in
  * replayed data, so none blocks here, and the velocity state is rebuilt for every transfer,
  * so none is degraded (`replayedContext`).
@@ -19,7 +18,7 @@ export { ruleVerdict, type RuleVerdict };
 
 /** The action the engine takes: rule hits and model score through the policy of the payer's band. */
 export function replayAction(verdict: RuleVerdict, modelScore: number | null, config: Config): Action {
-  return redecide(verdict, replayedContext(modelScore), redecidePolicy(config)).action;
+  return decide(verdict, replayedContext(modelScore), enginePolicy(config)).action;
 }
 
 export interface ActionRates {

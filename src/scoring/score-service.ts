@@ -1,16 +1,16 @@
 import { performance } from 'node:perf_hooks';
-import { segmentPolicy, type Config } from '../config.ts';
-import { CATALOGUE_VERSION, idx, type FeatureValue } from '../features/catalogue.ts';
+import type { Config } from '../config.ts';
+import { CATALOGUE_VERSION, type FeatureValue } from '../features/catalogue.ts';
 import { buildFeatureVector, eventOnlyVector } from '../features/build-vector.ts';
 import { eventHash, type TransferEvent } from '../features/transfer-event.ts';
 import type { StoredDecision, StoredHit } from './decision.ts';
 import { guardianReason, type GuardianBlock } from '../i18n/guardian-notice.ts';
-import { maxAction, type Action } from './actions.ts';
-import { degradedAction } from './degraded-policy.ts';
-import { decide } from './policy.ts';
+import { pickLanguage, type Language } from '../i18n/language.ts';
+import { decide, enginePolicy, verdictOf, type DecidePolicy, type EnginePolicy } from './decide.ts';
+import type { ScoreChoices } from './score-choices.ts';
 import type { GuardianCheck } from '../features/velocity-state.ts';
 import { CalmpayError, validationError } from '../errors.ts';
-import type { RuleSet } from '../rules/language/rule-set.ts';
+import type { RuleEvaluation, RuleHit, RuleSet } from '../rules/language/rule-set.ts';
 import type { ModelAssessment } from '../model/model-session.ts';
 import type { ClaimResult, FeatureStore, RecordOutcome } from '../features/feature-store.ts';
 import { registrationFor } from '../cooling/registration.ts';
@@ -61,9 +61,23 @@ export interface ScoreResult {
   readonly decision: StoredDecision;
   /** true when this is an earlier decision returned again for the same event */
   readonly replayed: boolean;
+  /** the language to render the decision in, as chosen for this request (the lifecycle's too) */
+  readonly language: Language;
 }
 
-const SEGMENT = idx('payer.age_band');
+/** A decision with what the score chose for it, before it is recorded. */
+interface Decided {
+  readonly decision: StoredDecision;
+  readonly choices: ScoreChoices;
+}
+
+/** Everything the decision's write records. */
+interface ToRecord extends Decided {
+  readonly e: TransferEvent;
+  readonly v: readonly FeatureValue[];
+  /** the guardian check of the claim (a blocked transfer gives back what it added to the allowance) */
+  readonly guardian: GuardianCheck | null;
+}
 
 /**
  * The guardian limit a transfer broke, from the atomic check in the feature store. Its currency
@@ -82,6 +96,86 @@ function guardianBlock(check: GuardianCheck | null, transferCurrency: string): G
 
 export const us = (fromMs: number, toMs: number): number => Math.round((toMs - fromMs) * 1000);
 
+/** What one score knows once its rules and model have run. */
+export interface Assessed {
+  readonly transferId: string;
+  readonly vector: readonly FeatureValue[];
+  readonly evaluation: RuleEvaluation;
+  readonly rulesVersion: string;
+  /** the model's answer; null when it was not asked (degraded features) */
+  readonly model: ModelAssessment | null;
+  readonly guardian: GuardianBlock | null;
+  /** scored without the velocity state: the configured fail mode for `amount` applies */
+  readonly featuresDegraded: boolean;
+  readonly amount: number;
+  /** ms since the epoch */
+  readonly decidedAtMs: number;
+}
+
+/** performance.now() at the end of each stage before the decision. */
+export interface StageMarks {
+  readonly startedAt: number;
+  readonly validatedAt: number;
+  readonly rulesStart: number;
+  readonly rulesEnd: number;
+  readonly modelEnd: number;
+}
+
+const storedHit = (h: RuleHit): StoredHit => ({ ruleId: h.ruleId, score: h.score, action: h.action, scamType: h.scamType });
+
+/**
+ * The decision the scoring route records (pure but for `now`, which times the decision stage):
+ * `decide` on the active hits, the model score, a guardian block and degraded mode, with the
+ * route's own record around it. `degraded` names the features (fail mode; the model is not asked
+ * then: it never saw vectors without history), rules that failed, and a model that failed or
+ * missed its deadline (having no model at all is not a failure). Returns the age band's policy
+ * that was applied with it, chosen once for the score.
+ */
+export function routeDecision(
+  a: Assessed,
+  engine: EnginePolicy,
+  marks: StageMarks,
+  now: () => number = () => performance.now(),
+): { readonly decision: StoredDecision; readonly policy: DecidePolicy } {
+  const { evaluation, model } = a;
+  const verdict = verdictOf(evaluation, a.vector, storedHit);
+  const shadowHits: StoredHit[] = [];
+  for (const h of evaluation.hits) if (h.mode === 'shadow') shadowHits.push(storedHit(h));
+  const d = decide(verdict, { modelScore: model?.modelScore ?? null, guardianBlocked: a.guardian !== null, featuresDegraded: a.featuresDegraded, amount: a.amount }, engine);
+  const degraded: string[] = [];
+  if (a.featuresDegraded) degraded.push('features');
+  if (evaluation.errors.length > 0) degraded.push('rules');
+  if (model?.failure != null && model.failure.reason !== 'no_model') degraded.push('model');
+  const decidedAt = now();
+  const decision: StoredDecision = {
+    transferId: a.transferId,
+    action: d.action,
+    riskScore: d.riskScore,
+    ruleScore: d.ruleScore,
+    modelScore: model?.modelScore ?? null,
+    modelFactors: model?.factors ?? [],
+    scamType: d.scamType,
+    segment: d.segment,
+    hits: verdict.hits,
+    shadowHits,
+    ruleErrors: evaluation.errors.map((x) => ({ ruleId: x.ruleId, message: x.message })),
+    degraded,
+    guardian: a.guardian,
+    rulesVersion: a.rulesVersion,
+    modelVersion: model?.modelVersion ?? null,
+    holdMinutes: Math.max(1, Math.round(d.policy.coolingOffSeconds / 60)),
+    decidedAt: new Date(a.decidedAtMs).toISOString(),
+    timingsUs: {
+      validate: us(marks.startedAt, marks.validatedAt),
+      features: us(marks.validatedAt, marks.rulesStart),
+      rules: us(marks.rulesStart, marks.rulesEnd),
+      model: us(marks.rulesEnd, marks.modelEnd),
+      decision: us(marks.modelEnd, decidedAt),
+      total: us(marks.startedAt, decidedAt),
+    },
+  };
+  return { decision, policy: d.policy };
+}
 
 /** How long a duplicate waits for the first request's decision to be written. */
 const IN_FLIGHT_POLLS = 20;
@@ -89,17 +183,22 @@ const IN_FLIGHT_POLL_MS = 10;
 
 export class ScoreService {
   private readonly deps: ScoreServiceDeps;
+  private readonly policy: EnginePolicy;
 
   constructor(deps: ScoreServiceDeps) {
     this.deps = deps;
+    this.policy = enginePolicy(deps.config);
   }
 
   /**
+   * @param acceptLanguage the request's Accept-Language header: with the event's `language`, it
+   *   chooses the language of the reply's warning and of the lifecycle's voice warning, once
    * @param startedAt performance.now() when the request reached the handler
    * @param validatedAt performance.now() once the body was validated
    */
-  async score(e: TransferEvent, startedAt: number, validatedAt: number): Promise<ScoreResult> {
+  async score(e: TransferEvent, acceptLanguage: string | undefined, startedAt: number, validatedAt: number): Promise<ScoreResult> {
     const { config } = this.deps;
+    const language = pickLanguage(acceptLanguage, e.language, config.defaultLanguage);
     const tMs = Date.parse(e.occurredAt);
     const now = this.deps.clock();
     if (tMs > now + config.maxFutureSkewSeconds * 1000) {
@@ -113,34 +212,34 @@ export class ScoreService {
     const hash = eventHash(e);
     const ruleSet = this.deps.ruleSet(); // one whole version per request
     const spooled = this.deps.degraded?.replay(e.transferId);
-    if (spooled !== undefined) return this.spooledReplay(e.transferId, hash, spooled);
+    if (spooled !== undefined) return this.spooledReplay(e.transferId, hash, spooled, language);
     const claim = await this.claim(e, tMs, hash, now);
     if (claim.kind === 'duplicate') {
       if (claim.eventHash !== hash) throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${e.transferId} was scored with a different event` }]);
-      if (claim.decision !== null) return { decision: JSON.parse(claim.decision) as StoredDecision, replayed: true };
-      return this.complete(e, tMs, claim, ruleSet, startedAt, validatedAt);
+      if (claim.decision !== null) return { decision: JSON.parse(claim.decision) as StoredDecision, replayed: true, language };
+      return this.complete(e, tMs, claim, ruleSet, language, startedAt, validatedAt);
     }
     if (claim.kind === 'unavailable') {
       const v = eventOnlyVector(e, tMs, config.ageBands);
-      const decision = await this.decideOn(e, v, null, ruleSet, now, startedAt, validatedAt, degradedAction(e.amount, config.degradedFeaturesPolicy));
-      const standing = await this.spool(e, hash, decision, v, now);
+      const { decision, choices } = await this.decideOn(e, v, null, ruleSet, language, now, startedAt, validatedAt, true);
+      const standing = await this.spool(e, hash, decision, v, choices, now);
       // another node answered this transfer first while Redis was down: that answer stands
-      if (standing !== null && standing.decision !== decision) return this.spooledReplay(e.transferId, hash, standing);
+      if (standing !== null && standing.decision !== decision) return this.spooledReplay(e.transferId, hash, standing, language);
       this.deps.onDegraded?.(e.transferId, claim.reason);
       // a call that was only slow may still claim the transfer: then its replays get this decision
       this.deps.onDecision?.(decision);
       claim.late?.then(
         (late) => {
           // (a failed write is reported by the store; a retry completes the claim)
-          if (late.kind === 'new') this.record(e, decision, v, late.state.guardian).catch(() => undefined);
+          if (late.kind === 'new') this.record({ e, decision, choices, v, guardian: late.state.guardian }).catch(() => undefined);
         },
         () => {},
       );
-      return { decision, replayed: false };
+      return { decision, replayed: false, language };
     }
     const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
-    const decision = await this.decideOn(e, v, guardianBlock(claim.state.guardian, e.currency), ruleSet, now, startedAt, validatedAt, null);
-    return this.recordAndAnswer(e, decision, v, claim.state.guardian, startedAt);
+    const decided = await this.decideOn(e, v, guardianBlock(claim.state.guardian, e.currency), ruleSet, language, now, startedAt, validatedAt, false);
+    return this.recordAndAnswer(e, decided, v, claim.state.guardian, startedAt);
   }
 
   /**
@@ -154,6 +253,7 @@ export class ScoreService {
     tMs: number,
     claim: Duplicate,
     ruleSet: RuleSet,
+    language: Language,
     startedAt: number,
     validatedAt: number,
   ): Promise<ScoreResult> {
@@ -163,15 +263,15 @@ export class ScoreService {
       for (let i = 0; i < IN_FLIGHT_POLLS; i++) {
         await this.deps.sleep(IN_FLIGHT_POLL_MS);
         const json = await this.deps.store.storedDecision(e.transferId);
-        if (json !== null) return { decision: JSON.parse(json) as StoredDecision, replayed: true };
+        if (json !== null) return { decision: JSON.parse(json) as StoredDecision, replayed: true, language };
       }
     }
     // a claim of an earlier version stores no state: it cannot be completed without counting twice
     if (claim.state === null || !leaseOver()) throw new CalmpayError('CALMPAY_ERR_TRANSFER_IN_PROGRESS');
     const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
     const guardian = guardianBlock(claim.state.guardian, e.currency);
-    const decision = await this.decideOn(e, v, guardian, ruleSet, clock(), startedAt, validatedAt, null);
-    return this.recordAndAnswer(e, decision, v, claim.state.guardian, startedAt);
+    const decided = await this.decideOn(e, v, guardian, ruleSet, language, clock(), startedAt, validatedAt, false);
+    return this.recordAndAnswer(e, decided, v, claim.state.guardian, startedAt);
   }
 
   /**
@@ -182,14 +282,15 @@ export class ScoreService {
    */
   private async recordAndAnswer(
     e: TransferEvent,
-    decision: StoredDecision,
+    { decision, choices }: Decided,
     v: readonly FeatureValue[],
     guardian: GuardianCheck | null,
     startedAt: number,
   ): Promise<ScoreResult> {
+    const { language } = choices;
     const t0 = performance.now();
-    const outcome = await this.recordWithin(e, decision, v, guardian);
-    if (outcome.kind === 'existing') return { decision: JSON.parse(outcome.decision) as StoredDecision, replayed: true };
+    const outcome = await this.recordWithin({ e, decision, choices, v, guardian });
+    if (outcome.kind === 'existing') return { decision: JSON.parse(outcome.decision) as StoredDecision, replayed: true, language };
     const t1 = performance.now();
     const t = decision.timingsUs;
     const recorded: StoredDecision = {
@@ -197,16 +298,16 @@ export class ScoreService {
       timingsUs: { validate: t.validate, features: t.features, rules: t.rules, model: t.model, decision: t.decision, record: us(t0, t1), total: us(startedAt, t1) },
     };
     this.deps.onDecision?.(recorded);
-    return { decision: recorded, replayed: false };
+    return { decision: recorded, replayed: false, language };
   }
 
-  private async recordWithin(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[], guardian: GuardianCheck | null): Promise<RecordOutcome> {
+  private async recordWithin(r: ToRecord): Promise<RecordOutcome> {
     const ms = this.deps.config.recordDeadlineMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve(`it was not written within RECORD_DEADLINE_MS (${ms} ms)`), ms);
     });
-    const write = this.record(e, decision, v, guardian);
+    const write = this.record(r);
     try {
       const outcome = await Promise.race([write.catch((err: Error) => `the write failed: ${err.message}`), deadline]);
       if (typeof outcome !== 'string') return outcome;
@@ -214,7 +315,7 @@ export class ScoreService {
       write.catch(() => undefined);
       throw new CalmpayError(
         'CALMPAY_ERR_DECISION_NOT_RECORDED',
-        `The decision on ${e.transferId} could not be recorded (${outcome}); retry the same request ` +
+        `The decision on ${r.e.transferId} could not be recorded (${outcome}); retry the same request ` +
           `after CLAIM_LEASE_MS (${this.deps.config.claimLeaseMs} ms): it completes this transfer without counting it twice`,
       );
     } finally {
@@ -227,7 +328,14 @@ export class ScoreService {
    * reconciler writes it into Redis once Redis is back. Nothing recorded: 503, nothing answered.
    * Returns the answer that stands: this decision, or one another node gave first.
    */
-  private async spool(e: TransferEvent, hash: string, decision: StoredDecision, v: readonly FeatureValue[], now: number): Promise<SpooledAnswer | null> {
+  private async spool(
+    e: TransferEvent,
+    hash: string,
+    decision: StoredDecision,
+    v: readonly FeatureValue[],
+    choices: ScoreChoices,
+    now: number,
+  ): Promise<SpooledAnswer | null> {
     const spool = this.deps.degraded;
     if (spool === undefined) return null;
     const features = JSON.stringify(v);
@@ -237,7 +345,7 @@ export class ScoreService {
       decisionJson: JSON.stringify(decision),
       features,
       catalogue: CATALOGUE_VERSION,
-      registration: registrationFor(decision, e, v, features, this.deps.config),
+      registration: registrationFor(decision, e, v, features, choices, this.deps.config),
       spooledAt: now,
     });
     return spool.record(record, decision).catch((err: Error) => {
@@ -249,14 +357,14 @@ export class ScoreService {
   }
 
   /** A replay of a transfer this node decided in degraded mode and has not written into Redis yet. */
-  private async spooledReplay(transferId: string, hash: string, spooled: SpooledAnswer): Promise<ScoreResult> {
+  private async spooledReplay(transferId: string, hash: string, spooled: SpooledAnswer, language: Language): Promise<ScoreResult> {
     if (spooled.eventHash !== hash) {
       throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${transferId} was scored with a different event` }]);
     }
     await spooled.durable.catch((err: Error) => {
       throw new CalmpayError('CALMPAY_ERR_STORE_UNAVAILABLE', `the degraded decision of ${transferId} could not be recorded: ${err.message}`);
     });
-    return { decision: spooled.decision, replayed: true };
+    return { decision: spooled.decision, replayed: true, language };
   }
 
   /**
@@ -282,76 +390,33 @@ export class ScoreService {
   }
 
   /**
-   * Rules → model → policy on a feature vector. `failMode` is the configured action when the
-   * velocity state is missing (degraded mode): the decision is at least that severe and says
-   * `degraded: ["features"]`; the model is not asked then (it never saw vectors without
-   * history). A model that fails or misses its deadline adds `degraded: ["model"]` and the
-   * policy uses the rules alone; having no model at all is not a failure.
+   * Rules → model → decision on a feature vector (`routeDecision`). With `featuresDegraded`
+   * the velocity state is missing: the decision is at least the configured fail mode for the
+   * amount, and the model is not asked. A model that fails or misses its deadline leaves the
+   * decision to the rules alone.
    */
   private async decideOn(
     e: TransferEvent,
     v: readonly FeatureValue[],
     guardian: GuardianBlock | null,
     ruleSet: RuleSet,
+    language: Language,
     now: number,
     startedAt: number,
     validatedAt: number,
-    failMode: Action | null,
-  ): Promise<StoredDecision> {
-    const { config } = this.deps;
-    const tRules0 = performance.now();
+    featuresDegraded: boolean,
+  ): Promise<Decided> {
+    const rulesStart = performance.now();
     const evaluation = ruleSet.evaluate(v);
-    const tRules1 = performance.now();
-
-    const hits: StoredHit[] = [];
-    const shadowHits: StoredHit[] = [];
-    for (const h of evaluation.hits) {
-      const stored: StoredHit = {
-        ruleId: h.ruleId,
-        score: h.score,
-        action: h.action,
-        scamType: h.scamType,
-      };
-      (h.mode === 'shadow' ? shadowHits : hits).push(stored);
-    }
-    const model = failMode === null && this.deps.model !== undefined ? await this.deps.model.assess(v) : null;
-    const tModel = performance.now();
-    const segment = v[SEGMENT] as StoredDecision['segment'];
-    const policy = segmentPolicy(config, segment);
-    const outcome = decide(hits, model?.modelScore ?? null, policy.thresholds, guardian !== null);
-    const action = failMode === null ? outcome.action : maxAction(outcome.action, failMode);
-    const degraded: string[] = [];
-    if (failMode !== null) degraded.push('features');
-    if (evaluation.errors.length > 0) degraded.push('rules');
-    if (model?.failure != null && model.failure.reason !== 'no_model') degraded.push('model');
-    const tDecision = performance.now();
-    return {
-      transferId: e.transferId,
-      action,
-      riskScore: outcome.riskScore,
-      ruleScore: outcome.ruleScore,
-      modelScore: model?.modelScore ?? null,
-      modelFactors: model?.factors ?? [],
-      scamType: action === 'allow' ? null : (outcome.scamType ?? (guardian === null ? 'other' : null)),
-      segment,
-      hits,
-      shadowHits,
-      ruleErrors: evaluation.errors.map((x) => ({ ruleId: x.ruleId, message: x.message })),
-      degraded,
-      guardian,
-      rulesVersion: ruleSet.version,
-      modelVersion: model?.modelVersion ?? null,
-      holdMinutes: Math.max(1, Math.round(policy.coolingOffSeconds / 60)),
-      decidedAt: new Date(now).toISOString(),
-      timingsUs: {
-        validate: us(startedAt, validatedAt),
-        features: us(validatedAt, tRules0),
-        rules: us(tRules0, tRules1),
-        model: us(tRules1, tModel),
-        decision: us(tModel, tDecision),
-        total: us(startedAt, tDecision),
-      },
-    };
+    const rulesEnd = performance.now();
+    const model = !featuresDegraded && this.deps.model !== undefined ? await this.deps.model.assess(v) : null;
+    const modelEnd = performance.now();
+    const { decision, policy } = routeDecision(
+      { transferId: e.transferId, vector: v, evaluation, rulesVersion: ruleSet.version, model, guardian, featuresDegraded, amount: e.amount, decidedAtMs: now },
+      this.policy,
+      { startedAt, validatedAt, rulesStart, rulesEnd, modelEnd },
+    );
+    return { decision, choices: { language, policy } };
   }
 
   /**
@@ -362,7 +427,7 @@ export class ScoreService {
    * A `block` of a transfer that added to a minor's daily allowance (`guardian` within the
    * limits) gives it back in that write: a blocked transfer is never paid.
    */
-  private record(e: TransferEvent, decision: StoredDecision, v: readonly FeatureValue[], guardian: GuardianCheck | null): Promise<RecordOutcome> {
+  private record({ e, decision, choices, v, guardian }: ToRecord): Promise<RecordOutcome> {
     const json = JSON.stringify(decision);
     const event = JSON.stringify({
       occurredAt: e.occurredAt,
@@ -376,7 +441,7 @@ export class ScoreService {
       e.transferId,
       json,
       { event, features, catalogue: CATALOGUE_VERSION },
-      registrationFor(decision, e, v, features, this.deps.config),
+      registrationFor(decision, e, v, features, choices, this.deps.config),
       decision.action === 'block' && guardian?.outcome === 'within' ? e.payer.accountId : null,
     );
   }

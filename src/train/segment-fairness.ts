@@ -1,7 +1,6 @@
 import type { PolicyThresholds } from '../config.ts';
-import { maxAction, severity, type Action } from '../scoring/actions.ts';
-import { thresholdAction } from '../scoring/policy.ts';
-import type { Redecision } from '../scoring/redecide.ts';
+import { severity, type Action } from '../scoring/actions.ts';
+import { policyAction, type Decision } from '../scoring/decide.ts';
 import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
 
 /**
@@ -9,13 +8,13 @@ import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
  * rates on legitimate transfers, detection of scams, and the Bank Account Fraud benchmark's
  * fairness metric — the ratio of false-positive rates, elderly / everyone else. Pure.
  *
- * A transfer's action is what the engine's policy (scoring/policy.ts `decide`) answers: the
+ * A transfer's action is what the engine's decision (scoring/decide.ts `decide`) answers: the
  * more severe of the thresholds' action for its riskScore and the minimum action of the rules
  * that fired. A rule whose action is `warn` warns at any threshold, so thresholds can only move
- * the transfers that no rule forces. Both parts come from the engine's re-decision
- * (scoring/redecide.ts, shared with the rule backtest and the replay: `scoredTransfer`), which
- * also leaves shadow hits out; simulated transfers have no guardian limits and are never
- * scored degraded, so nothing else changes the action.
+ * the transfers that no rule forces. Both parts come from the engine's decision (`scoredTransfer`),
+ * the one of the scoring route, the rule backtest and the replay, which also leaves shadow hits
+ * out; simulated transfers have no guardian limits and are never scored degraded, so nothing
+ * else changes the action.
  */
 
 export interface ScoredTransfer {
@@ -27,8 +26,8 @@ export interface ScoredTransfer {
   readonly band: AgeBand | null;
 }
 
-/** A transfer as decided by the engine (`redecide`), in the terms the threshold search needs. */
-export function scoredTransfer(d: Redecision, fraud: boolean): ScoredTransfer {
+/** A transfer as decided by the engine (`decide`), in the terms the threshold search needs. */
+export function scoredTransfer(d: Decision, fraud: boolean): ScoredTransfer {
   return { riskScore: d.riskScore, ruleAction: d.ruleAction, fraud, band: d.segment };
 }
 
@@ -66,7 +65,7 @@ const COOL_OFF = severity('cool_off');
 
 /** The engine's action for a scored transfer under these thresholds (as `decide` computes it). */
 export function actionOf(r: ScoredTransfer, t: PolicyThresholds): Action {
-  return maxAction(thresholdAction(r.riskScore, t), r.ruleAction);
+  return policyAction(r.riskScore, r.ruleAction, t);
 }
 
 export function evaluateSegments(rows: readonly ScoredTransfer[], thresholdsFor: ThresholdsFor): PolicyOutcome {

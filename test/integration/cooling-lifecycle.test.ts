@@ -144,6 +144,22 @@ describe('transfer lifecycle over the API', () => {
     expect(voice.eventId).toBe(voice.body.id);
   });
 
+  it('speaks the voice warning in the language of the screen warning, chosen from Accept-Language (issue 18)', async () => {
+    const id = 'life-voice-zh';
+    // no `language` in the event: the header chooses, for the reply and for the lifecycle alike
+    const res = await app.server.inject({
+      method: 'POST',
+      url: '/v1/transfers/score',
+      headers: { 'content-type': 'application/json', 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.5' },
+      payload: JSON.stringify(coolOffTransfer(id)),
+    });
+    expect(res.statusCode).toBe(200);
+    const decision = res.json() as { language: string; warning: { voiceScript: string } };
+    expect(decision.language).toBe('zh');
+    const voice = await waitFor('voice warning', () => receiver.unique().find((r) => r.path === '/voice' && r.body.transferId === id));
+    expect(voice.body).toMatchObject({ type: 'voice.warning', transferId: id, language: 'zh', voiceScript: decision.warning.voiceScript });
+  });
+
   it("tells an elderly payer's trusted contact when the hold starts", async () => {
     const id = 'life-contact';
     const put = await app.server.inject({

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, segmentPolicy, type Config } from '../../src/config.ts';
 import { registrationFor } from '../../src/cooling/registration.ts';
 import type { StoredDecision } from '../../src/scoring/decision.ts';
 import { eventOnlyVector } from '../../src/features/build-vector.ts';
@@ -98,7 +98,7 @@ describe('the degraded-decision spool file (Redis and the SQL store both down)',
         decisionJson: JSON.stringify(decision),
         features,
         catalogue: CATALOGUE_VERSION,
-        registration: registrationFor(decision, event, v, features, config),
+        registration: registrationFor(decision, event, v, features, { language: config.defaultLanguage, policy: segmentPolicy(config, 'elderly') }, config),
         spooledAt: Date.now(),
       }),
     };

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { redecide, redecidePolicy, replayedContext, verdictOf } from '../../src/scoring/redecide.ts';
+import { decide, enginePolicy, replayedContext, verdictOf } from '../../src/scoring/decide.ts';
 import { TransferEventSchema, type TransferEvent } from '../../src/features/transfer-event.ts';
 import { ModelScorer } from '../../src/model/model-session.ts';
 import { loadRuleDir } from '../../src/rules/language/index.ts';
@@ -28,7 +28,7 @@ describe('the shipped model on events without optional fields', () => {
   let redis: Redis;
   let scorer: ModelScorer;
   let ruleSet: RuleSet;
-  const policy = redecidePolicy(loadConfig({}));
+  const policy = enginePolicy(loadConfig({}));
   beforeAll(async () => {
     redis = new Redis(redisUrl());
     scorer = await ModelScorer.open({ dir: path.join(ROOT, 'models'), watch: false, topFactors: 0 });
@@ -63,7 +63,7 @@ describe('the shipped model on events without optional fields', () => {
       for (const [i, v] of vectors.entries()) {
         const m = await scorer.assess(v, 0);
         const evaluation = ruleSet.evaluate(v);
-        const d = redecide(verdictOf(evaluation, v), replayedContext(m.modelScore), policy);
+        const d = decide(verdictOf(evaluation, v), replayedContext(m.modelScore), policy);
         const hits = evaluation.hits.filter((h) => h.mode !== 'shadow').map((h) => h.ruleId);
         out.push({ payment: i + 1, action: d.action, modelScore: m.modelScore, modelVersion: m.modelVersion, hits });
       }

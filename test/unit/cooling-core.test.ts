@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig, segmentPolicy } from '../../src/config.ts';
+import { enginePolicy } from '../../src/scoring/decide.ts';
 import { loadLifecycleConfig } from '../../src/cooling/lifecycle-config.ts';
 import { trustedContactNotice, voiceWarning, type LifecycleEvent } from '../../src/cooling/notifications.ts';
 import { recheckHold, refreshReportFeatures } from '../../src/cooling/recheck.ts';
@@ -8,6 +9,7 @@ import { registrationFor, type RegisteredDecision } from '../../src/cooling/regi
 import { holdJobId, illegalTransitionMessage } from '../../src/cooling/transfer-states.ts';
 import { signature, signedHeaders, verifySignature } from '../../src/cooling/webhook-signature.ts';
 import { renderWarning } from '../../src/i18n/render-warning.ts';
+import { pickLanguage } from '../../src/i18n/language.ts';
 import { FEATURE_COUNT, idx, type FeatureValue } from '../../src/features/catalogue.ts';
 import { compileRules } from '../helpers/rules.ts';
 
@@ -116,14 +118,16 @@ describe('registrationFor', () => {
   };
   const v: FeatureValue[] = new Array<FeatureValue>(FEATURE_COUNT).fill(null);
   v[idx('payee.report_count')] = 2;
+  // as the score chose them: the event's language, the elderly payer's policy
+  const choices = { language: pickLanguage(undefined, event.language, config.defaultLanguage), policy: segmentPolicy(config, 'elderly') };
 
   it('is nothing for allow and block decisions', () => {
-    expect(registrationFor(decision({ action: 'allow' }), event, v, '[]', config)).toBeNull();
-    expect(registrationFor(decision({ action: 'block' }), event, v, '[]', config)).toBeNull();
+    expect(registrationFor(decision({ action: 'allow' }), event, v, '[]', choices, config)).toBeNull();
+    expect(registrationFor(decision({ action: 'block' }), event, v, '[]', choices, config)).toBeNull();
   });
 
   it('carries what the lifecycle needs after the decision has expired', () => {
-    const r = registrationFor(decision(), event, v, '[1,2]', config)!;
+    const r = registrationFor(decision(), event, v, '[1,2]', choices, config)!;
     const decided = Date.parse('2026-11-21T03:10:00.000Z');
     expect(r.args.slice(0, 6)).toEqual([
       't-1',
@@ -156,7 +160,8 @@ describe('registrationFor', () => {
 
 describe('recheckHold', () => {
   const rules = (yaml: string) => compileRules(yaml, 'r.yaml');
-  const thresholds = { warn: 30, coolOff: 60, block: 95 };
+  // the general thresholds (the vectors name no age band): warn 30, cool_off 60, block 95
+  const policy = enginePolicy(loadConfig({}));
   const v: FeatureValue[] = new Array<FeatureValue>(FEATURE_COUNT).fill(null);
   v[idx('amount')] = 48_000;
   v[idx('payee.report_count')] = 0;
@@ -173,13 +178,13 @@ describe('recheckHold', () => {
 
   it('releases when the active rule set does not block', () => {
     const set = rules('- id: big\n  description: big\n  when: amount >= 10000\n  score: 40\n  action: warn\n  scam_type: other\n');
-    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, thresholds })).toEqual({ hold: false, riskScore: 40 });
+    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, policy })).toEqual({ hold: false, riskScore: 40 });
   });
 
   it('holds when a rule on the refreshed report features now blocks', () => {
     const set = rules('- id: reported-payee\n  description: reported\n  when: payee.report_count >= 1\n  score: 10\n  action: block\n  scam_type: other\n- id: shadow\n  description: s\n  when: amount > 0\n  score: 90\n  action: block\n  scam_type: other\n  mode: shadow\n');
-    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, thresholds }).hold).toBe(false);
-    expect(recheckHold({ vector: v, reports: { count: 1, reporters: 1, lastMs: now }, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, thresholds })).toEqual({
+    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, policy }).hold).toBe(false);
+    expect(recheckHold({ vector: v, reports: { count: 1, reporters: 1, lastMs: now }, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, policy })).toEqual({
       hold: true,
       riskScore: 10,
       reason: `rule set ${set.version} now blocks it (risk 10, blocking rules: reported-payee)`,
@@ -188,7 +193,7 @@ describe('recheckHold', () => {
 
   it('holds for review while a report on the payee is not applied to its flags yet (issue 19)', () => {
     const set = rules('- id: big\n  description: big\n  when: amount >= 10000\n  score: 40\n  action: warn\n  scam_type: other\n');
-    const input = { vector: v, reports: none, nowMs: now, modelScore: null, ruleSet: set, thresholds };
+    const input = { vector: v, reports: none, nowMs: now, modelScore: null, ruleSet: set, policy };
     expect(recheckHold({ ...input, unappliedReports: ['case-1'] })).toEqual({
       hold: true,
       riskScore: 40,
@@ -203,8 +208,8 @@ describe('recheckHold', () => {
 
   it('holds by score alone, and on a vector of another catalogue', () => {
     const set = rules('- id: big\n  description: big\n  when: amount >= 10000\n  score: 40\n  scam_type: other\n');
-    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: 0.97, ruleSet: set, thresholds })).toMatchObject({ hold: true, riskScore: 97 });
-    expect(recheckHold({ vector: v.slice(1), reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, thresholds })).toMatchObject({ hold: true, riskScore: 0 });
+    expect(recheckHold({ vector: v, reports: none, unappliedReports: [], nowMs: now, modelScore: 0.97, ruleSet: set, policy })).toMatchObject({ hold: true, riskScore: 97 });
+    expect(recheckHold({ vector: v.slice(1), reports: none, unappliedReports: [], nowMs: now, modelScore: null, ruleSet: set, policy })).toMatchObject({ hold: true, riskScore: 0 });
   });
 });
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { renderDecision, type DecisionResponse, type ReasonLookup, type TimingsUs } from '../../scoring/decision.ts';
-import { pickLanguage, type Language } from '../../i18n/language.ts';
 import { occurredAtTooOld, parseTransferEvent, TransferEventSchema } from '../../features/transfer-event.ts';
 import { validationError } from '../../errors.ts';
 import { zodProblems } from '../http-errors.ts';
@@ -11,7 +10,6 @@ import { us, type ScoreService } from '../../scoring/score-service.ts';
 export interface ScoreRouteDeps {
   readonly service: ScoreService;
   readonly reasons: ReasonLookup;
-  readonly defaultLanguage: Language;
 }
 
 /** How old an event the route takes (MAX_EVENT_AGE_DAYS), by the app's clock. */
@@ -57,12 +55,11 @@ export function scoreRoutes(app: FastifyInstance, deps: ScoreRouteDeps): void {
       const bound = request.server.eventAgeBound;
       const tooOld = bound === undefined ? null : occurredAtTooOld(event.occurredAt, bound.clock(), bound.maxAgeDays);
       if (tooOld !== null) throw validationError([tooOld]);
-      const lang = pickLanguage(request.headers['accept-language'], event.language, deps.defaultLanguage);
-      const result = await deps.service.score(event, startedAt, validatedAt);
+      const result = await deps.service.score(event, request.headers['accept-language'], startedAt, validatedAt);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       const renderedAt = performance.now();
       reply.type('application/json; charset=utf-8');
-      return serialiseTimed(renderDecision(result.decision, lang, deps.reasons), result.replayed, startedAt, renderedAt);
+      return serialiseTimed(renderDecision(result.decision, result.language, deps.reasons), result.replayed, startedAt, renderedAt);
     },
   });
 }
