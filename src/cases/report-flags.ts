@@ -1,11 +1,21 @@
 import type { Redis, Result } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
+import { replyCode, replyInteger } from '../store/script-reply.ts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    cpReportFlags(...args: (string | number)[]): Result<number[], Context>;
+    cpReportFlags(...args: (string | number)[]): Result<unknown, Context>;
   }
+}
+
+const SCRIPT = 'report-flags';
+
+/** Decodes the report-flags script's reply: {1 recorded now | 0 already recorded, count, reporters, last ms or -1}. */
+export function decodeReportFlagsReply(reply: unknown): { readonly recorded: boolean; readonly flags: PayeeReportFlags } {
+  const recorded = replyCode(SCRIPT, reply, [0, 1] as const, 0) === 1;
+  const last = replyInteger(SCRIPT, reply, 3);
+  return { recorded, flags: { count: replyInteger(SCRIPT, reply, 1), reporters: replyInteger(SCRIPT, reply, 2), lastMs: last < 0 ? null : last } };
 }
 
 /** A payee's report flags as the next score reads them (features payee.report_count, ...). */
@@ -53,7 +63,7 @@ export class ReportFlags {
   /** Records the report; `recorded` is false when this case was already counted. */
   async apply(r: ReportToApply): Promise<{ readonly recorded: boolean; readonly flags: PayeeReportFlags }> {
     const k = this.keys;
-    const [recorded, count, reporters, last] = await this.redis.cpReportFlags(
+    const reply = await this.redis.cpReportFlags(
       k.accountReports(r.payeeId),
       k.accountReportCases(r.payeeId),
       k.accountReporters(r.payeeId),
@@ -62,7 +72,7 @@ export class ReportFlags {
       r.reportedAtMs,
       this.ttlMs,
     );
-    return { recorded: recorded === 1, flags: { count: count ?? 0, reporters: reporters ?? 0, lastMs: last === undefined || last < 0 ? null : last } };
+    return decodeReportFlagsReply(reply);
   }
 
   async read(payeeId: string): Promise<PayeeReportFlags> {

@@ -1,5 +1,6 @@
 import type { Redis, Result } from 'ioredis';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
+import { replyCode, replyInteger, replyString, ScriptReplyError } from '../store/script-reply.ts';
 import { isTransferState, type TransferState } from './transfer-states.ts';
 
 /**
@@ -11,12 +12,12 @@ import { isTransferState, type TransferState } from './transfer-states.ts';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     cpRegisterTransfer(...args: (string | number)[]): Result<number, Context>;
-    cpConfirmTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
-    cpCancelTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
-    cpExpireHold(...args: (string | number)[]): Result<(string | number)[], Context>;
-    cpEscalateHold(...args: (string | number)[]): Result<(string | number)[], Context>;
-    cpReviewTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
-    cpAbandonTransfer(...args: (string | number)[]): Result<(string | number)[], Context>;
+    cpConfirmTransfer(...args: (string | number)[]): Result<unknown, Context>;
+    cpCancelTransfer(...args: (string | number)[]): Result<unknown, Context>;
+    cpExpireHold(...args: (string | number)[]): Result<unknown, Context>;
+    cpEscalateHold(...args: (string | number)[]): Result<unknown, Context>;
+    cpReviewTransfer(...args: (string | number)[]): Result<unknown, Context>;
+    cpAbandonTransfer(...args: (string | number)[]): Result<unknown, Context>;
     cpDeadLetter(...args: (string | number)[]): Result<number, Context>;
     cpDeadLetterRemove(...args: (string | number)[]): Result<number, Context>;
   }
@@ -56,26 +57,27 @@ export type TransitionOutcome =
   /** a hold or warning asked to end before its time */
   | { readonly kind: 'early'; readonly untilMs: number };
 
-function stateOf(v: string | number | undefined): TransferState {
-  const s = String(v);
-  if (!isTransferState(s)) throw new Error(`lifecycle script returned an unknown state "${s}"`);
-  return s;
-}
-
-export function decodeTransition(reply: readonly (string | number)[]): TransitionOutcome {
-  switch (Number(reply[0])) {
+/**
+ * Decodes a transition script's reply (confirm, cancel, review, expire, escalate, abandon):
+ * {1, new state, event id} | {0, current state} | {-1, ''} | {-2, current state} | {-3, state, until ms}.
+ */
+export function decodeTransitionReply(script: string, reply: unknown): TransitionOutcome {
+  const stateAt = (i: number): TransferState => {
+    const s = replyString(script, reply, i);
+    if (!isTransferState(s)) throw new ScriptReplyError(script, reply, `unknown state "${s}" at ${i}`);
+    return s;
+  };
+  switch (replyCode(script, reply, [1, 0, -1, -2, -3] as const, 0)) {
     case 1:
-      return { kind: 'moved', state: stateOf(reply[1]), eventId: String(reply[2]) };
+      return { kind: 'moved', state: stateAt(1), eventId: replyString(script, reply, 2) };
     case 0:
-      return { kind: 'repeat', state: stateOf(reply[1]) };
+      return { kind: 'repeat', state: stateAt(1) };
     case -1:
       return { kind: 'missing' };
     case -2:
-      return { kind: 'refused', state: stateOf(reply[1]) };
+      return { kind: 'refused', state: stateAt(1) };
     case -3:
-      return { kind: 'early', untilMs: Number(reply[2]) };
-    default:
-      throw new Error(`lifecycle script returned an unknown code ${String(reply[0])}`);
+      return { kind: 'early', untilMs: replyInteger(script, reply, 2) };
   }
 }
 
@@ -155,7 +157,7 @@ export class LifecycleStore {
       transferId, nowMs, new Date(nowMs).toISOString(), actor, note, holdRiskAt, holdUntil,
       new Date(holdUntil).toISOString(), this.retentionMs,
     ); // prettier-ignore
-    return decodeTransition(reply);
+    return decodeTransitionReply('confirm-transfer', reply);
   }
 
   async cancel(transferId: string, nowMs: number, actor: string, note: string): Promise<TransitionOutcome> {
@@ -167,7 +169,7 @@ export class LifecycleStore {
       k.accountHolds(t.payee), k.accountGuardian(t.payer),
       transferId, nowMs, new Date(nowMs).toISOString(), actor, note, this.retentionMs,
     ); // prettier-ignore
-    return decodeTransition(reply);
+    return decodeTransitionReply('cancel-transfer', reply);
   }
 
   async review(transferId: string, to: 'RELEASED' | 'REJECTED', nowMs: number, actor: string, reason: string): Promise<TransitionOutcome> {
@@ -178,7 +180,7 @@ export class LifecycleStore {
       k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.accountGuardian(payer),
       transferId, nowMs, new Date(nowMs).toISOString(), actor, reason, to, this.retentionMs,
     ); // prettier-ignore
-    return decodeTransition(reply);
+    return decodeTransitionReply('review-transfer', reply);
   }
 
   /** The state and re-check inputs of a transfer, with its payee's report flags; null without a lifecycle. */
@@ -205,7 +207,7 @@ export class LifecycleStore {
       k.accountReports(payeeId),
       transferId, nowMs, new Date(nowMs).toISOString(), actor, holdReason, this.retentionMs,
     ); // prettier-ignore
-    return decodeTransition(reply);
+    return decodeTransitionReply('expire-hold', reply);
   }
 
   async escalate(transferId: string, payeeId: string, nowMs: number, actor: string, reason: string): Promise<TransitionOutcome> {
@@ -214,7 +216,7 @@ export class LifecycleStore {
       k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleDue(), k.accountHolds(payeeId),
       transferId, nowMs, new Date(nowMs).toISOString(), actor, reason,
     ); // prettier-ignore
-    return decodeTransition(reply);
+    return decodeTransitionReply('escalate-hold', reply);
   }
 
   async abandon(transferId: string, nowMs: number): Promise<TransitionOutcome> {
@@ -229,7 +231,7 @@ export class LifecycleStore {
       k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.accountGuardian(payer),
       transferId, nowMs, new Date(nowMs).toISOString(), 'system:warning-expiry', this.retentionMs,
     ); // prettier-ignore
-    return decodeTransition(reply);
+    return decodeTransitionReply('abandon-transfer', reply);
   }
 
   /** Transfers in cooling-off to this payee. */

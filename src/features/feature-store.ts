@@ -1,6 +1,7 @@
 import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { WINDOWS } from './catalogue.ts';
 import type { TransferEvent } from './transfer-event.ts';
+import { decodeScoreReply } from './score-reply.ts';
 import { decodeVelocityReply, toStoredAmount, type VelocityState } from './velocity-state.ts';
 import { isTimeZone, localDate } from './time-zones.ts';
 import type { TransferRegistration } from '../cooling/registration.ts';
@@ -164,9 +165,10 @@ export class FeatureStore {
     const payer = e.payer.accountId;
     let zone = this.guardianZones.get(payer) ?? '';
     for (let attempt = 0; ; attempt++) {
-      const reply = await this.callScoreScript(e, tMs, eventHash, zone, claimMs);
-      if (reply[0] !== 2) return this.decodeClaim(reply);
-      const actual = String(reply[1]);
+      const reply = decodeScoreReply(await this.callScoreScript(e, tMs, eventHash, zone, claimMs));
+      if (reply.kind === 'new') return reply;
+      if (reply.kind === 'duplicate') return { kind: 'duplicate', ...decodeStoredClaim(reply.claim), decision: reply.decision };
+      const actual = reply.zone;
       if (attempt > 0 || !isTimeZone(actual)) {
         throw new Error(`guardian limits of ${payer} name the time zone "${actual}", which changed during the call or is invalid`);
       }
@@ -175,20 +177,8 @@ export class FeatureStore {
     }
   }
 
-  private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string, claimMs: number): Promise<(number | string)[]> {
+  private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string, claimMs: number): Promise<unknown> {
     return this.redis.cpScoreFeatures(...scoreScriptCall(this.keys, this.opts, e, tMs, eventHash, zone, claimMs));
-  }
-
-  private decodeClaim(reply: (number | string)[]): ClaimResult {
-    if (reply[0] === 1) {
-      const decision = reply[2];
-      return {
-        kind: 'duplicate',
-        ...decodeStoredClaim(String(reply[1])),
-        decision: typeof decision === 'string' && decision !== '' ? decision : null,
-      };
-    }
-    return { kind: 'new', state: decodeVelocityReply(reply.slice(1)) };
   }
 
   /** The stored decision JSON of a transfer, or null. */
