@@ -30,10 +30,11 @@ import { intOption, parseCliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { progressLine } from './progress.ts';
 import { TransferEventSchema } from '../features/transfer-event.ts';
+import { FeatureReplay } from '../features/feature-replay.ts';
 import { simulate } from '../sim/index.ts';
 import type { SimRecord } from '../sim/types.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
-import { encodeTrainingRows, replayLabelled, trainOnReplayed, writeTrainedModel, type LabelledEvent, type ReplayedSet } from '../train/pipeline.ts';
+import { encodeTrainingRows, labelled, replayLabelled, trainOnReplayed, writeTrainedModel, type LabelledEvent, type ReplayedSet } from '../train/pipeline.ts';
 
 const USAGE =
   'usage: npm run train -- [--payers N --days N --sim-seed N --fraud-rate R --start YYYY-MM-DD | --events FILE | --training-set FILE]\n' +
@@ -45,16 +46,6 @@ const OPTIONS = [
   'payers', 'days', 'sim-seed', 'fraud-rate', 'start', 'events', 'training-set', 'name', 'version', 'out',
   'warmup-days', 'valid-days', 'test-days', ...GBDT_OPTION_NAMES,
 ];
-
-function labelled(r: SimRecord): LabelledEvent {
-  const l = r.label;
-  // the case library hears of a victim's case when it is reported; mule onward transfers are
-  // nobody's report (their payees are the next layer)
-  const report = l.fraud && l.role === 'victim' && l.reportedAt !== null && l.caseId !== null
-    ? { caseId: l.caseId, reporter: `${l.reporter ?? 'victim'}:${l.caseId}`, atMs: Date.parse(l.reportedAt) }
-    : null;
-  return { event: r.event, fraud: l.fraud, report };
-}
 
 async function* jsonLines<T>(file: string): AsyncIterable<T> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -134,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
     const progress = progressLine('replaying', 'transfers');
     try {
       log(`replaying ${dataSource} through the engine's feature code...`);
-      set = await replayLabelled(redis, config.ageBands, source, (rows) => progress.update(rows));
+      set = await replayLabelled(new FeatureReplay({ redis, ageBands: config.ageBands }), source, (rows) => progress.update(rows));
     } finally {
       progress.end();
       await redis.quit();

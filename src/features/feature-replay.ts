@@ -6,6 +6,8 @@ import type { FeatureValue } from './catalogue.ts';
 import { eventHash, type TransferEvent } from './transfer-event.ts';
 import { FeatureStore } from './feature-store.ts';
 import { makeKeys } from '../store/keys.ts';
+import { ReportFlags, type ReportToApply } from '../cases/report-flags.ts';
+import { duplicateTransferError, forEachBatch, REPLAY_BATCH_SIZE, REPLAY_DISTINCT_CAP, type BeforeBatch, type VectorReplay } from './replay-batches.ts';
 
 /**
  * Replays transfer events in time order through the engine's own feature code — the same
@@ -29,25 +31,30 @@ export interface ReplayOptions {
 const REPLAY_STORE_OPTIONS = {
   idempotencyTtlSeconds: 30 * 86_400,
   pairTtlDays: 400,
-  distinctCap: 10_000,
+  distinctCap: REPLAY_DISTINCT_CAP,
   decisionStreamMaxLen: 1_000,
 };
+/** report flags live 100 years: "reported ever", over any replayable span */
+const REPLAY_REPORT_TTL_DAYS = 36_500;
 
-export class FeatureReplay {
+export class FeatureReplay implements VectorReplay {
   readonly prefix: string;
   private readonly redis: Redis;
   private readonly store: FeatureStore;
   private readonly ageBands: AgeBandBounds;
   private readonly batchSize: number;
+  private readonly flags: ReportFlags;
 
   constructor(opts: ReplayOptions) {
     this.redis = opts.redis;
     this.prefix = opts.prefix ?? `replay:${randomUUID()}:`;
     this.ageBands = opts.ageBands;
-    this.batchSize = opts.batchSize ?? 2_000;
-    this.store = new FeatureStore(opts.redis, makeKeys(this.prefix), REPLAY_STORE_OPTIONS, (err) => {
+    this.batchSize = opts.batchSize ?? REPLAY_BATCH_SIZE;
+    const keys = makeKeys(this.prefix);
+    this.store = new FeatureStore(opts.redis, keys, REPLAY_STORE_OPTIONS, (err) => {
       throw err;
     });
+    this.flags = new ReportFlags(opts.redis, keys, REPLAY_REPORT_TTL_DAYS);
   }
 
   /**
@@ -58,27 +65,27 @@ export class FeatureReplay {
     events: Iterable<E> | AsyncIterable<E>,
     onVector: (e: E, v: FeatureValue[]) => void,
     /** awaited before each batch with the time of its first event (e.g. to apply reports due by then) */
-    beforeBatch?: (firstEventMs: number) => Promise<void>,
+    beforeBatch?: BeforeBatch,
   ): Promise<number> {
-    let batch: E[] = [];
-    let n = 0;
-    const flush = async (): Promise<void> => {
+    return forEachBatch(events, this.batchSize, async (batch) => {
       if (beforeBatch !== undefined) await beforeBatch(Date.parse(batch[0]!.occurredAt));
       const claims = await Promise.all(batch.map((e) => this.store.claimAndUpdate(e, Date.parse(e.occurredAt), eventHash(e))));
       claims.forEach((claim, i) => {
         const e = batch[i]!;
-        if (claim.kind !== 'new') throw new Error(`replay: transferId ${e.transferId} appears twice`);
+        if (claim.kind !== 'new') throw duplicateTransferError(e.transferId);
         onVector(e, buildFeatureVector(e, Date.parse(e.occurredAt), claim.state, this.ageBands));
       });
-      n += batch.length;
-      batch = [];
-    };
-    for await (const e of events) {
-      batch.push(e);
-      if (batch.length >= this.batchSize) await flush();
-    }
-    if (batch.length > 0) await flush();
-    return n;
+    });
+  }
+
+  /**
+   * Records a scam report in the payee flags the next transfers read (report-flags.lua; once
+   * per case id). The flags are kept for the whole replay: they expire on Redis's wall clock,
+   * which history older than a live TTL would already be past, and the replay's keys are
+   * removed by close() instead.
+   */
+  async applyReport(r: ReportToApply): Promise<void> {
+    await this.flags.apply(r);
   }
 
   /** Removes every key of this replay. */

@@ -1,5 +1,6 @@
 import { decodeVelocityReply, toStoredAmount, type VelocityState } from './velocity-state.ts';
 import { RecentMembers, WindowHash } from './velocity-windows.ts';
+import type { ReportToApply } from '../cases/report-flags.ts';
 
 /**
  * Pure: the velocity state of src/store/lua/score-features.lua without Redis. Fed the same
@@ -27,14 +28,6 @@ export interface ModelTransfer {
   readonly payerId: string;
   readonly payeeId: string;
   readonly deviceId: string | null;
-}
-
-/** A scam report against a payee (report-flags.lua's arguments, the reporter not yet digested). */
-export interface ModelReport {
-  readonly caseId: string;
-  readonly payeeId: string;
-  readonly reporterKey: string;
-  readonly reportedAtMs: number;
 }
 
 interface Pair {
@@ -146,7 +139,7 @@ export class VelocityModel {
    * report-flags.lua: counts the report against its payee once per case id; returns whether
    * it was new. Reporters are counted distinct by key (Redis holds a 132-bit digest of it).
    */
-  applyReport(r: ModelReport): boolean {
+  applyReport(r: ReportToApply): boolean {
     const payee = this.account(r.payeeId);
     const rep = (payee.reports ??= { cases: new Set(), reporters: new Set(), lastMs: r.reportedAtMs });
     if (rep.cases.has(r.caseId)) return false;

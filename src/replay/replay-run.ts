@@ -5,6 +5,7 @@ import { selectRows } from '../train/dataset.ts';
 import { DEFAULT_GBDT_PARAMS, gbdtMargins, gbdtProbabilities, trainGbdt, type GbdtParams } from '../train/gbdt.ts';
 import { logisticProbabilities, trainLogistic } from '../train/logistic.ts';
 import { replayLabelled, type ReplayedSet } from '../train/pipeline.ts';
+import { FeatureReplay } from '../features/feature-replay.ts';
 import { decisionReport, replayAction, ruleVerdict, type DecisionReport, type RuleVerdict } from './replay-decisions.ts';
 import { detectionReport, type DetectionReport, type ScoredRows } from './replay-metrics.ts';
 import type { ReplayRow } from './replay-row.ts';
@@ -159,14 +160,14 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const scenarios: string[] = [];
   const verdicts: (RuleVerdict | undefined)[] = [];
   const started = Date.now();
-  const set = await replayLabelled(input.redis, input.config.ageBands, input.rows, input.onProgress, {
+  const replay = new FeatureReplay({ redis: input.redis, ageBands: input.config.ageBands, ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }) });
+  const set = await replayLabelled(replay, input.rows, input.onProgress, {
     onRow: (i, r, v) => {
       payers[i] = r.event.payer.accountId;
       amounts[i] = r.event.amount;
       scenarios[i] = r.scenario;
       if (Date.parse(r.event.occurredAt) >= firstTestMs) verdicts[i] = ruleVerdict(input.ruleSet, v);
     },
-    ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }),
   });
   const replaySeconds = (Date.now() - started) / 1000;
   const replayed: Replayed = { set, payers, amounts, scenarios, verdicts };

@@ -1,12 +1,9 @@
-import type { Redis } from 'ioredis';
-import type { AgeBandBounds } from '../features/build-vector.ts';
 import { CATALOGUE_VERSION, type FeatureValue } from '../features/catalogue.ts';
 import type { TransferEvent } from '../features/transfer-event.ts';
-import { ReportFlags } from '../cases/report-flags.ts';
+import type { SimRecord } from '../sim/types.ts';
 import { encodeVectorInto, MODEL_FEATURE_COUNT, MODEL_FEATURE_NAMES } from '../model/encode.ts';
 import { buildManifest, writeModelFiles, type ModelManifest } from '../model/manifest.ts';
-import { FeatureReplay } from '../features/feature-replay.ts';
-import { makeKeys } from '../store/keys.ts';
+import type { VectorReplay } from '../features/replay-batches.ts';
 import type { Dataset } from './dataset.ts';
 import { selectRows } from './dataset.ts';
 import { DEFAULT_GBDT_PARAMS, gbdtProbabilities, trainGbdt, type GbdtParams, type GbdtReport } from './gbdt.ts';
@@ -16,8 +13,9 @@ import { exportOnnx, ONNX_INPUT, ONNX_IR_VERSION, ONNX_OPSETS, ONNX_OUTPUT_PROBA
 
 /**
  * `npm run train` end to end: labelled events in time order → the engine's own features
- * (FeatureReplay: the score script and vector builder of the scoring route, with scam
- * reports applied to the payee flags when they arrive, never earlier) → the model encoding →
+ * (a VectorReplay: the score script's velocity state, from the script itself or its model,
+ * and the vector builder of the scoring route, with scam reports applied to the payee flags
+ * when they arrive, never earlier) → the model encoding →
  * time-ordered split (train / validation for early stopping / a later test window for the
  * metrics) → GBDT and the logistic baseline → ONNX + manifest in models/.
  */
@@ -29,7 +27,16 @@ export interface LabelledEvent {
   readonly report: { readonly caseId: string; readonly reporter: string; readonly atMs: number } | null;
 }
 
-const REPLAY_REPORT_TTL_DAYS = 36_500;
+/** A simulator record as a labelled event (`npm run train`, the replay benchmarks and tests). */
+export function labelled(r: SimRecord): LabelledEvent {
+  const l = r.label;
+  // the case library hears of a victim's case when it is reported; mule onward transfers are
+  // nobody's report (their payees are the next layer)
+  const report = l.fraud && l.role === 'victim' && l.reportedAt !== null && l.caseId !== null
+    ? { caseId: l.caseId, reporter: `${l.reporter ?? 'victim'}:${l.caseId}`, atMs: Date.parse(l.reportedAt) }
+    : null;
+  return { event: r.event, fraud: l.fraud, report };
+}
 
 export interface ReplayedSet {
   readonly data: Dataset;
@@ -43,27 +50,20 @@ export interface ReplayLabelledOptions<L extends LabelledEvent> {
    * catalogue order (per-row attributes the dataset does not carry; the vector is not kept)
    */
   readonly onRow?: (row: number, labelled: L, vector: readonly FeatureValue[]) => void;
-  /**
-   * Events per feature-replay batch. Reports are applied before each batch up to the time of
-   * its first event, so a report can reach the flags up to one batch late, never early.
-   */
-  readonly batchSize?: number;
 }
 
-/** Replays and encodes every event; reports reach the payee flags at their time, in batches. */
+/**
+ * Replays and encodes every event, then closes `replay`. Reports are applied before each of the
+ * replay's batches up to the time of its first event, so a report can reach the payee flags up
+ * to one batch late, never early.
+ */
 export async function replayLabelled<L extends LabelledEvent = LabelledEvent>(
-  redis: Redis,
-  ageBands: AgeBandBounds,
+  replay: VectorReplay,
   source: AsyncIterable<L> | Iterable<L>,
   onProgress?: (rows: number) => void,
   options: ReplayLabelledOptions<L> = {},
 ): Promise<ReplayedSet> {
   const { onRow } = options;
-  const replay = new FeatureReplay({ redis, ageBands, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
-  // The flags expire at (latest report + ttl) on Redis's wall clock, so replaying history older
-  // than the ttl would drop every report at once; the replay's keys are removed by close()
-  // instead, and over any replayable span "reported ever" is what the flags should say.
-  const flags = new ReportFlags(redis, makeKeys(replay.prefix), REPLAY_REPORT_TTL_DAYS);
   // reports due later, kept sorted by time when applied
   const pending: { payeeId: string; caseId: string; reporter: string; atMs: number }[] = [];
   let labels = new Uint8Array(4_096);
@@ -110,7 +110,7 @@ export async function replayLabelled<L extends LabelledEvent = LabelledEvent>(
         let due = 0;
         while (due < pending.length && pending[due]!.atMs <= firstMs) due += 1;
         for (const p of pending.splice(0, due)) {
-          await flags.apply({ caseId: p.caseId, payeeId: p.payeeId, reporterKey: p.reporter, reportedAtMs: p.atMs });
+          await replay.applyReport({ caseId: p.caseId, payeeId: p.payeeId, reporterKey: p.reporter, reportedAtMs: p.atMs });
         }
       },
     );

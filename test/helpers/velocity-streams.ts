@@ -1,6 +1,7 @@
 import { mulberry32 } from '../../src/sim/random.ts';
 import type { TransferEvent } from '../../src/features/transfer-event.ts';
-import type { ModelReport, ModelTransfer } from '../../src/features/velocity-model.ts';
+import type { ReportToApply } from '../../src/cases/report-flags.ts';
+import type { ModelTransfer } from '../../src/features/velocity-model.ts';
 import { WINDOW_GEOMETRY } from '../../src/features/velocity-windows.ts';
 
 /**
@@ -11,7 +12,7 @@ import { WINDOW_GEOMETRY } from '../../src/features/velocity-windows.ts';
  * without a device, and reports (some repeating a case id) between transfers.
  */
 
-export type StreamItem = { readonly kind: 'transfer'; readonly x: ModelTransfer } | { readonly kind: 'report'; readonly r: ModelReport };
+export type StreamItem = { readonly kind: 'transfer'; readonly x: ModelTransfer } | { readonly kind: 'report'; readonly r: ReportToApply };
 
 export interface StreamOptions {
   readonly seed: number;

@@ -12,6 +12,7 @@ import { runReplay } from '../../src/replay/replay-run.ts';
 import { fdhRows, type SourceStats } from '../../src/replay/row-sources.ts';
 import { compileRuleSetFromText } from '../../src/rules/language/rule-set.ts';
 import { replayLabelled } from '../../src/train/pipeline.ts';
+import { FeatureReplay } from '../../src/features/feature-replay.ts';
 import { redisUrl } from '../helpers/redis.ts';
 
 const HEADER = 'TRANSACTION_ID,TX_DATETIME,CUSTOMER_ID,TERMINAL_ID,TX_AMOUNT,TX_TIME_SECONDS,TX_TIME_DAYS,TX_FRAUD,TX_FRAUD_SCENARIO';
@@ -88,7 +89,7 @@ describe('npm run replay', () => {
     const reportCounts = async (batchSize: number): Promise<number[]> => {
       const stats: SourceStats = { linesRead: 0, skippedZeroAmount: 0 };
       const source = fdhRows(file, { fromMs: 0, toMs: Date.parse('2018-05-01T00:00:00Z'), labelDelayDays: 7 }, stats);
-      const set = await replayLabelled(redis, DEFAULT_AGE_BANDS, source, undefined, { batchSize });
+      const set = await replayLabelled(new FeatureReplay({ redis, ageBands: DEFAULT_AGE_BANDS, batchSize }), source);
       return Array.from({ length: set.data.nRows }, (_, i) => set.data.x[i * set.data.nFeatures + col]!);
     };
     // one event per batch: the report lands exactly at its time
