@@ -67,8 +67,7 @@ export class FeatureReplay implements VectorReplay {
     /** awaited before each batch with the time of its first event (e.g. to apply reports due by then) */
     beforeBatch?: BeforeBatch,
   ): Promise<number> {
-    return forEachBatch(events, this.batchSize, async (batch) => {
-      if (beforeBatch !== undefined) await beforeBatch(Date.parse(batch[0]!.occurredAt));
+    return forEachBatch(events, this.batchSize, beforeBatch, async (batch) => {
       const claims = await Promise.all(batch.map((e) => this.store.claimAndUpdate(e, Date.parse(e.occurredAt), eventHash(e))));
       claims.forEach((claim, i) => {
         const e = batch[i]!;

@@ -39,23 +39,28 @@ export type BeforeBatch = (firstEventMs: number) => Promise<void>;
 
 /**
  * Hands `events` to `handle` in order, `size` at a time (the last batch may be shorter), each
- * batch read whole before it is handled; returns how many events there were.
+ * batch read whole, then `beforeBatch` awaited, before it is handled; returns how many events
+ * there were.
  */
-export async function forEachBatch<E>(events: Iterable<E> | AsyncIterable<E>, size: number, handle: (batch: E[]) => Promise<void>): Promise<number> {
+export async function forEachBatch<E extends TransferEvent>(
+  events: Iterable<E> | AsyncIterable<E>,
+  size: number,
+  beforeBatch: BeforeBatch | undefined,
+  handle: (batch: E[]) => Promise<void>,
+): Promise<number> {
   let batch: E[] = [];
   let n = 0;
-  for await (const e of events) {
-    batch.push(e);
-    if (batch.length >= size) {
-      await handle(batch);
-      n += batch.length;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) {
+  const flush = async (): Promise<void> => {
+    if (beforeBatch !== undefined) await beforeBatch(Date.parse(batch[0]!.occurredAt));
     await handle(batch);
     n += batch.length;
+    batch = [];
+  };
+  for await (const e of events) {
+    batch.push(e);
+    if (batch.length >= size) await flush();
   }
+  if (batch.length > 0) await flush();
   return n;
 }
 

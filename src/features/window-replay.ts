@@ -33,14 +33,8 @@ export class WindowReplay implements VectorReplay {
     this.batchSize = opts.batchSize ?? REPLAY_BATCH_SIZE;
   }
 
-  async replay<E extends TransferEvent>(
-    events: Iterable<E> | AsyncIterable<E>,
-    onVector: (e: E, v: FeatureValue[]) => void,
-    /** awaited before each batch with the time of its first event (e.g. to apply reports due by then) */
-    beforeBatch?: BeforeBatch,
-  ): Promise<number> {
-    return forEachBatch(events, this.batchSize, async (batch) => {
-      if (beforeBatch !== undefined) await beforeBatch(Date.parse(batch[0]!.occurredAt));
+  async replay<E extends TransferEvent>(events: Iterable<E> | AsyncIterable<E>, onVector: (e: E, v: FeatureValue[]) => void, beforeBatch?: BeforeBatch): Promise<number> {
+    return forEachBatch(events, this.batchSize, beforeBatch, async (batch) => {
       for (const e of batch) {
         if (this.seen.has(e.transferId)) throw duplicateTransferError(e.transferId);
         this.seen.add(e.transferId);
