@@ -32,7 +32,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, segmentPolicy, type Config } from '../src/config.ts';
 import type { ScoreChoices } from '../src/scoring/score-choices.ts';
 import { HoldTimers } from '../src/cooling/hold-timers.ts';
-import { bullConnection } from '../src/cooling/lifecycle.ts';
+import { RedisConnections } from '../src/store/redis-connections.ts';
 import { LifecycleService } from '../src/cooling/lifecycle-service.ts';
 import { defineLifecycleCommands, LifecycleStore } from '../src/cooling/lifecycle-store.ts';
 import { registrationFor, type RegisteredDecision } from '../src/cooling/registration.ts';
@@ -219,7 +219,7 @@ async function memoryPerHold(redis: Redis, env: Record<string, string>): Promise
   const config = loadConfig({ ...env, COOLING_OFF_SECONDS: '3600', WEBHOOK_URL: '' });
   const keys = makeKeys(PREFIX);
   const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
-  const timers = new HoldTimers(bullConnection(config), keys.bullPrefix(), Date.now);
+  const timers = new HoldTimers(new RedisConnections(config.redisUrl!, config.storeDeadlineMs).bullmq(), keys.bullPrefix(), Date.now);
   const service = new LifecycleService({ store, timers, config, ruleSet: () => { throw new Error('no re-check here'); }, clock: Date.now, log: quiet });
   // the queue's own keys exist before the first hold
   await timers.queue.waitUntilReady();
@@ -253,7 +253,7 @@ async function sustained(redis: Redis, env: Record<string, string>, receiver: Aw
   const config = loadConfig(env);
   const keys = makeKeys(PREFIX);
   const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
-  const timers = new HoldTimers(bullConnection(config), keys.bullPrefix(), Date.now);
+  const timers = new HoldTimers(new RedisConnections(config.redisUrl!, config.storeDeadlineMs).bullmq(), keys.bullPrefix(), Date.now);
   const service = new LifecycleService({ store, timers, config, ruleSet: () => { throw new Error('the API does not re-check'); }, clock: Date.now, log: quiet });
   const make = holdMaker(config);
   const worker = startWorker({

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { accountRoutes } from './http/routes/accounts.ts';
@@ -31,7 +31,11 @@ import { CaseService, type ReportListener } from './cases/case-service.ts';
 import { ReportFlags } from './cases/report-flags.ts';
 import { DecisionSink } from './decisions/decision-sink.ts';
 import { migrate } from './store/sql/migrate.ts';
-import { openSqlStore, redactUrl, type SqlStore } from './store/sql/sql-store.ts';
+import { openSqlStore, type SqlStore } from './store/sql/sql-store.ts';
+import { closeRedis, RedisConnections, type RedisRole } from './store/redis-connections.ts';
+import { build, type Lifetime } from './lifetime.ts';
+import { drainable } from './http/drain.ts';
+import type { ClosablePart } from './process-lifetime.ts';
 import { DegradedSpool } from './decisions/degraded-spool.ts';
 import { DegradedReconciler } from './decisions/degraded-reconciler.ts';
 import { SpoolFile } from './store/spool-file.ts';
@@ -39,7 +43,8 @@ import { DegradedSpoolTable } from './decisions/degraded-spool-table.ts';
 
 /**
  * The one wiring place: everything is built here from a parsed, frozen config. No
- * module-level singletons. `buildApp` does not listen, so tests use `server.inject()`.
+ * module-level singletons. `buildApp` does not listen and begins no background loop (the
+ * app's `start()` does; src/lifetime.ts), so tests use `server.inject()` on a built app.
  */
 
 export interface ActiveRules {
@@ -59,7 +64,7 @@ export interface App {
   /** the case library and decision history (Postgres or PGlite) */
   readonly sql: SqlStore;
   readonly cases: CaseService;
-  /** copies the decision stream into SQL; started unless DECISION_SINK=false */
+  /** copies the decision stream into SQL; start() starts it unless DECISION_SINK=false */
   readonly sink: DecisionSink;
   /** the transfer lifecycle: confirm/cancel/review, cooling-off holds, webhooks (src/cooling) */
   readonly lifecycle: Lifecycle;
@@ -67,7 +72,12 @@ export interface App {
   readonly backtests: BacktestJobs;
   /** decisions answered while Redis was unavailable, and their writing into Redis once it is back (issue 19) */
   readonly degraded: { readonly spool: DegradedSpool; readonly reconciler: DegradedReconciler };
+  /** Begins the background loops (rule sync, sink, reconciler, hit counter, worker, watchers); buildApp begins none. */
+  start(): Promise<void>;
+  /** Drains the HTTP server (requests in flight finish), then closes what was opened, last first. */
   close(): Promise<void>;
+  /** close()'s parts in its order, for a shutdown with a deadline (closeWithin in src/process-lifetime.ts) */
+  closingOrder(): readonly ClosablePart[];
 }
 
 export interface AppOverrides {
@@ -88,61 +98,59 @@ export function formatRuleErrors(errors: readonly RuleError[]): string {
 }
 
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  if (config.redisUrl === undefined) {
+  const redisUrl = config.redisUrl;
+  if (redisUrl === undefined) {
     throw new StartupError('buildApp needs a REDIS_URL (npm start starts a local redis-server when it is unset)');
   }
-  // the files seed the SQL store's first version; once it has one, that one wins (issue 7)
-  const ruleFiles = await loadRuleDir(config.rulesDir);
-  // where Redis is, for messages and /readyz (public): never its password
-  const redisLocation = redactUrl(config.redisUrl, 'redis');
-  const reasons = new RuleReasons();
-
-  const redis = new Redis(config.redisUrl, {
-    // measured with npm run bench: auto-pipelining batches the score scripts of concurrent
-    // requests into lock-step rounds (Redis busy while Node waits, then the reverse) and
-    // lowered throughput; decision writes are batched by FeatureStore instead
-    enableAutoPipelining: false,
-    // a score must fail fast (503) rather than queue behind a dead connection
-    maxRetriesPerRequest: 1,
-    // while Redis is away, commands fail at once and scores take the configured degraded
-    // path, rather than queueing in memory until it returns
-    enableOfflineQueue: false,
-    // a frozen Redis (SIGSTOP, a stalled network) keeps the socket open: without a deadline a
-    // request would wait for it for ever (issue 19). Connections that block on purpose (the rule
-    // subscriber, the decision sink, the lifecycle worker) are duplicated without it.
-    commandTimeout: config.storeDeadlineMs,
-    lazyConnect: true,
-  });
-  await redis.connect().catch((err: Error) => {
-    redis.disconnect();
-    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
-  });
-
   let server: FastifyInstance | undefined;
-  const keys = makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey));
-  const clock = overrides.clock ?? Date.now;
-  const apiKeys = new ApiKeyRing(config.apiKeys);
-  const metrics = new EngineMetrics();
-  const degradedLog = new ThrottledLog((count, reason) =>
-    server?.log.warn(`${count} scores answered in degraded mode (DEGRADED_FEATURES_POLICY) in the last second; latest reason: ${reason}`),
-  );
-  // connection errors while Redis is away: one log line a second, not ioredis's console noise
-  const redisErrorLog = new ThrottledLog((count, latest) => server?.log.error(`Redis connection: ${count} errors in the last second; latest: ${latest}`));
-  redis.on('error', (err: Error) => redisErrorLog.note(err.message));
   const lateLog = {
     info: (obj: object, msg: string) => server?.log.info(obj, msg),
     warn: (obj: object, msg: string) => server?.log.warn(obj, msg),
     error: (obj: object, msg: string) => server?.log.error(obj, msg),
   };
-  const sql = overrides.sql ?? (await openSql(config, redis, lateLog));
-  await migrate(sql).catch(async (err: Error) => {
-    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    redis.disconnect();
+  return build(lateLog, (lifetime) => wire(config, overrides, redisUrl, lifetime, lateLog, (s) => (server = s)));
+}
+
+/** Builds every capability, registering in `lifetime` what each opens and the loops it owns; starts none. */
+async function wire(
+  config: Config,
+  overrides: AppOverrides,
+  redisUrl: string,
+  lifetime: Lifetime,
+  lateLog: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void },
+  serverBuilt: (server: FastifyInstance) => void,
+): Promise<App> {
+  // the files seed the SQL store's first version; once it has one, that one wins (issue 7)
+  const ruleFiles = await loadRuleDir(config.rulesDir);
+  const connections = new RedisConnections(redisUrl, config.storeDeadlineMs);
+  const reasons = new RuleReasons();
+  const keys = makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey));
+  const clock = overrides.clock ?? Date.now;
+  const apiKeys = new ApiKeyRing(config.apiKeys);
+  const metrics = new EngineMetrics();
+  const degradedLog = new ThrottledLog((count, reason) =>
+    lateLog.warn({}, `${count} scores answered in degraded mode (DEGRADED_FEATURES_POLICY) in the last second; latest reason: ${reason}`),
+  );
+  // connection errors while Redis is away: one log line a second, not ioredis's console noise
+  const redisErrorLog = new ThrottledLog((count, latest) => lateLog.error({}, `Redis connection: ${count} errors in the last second; latest: ${latest}`));
+  lifetime.opened('throttled logs', [degradedLog, redisErrorLog], (logs) => logs.forEach((l) => l.stop()));
+  const connect = async (role: RedisRole, name: string): Promise<Redis> => {
+    const redis = lifetime.opened(`Redis ${name} connection`, connections.create(role), closeRedis);
+    redis.on('error', (err: Error) => redisErrorLog.note(err.message));
+    await redis.connect().catch((err: Error) => {
+      throw new StartupError(`Cannot connect to Redis at ${connections.location}: ${err.message}`);
+    });
+    return redis;
+  };
+  const redis = await connect('score', 'scoring');
+
+  const sql = overrides.sql ?? lifetime.opened('SQL store', await openSql(config, lateLog), (s) => s.close());
+  await migrate(sql).catch((err: Error) => {
     throw new StartupError(`Cannot migrate the SQL store at ${sql.location}: ${err.message}`);
   });
   let ruleSync: RuleVersionSync | null = null;
   // rule files sent through the API are checked on a thread of their own (issue 19)
-  const ruleChecker = new RuleChecker();
+  const ruleChecker = lifetime.opened('rule checker thread', new RuleChecker(), (c) => c.close());
   const checkFiles = (files: readonly RuleFileText[]) => ruleChecker.check(files);
   const opened = await RuleVersions.open(
     {
@@ -162,80 +170,64 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     ruleFiles,
     config.rulesDir,
-  ).catch(async (err: Error) => {
-    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    redis.disconnect();
+  ).catch((err: Error) => {
     throw new StartupError(`Cannot load the rule set: ${err.message}`);
   });
   const ruleVersions = opened.versions;
   const rules: ActiveRules = ruleVersions.serving;
   reasons.remember(rules.current);
-  // a subscribed connection can do nothing else; it waits through Redis outages (the poll covers them)
-  const ruleSubscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
-  ruleSubscriber.on('error', (err: Error) => redisErrorLog.note(err.message));
-  await ruleSubscriber.connect().catch(async (err: Error) => {
-    ruleSubscriber.disconnect();
-    redis.disconnect();
-    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
-  });
-  ruleSync = await RuleVersionSync.start({
+  const sync = new RuleVersionSync({
     redis,
-    subscriber: ruleSubscriber,
+    subscriber: await connect('subscriber', 'rule subscriber'),
     keys,
     versions: ruleVersions,
     pollMs: config.ruleVersions.pollMs,
     log: lateLog,
-  }).catch(async (err: Error) => {
-    ruleSubscriber.disconnect();
-    redis.disconnect();
-    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot follow the active rule version through Redis at ${redisLocation}: ${err.message}`);
   });
-  // rule files edited while the engine was stopped take effect, as the watcher would have made them
-  if (config.watchRules) {
-    await ruleVersions.publishNewFiles(ruleFiles, config.rulesDir).catch((err: unknown) => {
-      lateLog.error({ err }, `publishing the edited rule files of ${config.rulesDir} failed; serving the stored version`);
-    });
-  }
+  ruleSync = sync;
+  lifetime.loop(
+    'rule version sync',
+    () =>
+      sync.start().catch((err: Error) => {
+        throw new StartupError(`Cannot follow the active rule version through Redis at ${connections.location}: ${err.message}`);
+      }),
+    () => sync.close(),
+  );
   // the safety cap: acting-rule hits counted per node, summed in Redis, a runaway rule moved to shadow
   const hitCounter = config.ruleVersions.safetyCap.enabled
     ? new RuleHitCounter({ redis, keys, versions: ruleVersions, config: config.ruleVersions.safetyCap, clock, log: lateLog })
     : null;
+  if (hitCounter !== null) lifetime.loop('rule hit counter', () => hitCounter.start(), () => hitCounter.close());
   // new scam reports, after they are committed (issue 4: escalate cooling-off holds to the payee)
   const reportListeners: ReportListener[] = [];
-  const cases = new CaseService({
-    sql,
-    flags: new ReportFlags(redis, keys, config.sql.reportTtlDays),
-    clock,
-    maxFutureSkewSeconds: config.maxFutureSkewSeconds,
-    historyRetentionDays: config.sql.decisionRetentionDays,
-    log: lateLog,
-    onReported: async (payeeId, caseId) => {
-      for (const listener of reportListeners) await listener(payeeId, caseId);
-    },
-  });
-  // XREADGROUP BLOCK holds its connection, so the sink never shares the scoring connection
-  const sinkRedis = redis.duplicate({ lazyConnect: true, commandTimeout: undefined });
-  sinkRedis.on('error', (err: Error) => redisErrorLog.note(err.message));
-  await sinkRedis.connect().catch(async (err: Error) => {
-    sinkRedis.disconnect();
-    await ruleSync?.close();
-    ruleSubscriber.disconnect();
-    redis.disconnect();
-    if (overrides.sql === undefined) await sql.close().catch(() => undefined);
-    throw new StartupError(`Cannot connect to Redis at ${redisLocation}: ${err.message}`);
-  });
+  const cases = lifetime.opened(
+    'case service',
+    new CaseService({
+      sql,
+      flags: new ReportFlags(redis, keys, config.sql.reportTtlDays),
+      clock,
+      maxFutureSkewSeconds: config.maxFutureSkewSeconds,
+      historyRetentionDays: config.sql.decisionRetentionDays,
+      log: lateLog,
+      onReported: async (payeeId, caseId) => {
+        for (const listener of reportListeners) await listener(payeeId, caseId);
+      },
+    }),
+    (c) => c.close(),
+  );
   const sink = new DecisionSink(
-    sinkRedis,
+    await connect('sink', 'decision sink'),
     keys,
     sql,
     { batchSize: config.sql.sinkBatchSize, retentionDays: config.sql.decisionRetentionDays },
     clock,
     lateLog,
   );
-  const store = new FeatureStore(redis, keys, config, (err) =>
-    server?.log.error({ err }, 'recording a decision in Redis failed'),
+  lifetime.loop('decision sink', () => (config.sql.decisionSink ? sink.start() : undefined), () => sink.stop());
+  const store = lifetime.opened(
+    'decision writes',
+    new FeatureStore(redis, keys, config, (err) => lateLog.error({ err }, 'recording a decision in Redis failed')),
+    (s) => s.drain(),
   );
   // degraded decisions: in SQL (or a file under DATA_DIR when SQL fails too) before the answer
   const degradedSpool = new DegradedSpool({
@@ -253,23 +245,47 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     decisionStreamMaxLen: config.decisionStreamMaxLen,
     log: lateLog,
   });
-  const lifecycle = new Lifecycle({
-    config,
-    redis,
-    keys,
-    ruleSet: () => rules.current,
-    clock,
-    log: lateLog,
-    unappliedReports: (payeeId) => cases.unappliedReports(payeeId),
-    degradedPending: (transferId) => degradedSpool.replay(transferId) !== undefined,
-  });
-  const model = await ModelScorer.open({
-    dir: config.model.dir,
-    watch: config.model.watch,
-    batch: { deadlineMs: config.model.deadlineMs, maxBatch: config.model.maxBatch },
-    explainFrom: config.model.explainFrom,
-    log: (message) => server?.log.info(message),
-  });
+  lifetime.loop(
+    'degraded decision reconciler',
+    async () => {
+      // what an earlier run spooled is in Redis before the first score; then on every reconnect
+      await reconciler.run().catch((err: unknown) => lateLog.error({ err }, 'reconciling degraded decisions failed; retrying later'));
+      reconciler.start();
+    },
+    () => reconciler.close(),
+  );
+  const lifecycle = lifetime.opened(
+    'lifecycle queues',
+    new Lifecycle({
+      config,
+      redis,
+      connections,
+      keys,
+      ruleSet: () => rules.current,
+      clock,
+      log: lateLog,
+      unappliedReports: (payeeId) => cases.unappliedReports(payeeId),
+      degradedPending: (transferId) => degradedSpool.replay(transferId) !== undefined,
+    }),
+    (l) => l.close(),
+  );
+  lifetime.loop(
+    'lifecycle worker',
+    () => (config.lifecycle.runWorker ? lifecycle.startWorker() : undefined),
+    () => lifecycle.stopWorker(),
+  );
+  const model = lifetime.opened(
+    'model session',
+    await ModelScorer.open({
+      dir: config.model.dir,
+      watch: false,
+      batch: { deadlineMs: config.model.deadlineMs, maxBatch: config.model.maxBatch },
+      explainFrom: config.model.explainFrom,
+      log: (message) => lateLog.info({}, message),
+    }),
+    (m) => m.close(),
+  );
+  lifetime.loop('model directory watch', () => (config.model.watch ? model.watchDirectory() : undefined));
   const service = new ScoreService({
     model,
     config,
@@ -284,7 +300,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       hitCounter?.note(d);
     },
   });
-  server = await buildServer({
+  const server = await buildServer({
     bodyLimitBytes: config.bodyLimitBytes,
     logLevel: config.logLevel,
     service,
@@ -296,7 +312,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     readiness: [
       {
         name: 'redis',
-        check: async () => ({ ready: (await redis.ping()) === 'PONG', detail: redisLocation }),
+        check: async () => ({ ready: (await redis.ping()) === 'PONG', detail: connections.location }),
       },
       model.readiness,
       {
@@ -339,12 +355,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       },
     ],
   });
+  serverBuilt(server);
+  // requests in flight finish on everything they use before anything closes
+  lifetime.entryPoint('HTTP server', drainable(server));
   server.decorate('eventAgeBound', { maxAgeDays: config.maxEventAgeDays, clock });
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   caseRoutes(server, { service: cases });
   ruleRoutes(server, { versions: ruleVersions });
   // backtests run on this node, one at a time, at most BACKTEST_MAX_JOBS waiting or running; their state is in SQL (src/backtest)
-  const backtests = new BacktestJobs({ sql, policy: replayPolicy(config), clock, log: lateLog, maxJobs: config.backtest.maxJobs });
+  const backtests = lifetime.opened(
+    'backtest jobs',
+    new BacktestJobs({ sql, policy: replayPolicy(config), clock, log: lateLog, maxJobs: config.backtest.maxJobs }),
+    (b) => b.close(),
+  );
   backtestRoutes(server, {
     jobs: backtests,
     sql,
@@ -375,43 +398,21 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     log.warn('RULES_FOUR_EYES is on but API_KEYS is not set: authors and approvers are names typed in the body, not proven');
   }
   log.info({ backend: sql.backend, location: sql.location }, 'SQL store open');
-  if (config.sql.decisionSink) sink.start();
-  // what an earlier run spooled is in Redis before the first score; then on every reconnect
-  await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconciling degraded decisions failed; retrying later'));
-  reconciler.start();
-  hitCounter?.start();
-  if (config.lifecycle.runWorker) await lifecycle.startWorker();
   // cases whose report flags did not reach Redis before (see CaseService), and again each time
   // the connection is back after an outage (issue 19)
-  cases.reapplyPendingInBackground();
-  redis.on('ready', () => cases.reapplyPendingInBackground());
+  const reapply = (): void => cases.reapplyPendingInBackground();
+  lifetime.loop(
+    'pending case re-apply',
+    () => {
+      reapply();
+      redis.on('ready', reapply);
+    },
+    () => redis.off('ready', reapply),
+  );
+  if (config.watchRules) lifetime.loop(...watchRules(config, ruleFiles, ruleVersions, log));
 
-  // the content of the rule files as last read, so the watcher publishes real edits only
-  let lastFilesVersion = ruleFiles.ok ? ruleFiles.ruleSet.version : null;
-  const watcher = config.watchRules
-    ? watchRuleDir(config.rulesDir, {
-        // a valid edit is published as a version by "files" (pending when four-eyes is on); every
-        // node then loads it from SQL like any other version
-        onLoad: (ruleSet) => {
-          ruleVersions.serving.lastErrors = null;
-          // a save, touch or checkout that leaves the files as they were publishes nothing: it
-          // must not revert a version published, rolled back or shadowed since through the API
-          if (ruleSet.version === lastFilesVersion) return;
-          lastFilesVersion = ruleSet.version;
-          ruleVersions.publish(ruleSet.files, FILES_AUTHOR, `rule files edited in ${config.rulesDir}`).catch((err: unknown) => {
-            log.error({ err }, 'publishing the edited rule files failed');
-          });
-        },
-        onError: (errors) => {
-          ruleVersions.serving.lastErrors = errors;
-          log.error(`rule edit rejected, keeping ${rules.current.version}:\n${formatRuleErrors(errors)}`);
-        },
-      })
-    : null;
-
-  const app = server;
   return {
-    server: app,
+    server,
     redis,
     rules,
     ruleVersions,
@@ -422,30 +423,52 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     lifecycle,
     backtests,
     degraded: { spool: degradedSpool, reconciler },
-    async close() {
-      watcher?.close();
-      await ruleSync?.close();
-      await hitCounter?.close();
-      degradedLog.stop();
-      redisErrorLog.stop();
-      await model.close();
-      await app.close();
-      await backtests.close();
-      await ruleChecker.close();
-      await store.drain();
-      await reconciler.close();
-      await lifecycle.close();
-      await sink.stop();
-      await cases.close();
-      await sinkRedis.quit().catch(() => sinkRedis.disconnect());
-      await ruleSubscriber.quit().catch(() => ruleSubscriber.disconnect());
-      await redis.quit().catch(() => redis.disconnect());
-      if (overrides.sql === undefined) await sql.close();
-    },
+    start: () => lifetime.start(),
+    close: () => lifetime.close(),
+    closingOrder: () => lifetime.closingOrder(),
   };
 }
 
-async function openSql(config: Config, redis: Redis, log: { error(obj: object, msg: string): void }): Promise<SqlStore> {
+/**
+ * WATCH_RULES: rule files edited while the engine was stopped take effect at start, as the
+ * watcher would have made them; then every valid edit is published as a version by "files"
+ * (pending when four-eyes is on), which every node loads from SQL like any other version.
+ */
+function watchRules(
+  config: Config,
+  ruleFiles: Awaited<ReturnType<typeof loadRuleDir>>,
+  ruleVersions: RuleVersions,
+  log: FastifyInstance['log'],
+): [string, () => Promise<void>, () => void] {
+  const rules = ruleVersions.serving;
+  let watcher: { close(): void } | null = null;
+  // the content of the rule files as last read, so the watcher publishes real edits only
+  let lastFilesVersion = ruleFiles.ok ? ruleFiles.ruleSet.version : null;
+  const start = async (): Promise<void> => {
+    await ruleVersions.publishNewFiles(ruleFiles, config.rulesDir).catch((err: unknown) => {
+      log.error({ err }, `publishing the edited rule files of ${config.rulesDir} failed; serving the stored version`);
+    });
+    watcher = watchRuleDir(config.rulesDir, {
+      onLoad: (ruleSet) => {
+        rules.lastErrors = null;
+        // a save, touch or checkout that leaves the files as they were publishes nothing: it
+        // must not revert a version published, rolled back or shadowed since through the API
+        if (ruleSet.version === lastFilesVersion) return;
+        lastFilesVersion = ruleSet.version;
+        ruleVersions.publish(ruleSet.files, FILES_AUTHOR, `rule files edited in ${config.rulesDir}`).catch((err: unknown) => {
+          log.error({ err }, 'publishing the edited rule files failed');
+        });
+      },
+      onError: (errors) => {
+        rules.lastErrors = errors;
+        log.error(`rule edit rejected, keeping ${rules.current.version}:\n${formatRuleErrors(errors)}`);
+      },
+    });
+  };
+  return ['rule file watch', start, () => watcher?.close()];
+}
+
+async function openSql(config: Config, log: { error(obj: object, msg: string): void }): Promise<SqlStore> {
   try {
     return await openSqlStore({
       databaseUrl: config.sql.databaseUrl,
@@ -455,7 +478,6 @@ async function openSql(config: Config, redis: Redis, log: { error(obj: object, m
       onIdleError: (err) => log.error({ err }, 'an idle Postgres connection failed'),
     });
   } catch (err) {
-    redis.disconnect();
     throw new StartupError((err as Error).message);
   }
 }

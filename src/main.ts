@@ -36,6 +36,11 @@ async function main(): Promise<void> {
     await local?.stop();
     throw err;
   });
+  await app.start().catch(async (err: unknown) => {
+    await app.close();
+    await local?.stop();
+    throw err;
+  });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -43,10 +48,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: shutting down`);
     const closed = await closeWithin(
-      [
-        { name: 'engine (HTTP server, stores, worker)', close: () => app.close() },
-        { name: 'local redis-server', close: async () => local?.stop() },
-      ],
+      [...app.closingOrder(), { name: 'local redis-server', close: async () => local?.stop() }],
       config.shutdownTimeoutMs,
       shutdownLog,
     );

@@ -24,7 +24,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
 import { progressLine } from './progress.ts';
@@ -37,6 +36,7 @@ import { loadRuleDir } from '../rules/language/index.ts';
 import { simulate } from '../sim/index.ts';
 import { FeatureReplay } from '../features/feature-replay.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
+import { RedisConnections } from '../store/redis-connections.ts';
 import { evaluateSegments, scoredTransfer, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
 
 const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR] [--json]';
@@ -85,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   const testFrom = Date.parse(`${start}T00:00:00Z`) + (days - testDays) * DAY;
   const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-eval-redis-')) : null;
   const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
-  const redis = new Redis(config.redisUrl ?? local!.url);
+  const redis = new RedisConnections(config.redisUrl ?? local!.url, config.storeDeadlineMs).create('tool');
   const replay = new FeatureReplay({ redis, ageBands: config.ageBands });
   const fraud = new Map<string, boolean>();
   const scored: ScoredTransfer[] = [];

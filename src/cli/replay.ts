@@ -17,7 +17,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
@@ -28,6 +27,7 @@ import { formatRuleError, loadRuleDir } from '../rules/language/index.ts';
 import { DEFAULT_GBDT_PARAMS } from '../train/gbdt.ts';
 import { fdhRows, simEventRows, type SourceStats } from '../replay/row-sources.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
+import { RedisConnections } from '../store/redis-connections.ts';
 
 const USAGE =
   'usage: npm run replay -- (--format fdh --csv FILE | --format events --events FILE)\n' +
@@ -107,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-replay-redis-')) : null;
   const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
-  const redis = new Redis(config.redisUrl ?? local!.url);
+  const redis = new RedisConnections(config.redisUrl ?? local!.url, config.storeDeadlineMs).create('tool');
   let outcome;
   const progress = progressLine('replaying', 'transfers');
   try {

@@ -24,7 +24,6 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
@@ -34,6 +33,7 @@ import { FeatureReplay } from '../features/feature-replay.ts';
 import { simulate } from '../sim/index.ts';
 import type { SimRecord } from '../sim/types.ts';
 import { startLocalRedis } from '../store/local-redis.ts';
+import { RedisConnections } from '../store/redis-connections.ts';
 import { encodeTrainingRows, labelled, replayLabelled, trainOnReplayed, writeTrainedModel, type LabelledEvent, type ReplayedSet } from '../train/pipeline.ts';
 
 const USAGE =
@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-train-redis-')) : null;
     const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
-    const redis = new Redis(config.redisUrl ?? local!.url);
+    const redis = new RedisConnections(config.redisUrl ?? local!.url, config.storeDeadlineMs).create('tool');
     const progress = progressLine('replaying', 'transfers');
     try {
       log(`replaying ${dataSource} through the engine's feature code...`);

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.ts';
 import { Lifecycle } from '../cooling/lifecycle.ts';
 import { jsonLog } from '../cooling/log.ts';
@@ -7,6 +7,8 @@ import { RuleVersionFollower } from '../rules/versions/rule-version-follower.ts'
 import { closeWithin, onStopSignals, watchLauncher } from '../process-lifetime.ts';
 import { makeKeys } from '../store/keys.ts';
 import { storedIds } from '../store/pseudonyms.ts';
+import { closeRedis, RedisConnections, type RedisRole } from '../store/redis-connections.ts';
+import { build } from '../lifetime.ts';
 
 /**
  * `npm run worker`: the lifecycle worker alone (cooling-off timers, the outbox relay, sweeps,
@@ -35,65 +37,62 @@ async function main(): Promise<void> {
   };
   watchLauncher((why) => onLauncherGone(why));
   const config = loadConfig();
-  if (config.redisUrl === undefined) {
+  const redisUrl = config.redisUrl;
+  if (redisUrl === undefined) {
     throw new ConfigError('npm run worker needs REDIS_URL: the Redis of the API it works for');
   }
   const log = jsonLog('calmpay-worker', config.logLevel);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 20, lazyConnect: true });
-  // a subscribed connection can do nothing else; it waits through Redis outages (the poll covers them)
-  const subscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
-  // every connection has an error listener: without one ioredis prints each reconnect failure
-  redis.on('error', (err: Error) => log.warn({ err }, 'worker: Redis connection error (reconnecting)'));
-  await Promise.all([redis.connect(), subscriber.connect()]).catch((err: Error) => {
-    redis.disconnect();
-    subscriber.disconnect();
-    throw new ConfigError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
-  });
-  const keys = makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey));
-  const follower = await RuleVersionFollower.start({
-    redis,
-    subscriber,
-    keys,
-    pollMs: config.ruleVersions.pollMs,
-    log,
-    fallback: () => loadRuleDir(config.rulesDir),
-    fallbackDir: config.rulesDir,
-  }).catch((err: Error) => {
-    redis.disconnect();
-    subscriber.disconnect();
-    throw new ConfigError(`Cannot load the rule set: ${err.message}`);
-  });
-  const rules = follower.rules;
-  const lifecycle = new Lifecycle({
-    config,
-    redis,
-    keys,
-    ruleSet: () => rules.current,
-    clock: Date.now,
-    log,
+  const { lifetime, follower } = await build(log, async (lifetime) => {
+    const connections = new RedisConnections(redisUrl, config.storeDeadlineMs);
+    const open = async (role: RedisRole, name: string): Promise<Redis> => {
+      const redis = lifetime.opened(name, connections.create(role), closeRedis);
+      await redis.connect().catch((err: Error) => {
+        throw new ConfigError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+      });
+      return redis;
+    };
+    const redis = await open('lifecycle', 'Redis connection');
+    // every connection has an error listener: without one ioredis prints each reconnect failure
+    redis.on('error', (err: Error) => log.warn({ err }, 'worker: Redis connection error (reconnecting)'));
+    const subscriber = await open('subscriber', 'Redis subscriber connection');
+    const keys = makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey));
+    const follower = lifetime.opened(
+      'rule version follower',
+      await RuleVersionFollower.start({
+        redis,
+        subscriber,
+        keys,
+        pollMs: config.ruleVersions.pollMs,
+        log,
+        fallback: () => loadRuleDir(config.rulesDir),
+        fallbackDir: config.rulesDir,
+      }).catch((err: Error) => {
+        throw new ConfigError(`Cannot load the rule set: ${err.message}`);
+      }),
+      (f) => f.close(),
+    );
+    const rules = follower.rules;
+    const lifecycle = lifetime.opened(
+      'lifecycle worker (BullMQ workers, outbox relay, queues)',
+      new Lifecycle({ config, redis, connections, keys, ruleSet: () => rules.current, clock: Date.now, log }),
+      (l) => l.close(),
+    );
+    lifetime.loop('lifecycle worker', () => lifecycle.startWorker());
+    return { lifetime, follower };
   });
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'draining: finishing the jobs in hand');
-    const closed = await closeWithin(
-      [
-        { name: 'rule version follower', close: () => follower.close() },
-        { name: 'lifecycle worker (BullMQ workers, outbox relay, queues)', close: () => lifecycle.close() },
-        { name: 'Redis subscriber connection', close: () => subscriber.quit().catch(() => subscriber.disconnect()) },
-        { name: 'Redis connection', close: () => redis.quit().catch(() => redis.disconnect()) },
-      ],
-      config.shutdownTimeoutMs,
-      log,
-    );
+    const closed = await closeWithin(lifetime.closingOrder(), config.shutdownTimeoutMs, log);
     if (closed) log.info({}, 'worker stopped');
     process.exit(closed ? 0 : 1);
   };
   onStopSignals((signal) => void stop(signal), log);
   onLauncherGone = (why) => void stop(`launcher gone: ${why}`);
-  await lifecycle.startWorker();
-  log.info({ pid: process.pid, rules: rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: config.redisUrl }, 'worker ready');
+  await lifetime.start();
+  log.info({ pid: process.pid, rules: follower.rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: config.redisUrl }, 'worker ready');
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { closeRedis, type RedisConnections } from '../store/redis-connections.ts';
 import type { Config } from '../config.ts';
 import { deadLetterOf, deliver, NOTIFY_QUEUE, WEBHOOK_QUEUE, type DeliveryJob, type DeliveryQueues } from './deliveries.ts';
 import { HOLD_QUEUE, type HoldJob } from './hold-timers.ts';
@@ -44,8 +45,8 @@ export interface LifecycleWorkerDeps {
   /** BullMQ connection options (each BullMQ worker opens its own connections) */
   readonly connection: ConnectionOptions;
   readonly bullPrefix: string;
-  /** a normal connection for the relay to duplicate (its reads block) */
-  readonly redis: Redis;
+  /** the relay's connection comes from here (its reads block) */
+  readonly connections: RedisConnections;
   readonly store: LifecycleStore;
   readonly service: LifecycleService;
   readonly deliveries: DeliveryQueues;
@@ -65,7 +66,7 @@ export class LifecycleWorker {
 
   private constructor(deps: LifecycleWorkerDeps) {
     this.deps = deps;
-    this.relayRedis = deps.redis.duplicate({ maxRetriesPerRequest: null });
+    this.relayRedis = deps.connections.create('relay');
     this.relayRedis.on('error', (err: Error) => deps.log.warn({ err }, 'outbox relay: Redis connection error (reconnecting)'));
     this.relay = new OutboxRelay({
       redis: this.relayRedis,
@@ -157,7 +158,7 @@ export class LifecycleWorker {
     await this.sweepLoop;
     await this.relay.stop();
     await Promise.all(this.workers.map((w) => w.close()));
-    await this.relayRedis.quit().catch(() => this.relayRedis.disconnect());
+    await closeRedis(this.relayRedis);
     this.http.close();
   }
 }

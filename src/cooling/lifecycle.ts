@@ -1,9 +1,9 @@
-import type { ConnectionOptions } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import type { Keys } from '../store/keys.ts';
+import { closeRedis, type RedisConnections } from '../store/redis-connections.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { DeliveryQueues } from './deliveries.ts';
 import { HoldTimers } from './hold-timers.ts';
@@ -27,6 +27,8 @@ export interface LifecycleDeps {
   readonly config: Config;
   /** the API's connection (transition scripts of the routes) */
   readonly redis: Redis;
+  /** where the worker's and BullMQ's own connections come from */
+  readonly connections: RedisConnections;
   readonly keys: Keys;
   /** the ACTIVE rule set, for the re-check at the end of a hold */
   readonly ruleSet: () => RuleSet;
@@ -39,11 +41,6 @@ export interface LifecycleDeps {
   readonly degradedPending?: (transferId: string) => boolean;
 }
 
-export function bullConnection(config: Config): ConnectionOptions {
-  if (config.redisUrl === undefined) throw new Error('the lifecycle needs REDIS_URL');
-  return { url: config.redisUrl };
-}
-
 export class Lifecycle {
   readonly store: LifecycleStore;
   readonly service: LifecycleService;
@@ -54,14 +51,14 @@ export class Lifecycle {
 
   constructor(deps: LifecycleDeps) {
     this.deps = deps;
-    const { config, redis, keys, clock, log, ruleSet, unappliedReports, degradedPending } = deps;
+    const { config, redis, connections, keys, clock, log, ruleSet, unappliedReports, degradedPending } = deps;
     this.store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
-    this.timers = new HoldTimers(bullConnection(config), keys.bullPrefix(), clock);
+    this.timers = new HoldTimers(connections.bullmq(), keys.bullPrefix(), clock);
     this.service = new LifecycleService({ store: this.store, timers: this.timers, config, ruleSet, clock, log, unappliedReports, degradedPending });
     this.deadLetters = new DeadLetters({
       store: this.store,
       config: config.lifecycle,
-      connection: bullConnection(config),
+      connection: connections.bullmq(),
       bullPrefix: keys.bullPrefix(),
       clock,
       log,
@@ -75,19 +72,18 @@ export class Lifecycle {
   /** Starts the worker in this process (once). */
   async startWorker(): Promise<void> {
     if (this.worker !== null) return;
-    const { config, keys, clock, log, ruleSet, unappliedReports } = this.deps;
-    // the worker's own connection: default retries and offline queue, so a Redis restart
-    // delays its work rather than failing it
-    const redis = this.deps.redis.duplicate({ maxRetriesPerRequest: 20, enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined });
+    const { config, connections, keys, clock, log, ruleSet, unappliedReports } = this.deps;
+    // the worker's own connection, so that its traffic never queues in front of a score
+    const redis = connections.create('lifecycle');
     redis.on('error', (err: Error) => log.warn({ err }, 'lifecycle worker: Redis connection error (reconnecting)'));
     const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
     const service = new LifecycleService({ store, timers: this.timers, config, ruleSet, clock, log, unappliedReports });
-    const deliveries = new DeliveryQueues(bullConnection(config), keys.bullPrefix(), config.lifecycle);
+    const deliveries = new DeliveryQueues(connections.bullmq(), keys.bullPrefix(), config.lifecycle);
     const worker = await LifecycleWorker.start({
       config,
-      connection: bullConnection(config),
+      connection: connections.bullmq(),
       bullPrefix: keys.bullPrefix(),
-      redis,
+      connections,
       store,
       service,
       deliveries,
@@ -97,15 +93,20 @@ export class Lifecycle {
     this.worker = { redis, deliveries, worker };
   }
 
-  /** Graceful: the worker finishes the jobs and relay batch in hand, then the queues close. */
-  async close(): Promise<void> {
+  /** Graceful: the worker (if started) finishes the jobs and relay batch in hand, and closes its connections. */
+  async stopWorker(): Promise<void> {
     const w = this.worker;
     this.worker = null;
     if (w !== null) {
       await w.worker.close();
       await w.deliveries.close();
-      await w.redis.quit().catch(() => w.redis.disconnect());
+      await closeRedis(w.redis);
     }
+  }
+
+  /** Graceful: the worker stops (stopWorker()), then the queues close. */
+  async close(): Promise<void> {
+    await this.stopWorker();
     await this.deadLetters.close();
     await this.timers.close();
   }

@@ -313,7 +313,7 @@ export class ModelScorer {
   static async open(options: ModelScorerOptions): Promise<ModelScorer> {
     const scorer = new ModelScorer(options);
     await scorer.reload();
-    if (options.watch ?? true) scorer.startWatching();
+    if (options.watch ?? true) scorer.watchDirectory();
     return scorer;
   }
 
@@ -416,7 +416,9 @@ export class ModelScorer {
     this.o.log?.(message);
   }
 
-  private startWatching(): void {
+  /** Reloads when a model file in the directory changes (open() does this unless `watch` is false); until close(). */
+  watchDirectory(): void {
+    if (this.watcher !== null || this.closed) return;
     const debounceMs = this.o.debounceMs ?? 100;
     try {
       this.watcher = watch(this.o.dir, { persistent: false }, (_event, filename) => {

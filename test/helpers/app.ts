@@ -13,6 +13,9 @@ const NO_MODELS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
  * An app over the shared test Redis with its own key prefix, so tests never see each other's state,
  * and its own SQL database: an in-memory PGlite unless `env` names a DATABASE_URL (see
  * test/helpers/sql.ts for a Postgres schema of its own) or `overrides.sql` is given.
+ *
+ * Built, not started: no background loop runs (rule sync, decision sink, reconciler, hit
+ * counter, lifecycle worker, watchers). Tests that need them use startedApp().
  */
 export async function testApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<App & { prefix: string }> {
   const prefix = `test-${randomUUID()}:`;
@@ -46,4 +49,14 @@ export async function testApp(env: Record<string, string> = {}, overrides: AppOv
       await sql.close();
     },
   });
+}
+
+/** testApp() with its background loops begun (app.start()), as `npm start` runs it. */
+export async function startedApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<App & { prefix: string }> {
+  const app = await testApp(env, overrides);
+  await app.start().catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
+  return app;
 }

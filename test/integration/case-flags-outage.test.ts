@@ -12,7 +12,7 @@ import { LifecycleService } from '../../src/cooling/lifecycle-service.ts';
 import { makeKeys } from '../../src/store/keys.ts';
 import { migrate } from '../../src/store/sql/migrate.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.ts';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { paid, recordPaid } from '../helpers/decision-rows.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
 import { coolOffTransfer, waitFor } from './cooling-helpers.ts';
@@ -54,7 +54,7 @@ describe.each(SQL_BACKENDS)('report flags and holds across a Redis outage (%s)',
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'calmpay-case-outage-'));
     redis = await startLocalRedis({ dataDir, appendOnly: true, log: (l) => redisLog.push(l) });
-    app = await testApp({ ...sql.env, REDIS_URL: redis.url }, { clock: () => Date.now() + offsetMs });
+    app = await startedApp({ ...sql.env, REDIS_URL: redis.url }, { clock: () => Date.now() + offsetMs });
   }, 120_000);
   afterAll(async () => {
     await app?.close();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseListSchema, ReportResponseSchema } from '../../src/cases/case-schema.ts';
 import { reporterDigest } from '../../src/cases/report-flags.ts';
 import { FEATURES, idx, type FeatureValue } from '../../src/features/catalogue.ts';
-import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
+import { FIXTURE_RULES, testApp, startedApp } from '../helpers/app.ts';
 import { streamFeatures } from '../helpers/decision-stream.ts';
 import { paid, recordPaid } from '../helpers/decision-rows.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
@@ -79,7 +79,7 @@ describe.each(SQL_BACKENDS)('the case library API on %s', (backend) => {
       path.join(rulesDir, 'reports.yaml'),
       '- id: reported-payee\n  description: Payee reported as a scammer\n  when: payee.report_count >= 1\n  score: 60\n  action: cool_off\n  scam_type: impersonation\n',
     );
-    app = await testApp({ ...sql.env, RULES_DIR: rulesDir }, { clock: () => now });
+    app = await startedApp({ ...sql.env, RULES_DIR: rulesDir }, { clock: () => now });
   });
   afterAll(async () => {
     await app.close();
@@ -359,7 +359,7 @@ describe.each(SQL_BACKENDS)('the case library API on %s', (backend) => {
 describe('a bad scam report is a 400 naming every offending field, and nothing is written', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await testApp({}, { clock: () => NOW });
+    app = await startedApp({}, { clock: () => NOW });
   });
   afterAll(async () => {
     await app.close();

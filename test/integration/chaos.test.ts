@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { idx } from '../../src/features/catalogue.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.ts';
-import { testApp } from '../helpers/app.ts';
+import { startedApp, testApp } from '../helpers/app.ts';
 import { streamFeatures } from '../helpers/decision-stream.ts';
 import { ownPostgresBinaries, startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.ts';
 import { until } from '../helpers/until.ts';
@@ -156,7 +156,7 @@ describe('chaos: Redis and the SQL store frozen and killed under traffic', () =>
       pgServer = await startOwnPostgres();
       sqlEnv.DATABASE_URL = pgServer.url;
     }
-    app = await testApp({ ...ENV, ...sqlEnv, REDIS_URL: redis.url, DATA_DIR: join(tmp, 'data') }, { clock });
+    app = await startedApp({ ...ENV, ...sqlEnv, REDIS_URL: redis.url, DATA_DIR: join(tmp, 'data') }, { clock });
   }, 120_000);
 
   afterAll(async () => {

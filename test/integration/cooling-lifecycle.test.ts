@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransferViewSchema } from '../../src/http/routes/lifecycle.ts';
 import { LEGAL_FROM, REPEAT_STATES } from '../../src/cooling/transfer-states.ts';
-import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
+import { FIXTURE_RULES, testApp, startedApp } from '../helpers/app.ts';
 import { paid, recordPaid } from '../helpers/decision-rows.ts';
 import { allowTransfer, coolOffTransfer, startReceiver, waitFor, warnTransfer, type Receiver } from './cooling-helpers.ts';
 
@@ -52,7 +52,7 @@ describe('transfer lifecycle over the API', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver(SECRET);
-    app = await testApp({
+    app = await startedApp({
       COOLING_OFF_SECONDS: '2',
       WEBHOOK_URL: `${receiver.url}/hooks`,
       VOICE_URL: `${receiver.url}/voice`,
@@ -448,7 +448,7 @@ describe('transfer lifecycle over the API', () => {
 describe('unanswered warnings', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await testApp({ WARNING_EXPIRY_SECONDS: '1' });
+    app = await startedApp({ WARNING_EXPIRY_SECONDS: '1' });
   });
   afterAll(async () => {
     await app.close();
@@ -470,7 +470,7 @@ describe('unanswered warnings', () => {
 describe('HOLD_RISK_AT', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await testApp({ HOLD_RISK_AT: '40', COOLING_OFF_SECONDS: '60', RUN_WORKER: 'false' });
+    app = await startedApp({ HOLD_RISK_AT: '40', COOLING_OFF_SECONDS: '60', RUN_WORKER: 'false' });
   });
   afterAll(async () => {
     await app.close();
@@ -496,7 +496,7 @@ describe('the re-check at the end of a hold uses the ACTIVE rule set', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'calmpay-cooling-rules-'));
     copyFileSync(path.join(FIXTURE_RULES, 'basic.yaml'), path.join(dir, 'basic.yaml'));
-    app = await testApp({ RULES_DIR: dir, WATCH_RULES: 'true', COOLING_OFF_SECONDS: '2' });
+    app = await startedApp({ RULES_DIR: dir, WATCH_RULES: 'true', COOLING_OFF_SECONDS: '2' });
   });
   afterAll(async () => {
     await app.close();

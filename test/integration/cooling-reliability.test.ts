@@ -9,7 +9,7 @@ import { LifecycleService } from '../../src/cooling/lifecycle-service.ts';
 import { LifecycleStore } from '../../src/cooling/lifecycle-store.ts';
 import { freePort, startLocalRedis, type LocalRedis } from '../../src/store/local-redis.ts';
 import { makeKeys } from '../../src/store/keys.ts';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { coolOffTransfer, waitFor } from './cooling-helpers.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -47,7 +47,7 @@ describe('cancel and expiry racing on the same transfer', () => {
   let app: TestApp;
   beforeAll(async () => {
     // no worker: the test plays the timer itself, on a connection of its own like a worker's
-    app = await testApp({ COOLING_OFF_SECONDS: '1', RUN_WORKER: 'false' });
+    app = await startedApp({ COOLING_OFF_SECONDS: '1', RUN_WORKER: 'false' });
   });
   afterAll(async () => {
     await app.close();
@@ -137,7 +137,7 @@ describe('a Redis restart with append-only persistence', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'calmpay-cooling-aof-'));
     redis = await startLocalRedis({ dataDir, port: await freePort(), appendOnly: true, log: () => {} });
-    app = await testApp({ REDIS_URL: redis.url, COOLING_OFF_SECONDS: '5' });
+    app = await startedApp({ REDIS_URL: redis.url, COOLING_OFF_SECONDS: '5' });
   });
   afterAll(async () => {
     await app.close();
@@ -179,7 +179,7 @@ describe('a Redis restart with append-only persistence', () => {
 describe('the overdue sweep', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await testApp({ COOLING_OFF_SECONDS: '1' });
+    app = await startedApp({ COOLING_OFF_SECONDS: '1' });
   });
   afterAll(async () => {
     await app.close();

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NOTIFY_QUEUE, WEBHOOK_QUEUE } from '../../src/cooling/deliveries.ts';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { redisUrl } from '../helpers/redis.ts';
 import { coolOffTransfer, startReceiver, waitFor, type Receiver } from './cooling-helpers.ts';
 
@@ -23,7 +23,7 @@ describe('webhook delivery: retries with exponential backoff, then the dead-lett
   beforeAll(async () => {
     receiver = await startReceiver(SECRET);
     receiver.respondWith(500);
-    app = await testApp({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '200' });
+    app = await startedApp({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '200' });
   });
   afterAll(async () => {
     await app.close();
@@ -90,7 +90,7 @@ describe('graceful shutdown', () => {
       });
       await new Promise<void>((r) => hanging!.listen(0, '127.0.0.1', r));
       const port = (hanging.address() as AddressInfo).port;
-      const app = await testApp({ [variable]: `http://127.0.0.1:${port}/`, WEBHOOK_SECRET: SECRET });
+      const app = await startedApp({ [variable]: `http://127.0.0.1:${port}/`, WEBHOOK_SECRET: SECRET });
       await scoreAndWait(app, `drain-${variable}`);
       await waitFor('the delivery to be in flight', () => arrived > 0);
 

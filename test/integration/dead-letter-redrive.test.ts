@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { coolOffTransfer, startReceiver, waitFor, type Receiver } from './cooling-helpers.ts';
 
 /**
@@ -34,7 +34,7 @@ describe('redriving and clearing dead letters', () => {
   beforeAll(async () => {
     receiver = await startReceiver(SECRET);
     receiver.respondWith(500);
-    app = await testApp({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_ATTEMPTS: '2', WEBHOOK_BACKOFF_MS: '50' });
+    app = await startedApp({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_ATTEMPTS: '2', WEBHOOK_BACKOFF_MS: '50' });
   }, 120_000);
   afterAll(async () => {
     await app?.close();

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKeys } from '../../src/store/keys.ts';
 import { DecisionSink, type SinkLog } from '../../src/decisions/decision-sink.ts';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { redisUrl } from '../helpers/redis.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
 
@@ -87,7 +87,7 @@ describe.each(SQL_BACKENDS)('the decision sink on %s', (backend) => {
 
   beforeAll(async () => {
     // the app's own sink is off: these tests drive sinks step by step
-    app = await testApp({ ...sql.env, DECISION_SINK: 'false' }, { clock: () => NOW });
+    app = await startedApp({ ...sql.env, DECISION_SINK: 'false' }, { clock: () => NOW });
     conn = new Redis(redisUrl());
   });
   afterAll(async () => {
@@ -207,7 +207,7 @@ describe.each(SQL_BACKENDS)('the decision sink on %s', (backend) => {
 
 describe('the decision sink inside the app', () => {
   it('runs by default and copies a scored decision without anyone asking', async () => {
-    const app = await testApp({}, { clock: () => NOW });
+    const app = await startedApp({}, { clock: () => NOW });
     try {
       await score(app, 'auto-1');
       let found: Row[] = [];

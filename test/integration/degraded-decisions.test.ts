@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.ts';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 
 /**
  * A decision without its timings: a new answer's timings run to its serialised reply (record and
@@ -53,8 +53,8 @@ describe('decisions made while Redis is down (issue 19)', () => {
     redisDir = mkdtempSync(join(tmpdir(), 'calmpay-degraded-redis-'));
     dataDir = mkdtempSync(join(tmpdir(), 'calmpay-degraded-data-'));
     redis = await startLocalRedis({ dataDir: redisDir, appendOnly: true, log: () => undefined });
-    app = await testApp({ REDIS_URL: redis.url, DATA_DIR: dataDir, FEATURES_DEADLINE_MS: '200', DEGRADED_FEATURES_POLICY: POLICY });
-    other = await testApp(
+    app = await startedApp({ REDIS_URL: redis.url, DATA_DIR: dataDir, FEATURES_DEADLINE_MS: '200', DEGRADED_FEATURES_POLICY: POLICY });
+    other = await startedApp(
       { REDIS_URL: redis.url, REDIS_KEY_PREFIX: app.prefix, DATA_DIR: join(dataDir, 'other'), FEATURES_DEADLINE_MS: '200', DEGRADED_FEATURES_POLICY: POLICY },
       { sql: app.sql },
     );

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { until } from '../helpers/until.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -37,7 +37,7 @@ describe('editing a rule file takes effect without a restart', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'calmpay-rules-'));
     writeFileSync(path.join(dir, 'rules.yaml'), rule(10));
-    app = await testApp({ RULES_DIR: dir, WATCH_RULES: 'true' });
+    app = await startedApp({ RULES_DIR: dir, WATCH_RULES: 'true' });
   });
   afterAll(async () => {
     await app.close();

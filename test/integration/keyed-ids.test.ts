@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.ts';
 import { featureIndex } from '../../src/features/catalogue.ts';
 import { makeKeys, type Keys } from '../../src/store/keys.ts';
 import { keyedIds } from '../../src/store/pseudonyms.ts';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { streamFeatures } from '../helpers/decision-stream.ts';
 import { until } from '../helpers/until.ts';
 
@@ -45,7 +45,7 @@ function transfer(payer: string, amount: number, over: Record<string, unknown> =
 describe('keyed hashes of account ids in Redis', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await testApp({ ACCOUNT_ID_HASH_KEY: SECRET }, { clock: () => NOW });
+    app = await startedApp({ ACCOUNT_ID_HASH_KEY: SECRET }, { clock: () => NOW });
   });
   afterAll(async () => {
     await app.close();

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeOutboxEntry } from '../../src/cooling/outbox-event.ts';
-import { testApp } from '../helpers/app.ts';
+import { startedApp, testApp } from '../helpers/app.ts';
 import { redisUrl } from '../helpers/redis.ts';
 import { coolOffTransfer, startReceiver, waitFor, type Receiver } from './cooling-helpers.ts';
 
@@ -154,7 +154,7 @@ describe('the relay', () => {
   let receiver: Receiver;
   beforeAll(async () => {
     receiver = await startReceiver(SECRET);
-    app = await testApp({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET });
+    app = await startedApp({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET });
   }, 120_000);
   afterAll(async () => {
     await app.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { testSql } from '../helpers/sql.ts';
 import { until } from '../helpers/until.ts';
 
@@ -42,8 +42,8 @@ describe('the safety cap moves a runaway rule to shadow on every node', () => {
 
   beforeAll(async () => {
     sql = await db.open();
-    a = await testApp(env, { sql });
-    b = await testApp(env, { sql });
+    a = await startedApp(env, { sql });
+    b = await startedApp(env, { sql });
   });
   afterAll(async () => {
     await a?.close();

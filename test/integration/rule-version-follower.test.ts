@@ -10,7 +10,7 @@ import { RuleVersions } from '../../src/rules/versions/rule-versions.ts';
 import { compileRuleSetFromText } from '../../src/rules/language/rule-set.ts';
 import { makeKeys, SCRIPTS } from '../../src/store/keys.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
-import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
+import { FIXTURE_RULES, testApp, startedApp } from '../helpers/app.ts';
 import { redisUrl } from '../helpers/redis.ts';
 import { testSql } from '../helpers/sql.ts';
 import { until } from '../helpers/until.ts';
@@ -78,7 +78,7 @@ afterEach(async () => {
 describe('a follower on the prefix of an API node', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await testApp({ RULES_POLL_MS: '100' });
+    app = await startedApp({ RULES_POLL_MS: '100' });
   });
   afterAll(async () => {
     await app?.close();
@@ -129,7 +129,7 @@ describe('a pointer raised without files (a node of an older build)', () => {
   let app: TestApp;
   beforeAll(async () => {
     sql = await db.open();
-    app = await testApp({ RULES_POLL_MS: '100' }, { sql });
+    app = await startedApp({ RULES_POLL_MS: '100' }, { sql });
   });
   afterAll(async () => {
     await app?.close();
@@ -245,7 +245,7 @@ describe('no version announced yet', () => {
     await follower.check(); // nothing to follow: nothing changes, nothing logged
     expect([follower.version, lines.length]).toEqual([null, 1]);
 
-    const app = await testApp({ REDIS_KEY_PREFIX: prefix });
+    const app = await startedApp({ REDIS_KEY_PREFIX: prefix });
     try {
       await until(() => follower.version !== null, 'the follower to take the announced version');
       expect(follower.version).toEqual({ generation: 1, versionId: 1 });

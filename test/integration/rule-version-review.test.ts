@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { activate, insertVersion } from '../../src/rules/versions/rule-version-store.ts';
-import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
+import { FIXTURE_RULES, testApp, startedApp } from '../helpers/app.ts';
 import { testSql } from '../helpers/sql.ts';
 import { until } from '../helpers/until.ts';
 
@@ -27,9 +27,9 @@ describe('a version committed in SQL that no node announced', () => {
     apps.push(sql);
     const prefix = `test-rvr-${Date.now()}-${Math.random().toString(36).slice(2)}:`;
     const env = { REDIS_KEY_PREFIX: prefix, RULES_POLL_MS: '100', RULES_SAFETY_CAP: 'false' };
-    const a: TestApp = await testApp(env, { sql });
+    const a: TestApp = await startedApp(env, { sql });
     apps.push(a);
-    const b: TestApp = await testApp(env, { sql });
+    const b: TestApp = await startedApp(env, { sql });
     apps.push(b);
     const files = a.rules.current.files.map((f) => ({ name: f.name, text: f.text.replace('score: 40', 'score: 42') }));
     // what the dead node's transaction left: a new active version, no Redis pointer, no message
@@ -48,7 +48,7 @@ describe('the rule file watcher', () => {
   it('publishes nothing for an event that leaves the files as they were, and publishes a real edit', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'calmpay-watch-review-'));
     cpSync(FIXTURE_RULES, dir, { recursive: true });
-    const app: TestApp = await testApp({ RULES_DIR: dir, WATCH_RULES: 'true', RULES_SAFETY_CAP: 'false' });
+    const app: TestApp = await startedApp({ RULES_DIR: dir, WATCH_RULES: 'true', RULES_SAFETY_CAP: 'false' });
     apps.push(app);
     const files = app.rules.current.files.map((f) => ({ name: f.name, text: f.text.replace('score: 40', 'score: 45') }));
     const put = await app.server.inject({ method: 'PUT', url: '/v1/rules', payload: { files, comment: 'api change', author: 'alice' } });
@@ -72,7 +72,7 @@ describe('the safety cap and a rule promoted from shadow', () => {
   it('counts shadow hits into the baseline, so a rule made to act at its shadow-time share does not trip', async () => {
     const real = Date.now();
     let t = real - 40 * 60_000;
-    const app: TestApp = await testApp(
+    const app: TestApp = await startedApp(
       {
         RULES_SAFETY_CAP_FLUSH_MS: '60000',
         RULES_SAFETY_CAP_MIN_SAMPLE: '30',

@@ -6,7 +6,7 @@ import { newApiKey } from '../../src/http/api-keys.ts';
 import { RuleVersions } from '../../src/rules/versions/rule-versions.ts';
 import { compileRuleSetFromText } from '../../src/rules/language/rule-set.ts';
 import type { SqlStore } from '../../src/store/sql/sql-store.ts';
-import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
+import { FIXTURE_RULES, testApp, startedApp } from '../helpers/app.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
 import { until } from '../helpers/until.ts';
 
@@ -47,7 +47,7 @@ describe.each(SQL_BACKENDS)('rule versions on %s: publish, validate, reject inva
   const db = testSql(backend);
   let app: TestApp;
   beforeAll(async () => {
-    app = await testApp({ ...db.env, ...STEADY });
+    app = await startedApp({ ...db.env, ...STEADY });
   });
   afterAll(async () => {
     await app?.close();
@@ -212,7 +212,7 @@ describe('four-eyes approval', () => {
   const bob = newApiKey('bob', ['rules:approve']);
   let app: TestApp;
   beforeAll(async () => {
-    app = await testApp({ ...STEADY, RULES_FOUR_EYES: 'true', API_KEYS: JSON.stringify([alice.entry, bob.entry]) });
+    app = await startedApp({ ...STEADY, RULES_FOUR_EYES: 'true', API_KEYS: JSON.stringify([alice.entry, bob.entry]) });
   });
   afterAll(async () => {
     await app.close();
@@ -290,9 +290,9 @@ describe('every node switches to a published version without a restart', () => {
   const prefix = `test-rv-${Date.now()}-${Math.random().toString(36).slice(2)}:`;
   beforeAll(async () => {
     sql = await db.open();
-    a = await testApp({ ...STEADY, REDIS_KEY_PREFIX: prefix, RULES_POLL_MS: '100' }, { sql });
+    a = await startedApp({ ...STEADY, REDIS_KEY_PREFIX: prefix, RULES_POLL_MS: '100' }, { sql });
     // b starts after a seeded the store; its own rule files differ, and the stored version wins
-    b = await testApp({ ...STEADY, REDIS_KEY_PREFIX: prefix, RULES_POLL_MS: '100', RULES_DIR: path.resolve(FIXTURE_RULES, '../../../rules') }, { sql });
+    b = await startedApp({ ...STEADY, REDIS_KEY_PREFIX: prefix, RULES_POLL_MS: '100', RULES_DIR: path.resolve(FIXTURE_RULES, '../../../rules') }, { sql });
   });
   afterAll(async () => {
     await a?.close();
@@ -340,7 +340,7 @@ describe('rule files edited while the engine was stopped', () => {
   const apps: TestApp[] = [];
   const dir = mkdtempSync(path.join(tmpdir(), 'calmpay-stopped-edit-'));
   const start = async (watch: boolean) => {
-    const app = await testApp({ ...STEADY, RULES_DIR: dir, WATCH_RULES: String(watch) }, { sql });
+    const app = await startedApp({ ...STEADY, RULES_DIR: dir, WATCH_RULES: String(watch) }, { sql });
     apps.push(app);
     return app;
   };

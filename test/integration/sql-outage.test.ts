@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/store/local-redis.ts';
-import { testApp } from '../helpers/app.ts';
+import { testApp, startedApp } from '../helpers/app.ts';
 import { TEST_DATABASE_URL, uniqueSchema } from '../helpers/sql.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -88,7 +88,7 @@ describe.skipIf(!postgresAvailable)('the SQL store goes down and comes back', ()
     await relay.up();
     const viaRelay = new URL(TEST_DATABASE_URL);
     viaRelay.port = String(relay.port);
-    app = await testApp({ DATABASE_URL: viaRelay.toString(), DATABASE_SCHEMA: schema, SINK_BATCH_SIZE: '10', RUN_WORKER: 'false' });
+    app = await startedApp({ DATABASE_URL: viaRelay.toString(), DATABASE_SCHEMA: schema, SINK_BATCH_SIZE: '10', RUN_WORKER: 'false' });
     direct = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await direct.connect();
   });

@@ -127,7 +127,7 @@ describe('RuleVersionSync.close', () => {
         events.push('refresh end');
       },
     };
-    const s = await RuleVersionSync.start({
+    const s = new RuleVersionSync({
       redis: redis as unknown as Redis,
       subscriber: subscriber as unknown as Redis,
       keys,
@@ -135,6 +135,7 @@ describe('RuleVersionSync.close', () => {
       pollMs: 60_000,
       log: quiet,
     });
+    await s.start();
     events.length = 0; // the announcement at start
     return { s, events, subscriber, refreshed };
   }

@@ -44,23 +44,25 @@ export class RuleVersionSync {
   /** polls, reloads and announcements under way, which close() waits for */
   private readonly inFlight = new Set<Promise<void>>();
 
-  private constructor(deps: RuleVersionSyncDeps) {
+  /** Announces switches from the start; follows the other nodes from start() on. */
+  constructor(deps: RuleVersionSyncDeps) {
     this.deps = deps;
   }
 
-  static async start(deps: RuleVersionSyncDeps): Promise<RuleVersionSync> {
-    const sync = new RuleVersionSync(deps);
+  /** Subscribes, announces the served version and polls every pollMs, until close(). */
+  async start(): Promise<void> {
+    const deps = this.deps;
     const channel = deps.keys.rulesChannel();
     deps.subscriber.on('message', (ch: string) => {
-      if (ch === channel) sync.refresh('announcement');
+      if (ch === channel) this.refresh('announcement');
     });
     // after a reconnect (ioredis subscribes again by itself): messages may have been missed
-    deps.subscriber.on('ready', () => void sync.check());
+    deps.subscriber.on('ready', () => void this.check());
     await deps.subscriber.subscribe(channel);
-    await sync.announce(deps.versions.active.pointer, deps.versions.active.ruleSet.files);
-    sync.timer = setInterval(() => void sync.check(), deps.pollMs);
-    sync.timer.unref();
-    return sync;
+    await this.announce(deps.versions.active.pointer, deps.versions.active.ruleSet.files);
+    if (this.closed) return;
+    this.timer = setInterval(() => void this.check(), deps.pollMs);
+    this.timer.unref();
   }
 
   /**
