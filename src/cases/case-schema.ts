@@ -22,12 +22,6 @@ const Timestamp = z.iso.datetime({
 
 export const MAX_TRANSFERS_PER_CASE = 100;
 
-/** Parse-level messages: a missing required field (also a missing enum) reads "is required". */
-export const CASE_PARSE_MESSAGES = {
-  error: (issue: { code: string; input?: unknown }): string | undefined =>
-    (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined ? 'is required' : undefined,
-};
-
 export const CaseReportSchema = z
   .strictObject({
     reporter: z.strictObject({

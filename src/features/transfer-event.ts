@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import { hasNul, noNul } from '../http/no-nul.ts';
+import { PARSE_MESSAGES } from '../http/validation.ts';
 import { isTimeZone } from './time-zones.ts';
 
 /**
@@ -106,28 +107,14 @@ export function occurredAtTooOld(occurredAt: string, nowMs: number, maxAgeDays: 
   };
 }
 
-/** Parse-level messages: a missing required field reads "is required". */
-export const PARSE_MESSAGES = {
-  error: (issue: { code: string; input?: unknown }): string | undefined =>
-    issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined,
-};
-
 /**
- * `TransferEventSchema.safeParse(input, PARSE_MESSAGES)`, for the scoring route.
- *
- * Zod costs several microseconds per event (a check pipeline per field), which is a large
- * share of a score. Almost every event a payment backend sends is valid, so a plain check of
- * the schema's rules comes first: it accepts only events that satisfy every rule above and
- * returns the object zod would (the schema's key order, only the keys that were sent). Anything
- * it is not sure of, valid or not (an unknown key, a key present as undefined, an object that
- * is not plain, any failed rule), goes to zod, so every error and its message comes from zod
- * as before. test/unit/transfer-event-parse.test.ts holds the two to the same answers, and
- * fails when a field is added to one and not the other.
+ * `TransferEventSchema.safeParse(input, PARSE_MESSAGES)`, with the scoring route's fast path
+ * (acceptTransferEvent) first: the same answer for every input.
  */
 export function parseTransferEvent(
   input: unknown,
 ): { readonly success: true; readonly data: TransferEvent } | ReturnType<typeof TransferEventSchema.safeParse> {
-  const fast = fastTransferEvent(input);
+  const fast = acceptTransferEvent(input);
   return fast === undefined ? TransferEventSchema.safeParse(input, PARSE_MESSAGES) : { success: true, data: fast };
 }
 
@@ -164,11 +151,23 @@ const isTimestamp = (v: unknown): v is string => typeof v === 'string' && TIMEST
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max && !hasNul(v);
 
 /**
- * The validated event, or undefined to let zod decide. For each optional key: absent is fine
- * and stays absent; present, it must be valid (a key present with the value undefined, which
- * zod would keep, is left to zod).
+ * The scoring route's fast path in front of TransferEventSchema (the route declares it with
+ * `withFastPath`, src/http/validation.ts): the validated event, or undefined to let zod decide.
+ *
+ * Zod costs several microseconds per event (a check pipeline per field);
+ * bench/score-validation.ts measures both (bench/results/score-validation-2026-12-06.md).
+ * Almost every event a payment backend sends is valid, so a plain check of the schema's rules
+ * comes first: it accepts only events that satisfy every rule of the schema and returns the
+ * object zod would (the schema's key order, only the keys that were sent). Anything it is not
+ * sure of, valid or not (an unknown key, a key present as undefined, an object that is not
+ * plain, any failed rule), goes to zod, so every error and its message comes from zod.
+ * test/unit/transfer-event-parse.test.ts holds the two to the same answers on every edge value
+ * and on random bodies, and fails when a field is added to one and not the other.
+ *
+ * For each optional key: absent is fine and stays absent; present, it must be valid (a key
+ * present with the value undefined, which zod would keep, is left to zod).
  */
-function fastTransferEvent(x: unknown): TransferEvent | undefined {
+export function acceptTransferEvent(x: unknown): TransferEvent | undefined {
   if (TIMESTAMP_PATTERN === undefined || !plainWithKeys(x, KEY_SETS.event)) return undefined;
   const { transferId, occurredAt, amount, currency } = x;
   if (!isId(transferId) || !isTimestamp(occurredAt)) return undefined;

@@ -1,21 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { ZodError } from 'zod';
-import { CalmpayError, ERRORS, validationError, type ErrorCode, type FieldProblem } from '../errors.ts';
+import { CalmpayError, ERRORS, type ErrorCode } from '../errors.ts';
 import { storeFailure } from '../store/store-failures.ts';
-
-/** Zod issues as field problems; an unknown key is reported at its own path. */
-export function zodProblems(err: ZodError): FieldProblem[] {
-  const out: FieldProblem[] = [];
-  for (const issue of err.issues) {
-    const base = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) out.push({ field: base ? `${base}.${k}` : k, message: 'is not a known field' });
-    } else {
-      out.push({ field: base, message: issue.message });
-    }
-  }
-  return out;
-}
+import { RequestValidationError, requestValidationError } from './validation.ts';
 
 export interface ErrorBody {
   readonly code: ErrorCode;
@@ -55,15 +41,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof CalmpayError) {
       return reply.status(err.status).send(body(err.code, err.message, err.details));
     }
-    const fe = err as FastifyError;
-    if (fe.validation) {
-      const problems = fe.validation.map((v) => ({
-        field: (v.instancePath || '').replace(/^\//, '').replaceAll('/', '.'),
-        message: v.message ?? 'is invalid',
-      }));
-      const e = validationError(problems);
-      return reply.status(400).send(body(e.code, e.message, e.details));
+    if (err instanceof RequestValidationError) {
+      const e = requestValidationError(request, err);
+      return reply.status(e.status).send(body(e.code, e.message, e.details));
     }
+    const fe = err as FastifyError;
     const mapped = fromFastify(fe);
     if (mapped) return reply.status(mapped.status).send(mapped.body);
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

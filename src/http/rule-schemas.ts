@@ -14,12 +14,6 @@ import { FILES_AUTHOR, SAFETY_CAP_AUTHOR } from '../rules/versions/rule-versions
 /** Rule bodies carry whole files; the default BODY_LIMIT_BYTES is sized for transfer events. */
 export const RULES_BODY_LIMIT_BYTES = 1_048_576;
 
-/** Parse-level messages: a missing required field reads "is required". */
-export const RULE_PARSE_MESSAGES = {
-  error: (issue: { code: string; input?: unknown }): string | undefined =>
-    issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined,
-};
-
 const RESERVED = new Set([FILES_AUTHOR, SAFETY_CAP_AUTHOR]);
 
 /** A person's name in the audit trail (an API key name has at most 64 characters too). */

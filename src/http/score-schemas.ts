@@ -78,7 +78,7 @@ export const DecisionSchema = z
         decision: z.number(),
         record: z.number().optional().describe('awaiting the write of the decision to Redis (absent when nothing was recorded)'),
         render: z.number().optional().describe('rendering and serialising the reply'),
-        total: z.number().describe('from the request reaching the handler to the serialised reply'),
+        total: z.number().describe('from the start of the body\'s validation to the serialised reply'),
       })
       .describe('per-stage server time in microseconds; a replay shows the stages of the first request up to its decision'),
   })

@@ -1,12 +1,13 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import type { ReasonLookup } from '../scoring/decision.ts';
 import type { ApiKeyRing, Scope } from './api-keys.ts';
 import { documentSecurity, installAuth, markPublic, SECURITY_SCHEMES } from './auth.ts';
 import { ERRORS } from '../errors.ts';
 import { installErrorHandler } from './http-errors.ts';
+import { replySerializer, requestValidator } from './validation.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { scoreRoutes } from './routes/score.ts';
 import type { ScoreService } from '../scoring/score-service.ts';
@@ -67,8 +68,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setValidatorCompiler(requestValidator);
+  app.setSerializerCompiler(replySerializer);
   installErrorHandler(app);
   installAuth(app, deps.apiKeys);
   // every route with the scope it declares, for the scope matrix and auth bypass tests and docs/api.md's route table

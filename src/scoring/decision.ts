@@ -33,7 +33,7 @@ export interface TimingsUs {
   readonly record?: number;
   /** rendering and serialising the reply (absent in the stored copy) */
   readonly render?: number;
-  /** from the request reaching the handler to its serialised reply (the stored copy: to the decision) */
+  /** from the start of the body's validation to its serialised reply (the stored copy: to the decision) */
   readonly total: number;
 }
 

@@ -4,7 +4,6 @@ import {
   ContextSchema,
   eventHash,
   FAST_PARSE_KEYS,
-  PARSE_MESSAGES,
   parseTransferEvent,
   PayeeSchema,
   PayerSchema,
@@ -12,6 +11,9 @@ import {
   type TransferEvent,
 } from '../../src/features/transfer-event.ts';
 import { exampleTransfer } from '../helpers/example-event.ts';
+import { checkPart, PARSE_MESSAGES } from '../../src/http/validation.ts';
+import { ScoreBody } from '../../src/http/routes/score.ts';
+import { mulberry32, transferGenerator } from '../../bench/transfer-gen.ts';
 
 /**
  * parseTransferEvent (the scoring route's parser) checks the common valid event itself and
@@ -120,4 +122,40 @@ describe('parseTransferEvent', () => {
     expect(eventHash({ ...parsed, language: undefined })).toBe(eventHash(parsed));
     expect(eventHash({ ...parsed, amount: parsed.amount + 0.01 })).not.toBe(eventHash(parsed));
   });
+
+  it('gives zod\'s answer on 5,000 random bodies: generated events with random fields changed, removed or added', () => {
+    const rand = mulberry32(20261206);
+    const next = transferGenerator({ seed: 3, payers: 50, payees: 80, runId: 'rv', mix: 'retail' });
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const EXTRA_KEYS = ['extra', 'birthyear', 'language', 'memo', 'name', '__proto__', 'constructor'];
+    let accepted = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const event = JSON.parse(JSON.stringify(next())) as Record<string, unknown>;
+      if (rand() < 0.3) event.language = pick(['en', 'zh', 'zh-CN', '', 'x'.repeat(36), 'a\u0000']);
+      // 0 to 3 random edits; a quarter of the bodies stay as generated
+      const edits = Math.floor(rand() * 4);
+      let body: Record<string, unknown> = event;
+      for (let k = 0; k < edits; k++) {
+        const all = paths(body);
+        if (all.length === 0) break;
+        const path = pick(all);
+        const kind = rand();
+        if (kind < 0.15) body = withValue(body, path, undefined, true);
+        else if (kind < 0.25) body = withValue(body, [...path.slice(0, -1), pick(EXTRA_KEYS)], pick(VALUES), false);
+        else body = withValue(body, path, pick(VALUES), false);
+      }
+      expectSameAsZod(body);
+      // the route's own path: the schema with its fast path, as requestValidator runs it
+      const routed = checkPart(ScoreBody, 'body', body);
+      const zod = TransferEventSchema.safeParse(body, PARSE_MESSAGES);
+      expect(routed.ok).toBe(zod.success);
+      if (routed.ok && zod.success) {
+        expect(JSON.stringify(routed.value)).toBe(JSON.stringify(zod.data));
+        accepted++;
+      }
+    }
+    // both kinds were exercised
+    expect(accepted).toBeGreaterThan(1_000);
+    expect(accepted).toBeLessThan(4_000);
+  }, 120_000);
 });

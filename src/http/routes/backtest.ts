@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { zodProblems } from '../http-errors.ts';
 import { ErrorSchema } from '../score-schemas.ts';
 import { CalmpayError, validationError } from '../../errors.ts';
 import { noNul } from '../no-nul.ts';
@@ -14,12 +13,13 @@ import { sqlFailure } from '../../store/store-failures.ts';
 import { ruleErrorDetails } from '../../rules/versions/rule-versions.ts';
 import { shadowStats } from '../../rules/versions/shadow-stats.ts';
 import { DEFAULT_WINDOW_DAYS, requestWindow, type WindowLimit } from '../../backtest/window.ts';
+import type { ZodRequestTypes } from '../validation.ts';
 
 /**
  * POST /v1/rules/backtest (start a backtest job), GET /v1/rules/backtest/:id (its progress and
  * report) and GET /v1/rules/shadow (what the active set's shadow rules would have done). Bodies
- * and query strings are validated in the handler, as on the other routes, so every offending
- * field is listed; the schemas document the routes at /docs.
+ * and query strings are validated by their schemas (src/http/validation.ts), every offending
+ * field listed.
  *
  * Both read every decision of their window, so the window is bounded (BACKTEST_MAX_WINDOW_DAYS,
  * SHADOW_STATS_MAX_WINDOW_DAYS: a 400 naming `from` and the maximum), and a node takes at most
@@ -44,11 +44,6 @@ export interface BacktestRouteDeps {
 
 /** Rule files can be larger than a score request: this route takes up to 1 MiB. */
 const BACKTEST_BODY_LIMIT = 1_048_576;
-
-const PARSE_MESSAGES = {
-  error: (issue: { code: string; input?: unknown }): string | undefined =>
-    (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined ? 'is required' : undefined,
-};
 
 const Time = z.iso.datetime({ offset: true });
 
@@ -79,11 +74,6 @@ export const ShadowQuerySchema = z.strictObject({
 
 const ShadowReportSchema = z.looseObject({ decisions: z.number(), rules: z.array(z.looseObject({ ruleId: z.string(), hits: z.number() })) }).describe('ShadowStats');
 
-const passThrough = {
-  validatorCompiler: () => (data: unknown) => ({ value: data }),
-  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
-};
-
 /** A full queue: a 429, as the client may retry the same request once a job has finished. */
 function busy(maxJobs: number): CalmpayError {
   return new CalmpayError(
@@ -96,7 +86,8 @@ function busy(maxJobs: number): CalmpayError {
 export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): void {
   const backtestLimit: WindowLimit = { maxDays: deps.maxWindowDays, variable: 'BACKTEST_MAX_WINDOW_DAYS' };
   const shadowLimit: WindowLimit = { maxDays: deps.shadowMaxWindowDays, variable: 'SHADOW_STATS_MAX_WINDOW_DAYS' };
-  app.route({
+  const routes = app.withTypeProvider<ZodRequestTypes>();
+  routes.route({
     method: 'POST',
     url: '/v1/rules/backtest',
     config: { scope: 'rules:write' },
@@ -114,11 +105,8 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
       body: BacktestRequestSchema,
       response: { 202: JobSchema, 400: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request, reply) => {
-      const parsed = BacktestRequestSchema.safeParse(request.body, PARSE_MESSAGES);
-      if (!parsed.success) throw validationError(zodProblems(parsed.error));
-      const body = parsed.data;
+      const { body } = request;
       const window = requestWindow(body.from, body.to, deps.clock(), backtestLimit);
       if (Array.isArray(window)) throw validationError(window);
       // refused before compiling and opening a model; start() checks again, atomically
@@ -156,7 +144,7 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/rules/backtest/:id',
     config: { scope: 'rules:write' },
@@ -166,16 +154,15 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
       params: z.object({ id: z.string() }),
       response: { 200: JobSchema, 404: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const job = await deps.jobs.get(id).catch(sqlFailure);
       if (job === null) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `No backtest job ${id}`, [{ field: 'id', message: 'no such backtest job' }]);
       return job;
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/rules/shadow',
     config: { scope: 'rules:write' },
@@ -189,14 +176,11 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
       querystring: ShadowQuerySchema,
       response: { 200: ShadowReportSchema, 400: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const parsed = ShadowQuerySchema.safeParse(request.query, PARSE_MESSAGES);
-      if (!parsed.success) throw validationError(zodProblems(parsed.error));
-      const window = requestWindow(parsed.data.from, parsed.data.to, deps.clock(), shadowLimit);
+      const window = requestWindow(request.query.from, request.query.to, deps.clock(), shadowLimit);
       if (Array.isArray(window)) throw validationError(window);
       const active = deps.activeRules();
-      const ruleId = parsed.data.ruleId;
+      const ruleId = request.query.ruleId;
       if (ruleId !== undefined && !active.rules.some((r) => r.id === ruleId && r.mode === 'shadow')) {
         throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `No shadow rule ${ruleId} in the active rule set ${active.version}`, [
           { field: 'ruleId', message: 'is not a shadow rule of the active rule set' },

@@ -1,27 +1,22 @@
 import type { FastifyInstance } from 'fastify';
-import { zodProblems } from '../http-errors.ts';
 import { ErrorSchema } from '../score-schemas.ts';
-import { validationError } from '../../errors.ts';
-import { CASE_PARSE_MESSAGES, CaseListQuerySchema, CaseListSchema, CaseReportSchema, ReportResponseSchema } from '../../cases/case-schema.ts';
+import { CaseListQuerySchema, CaseListSchema, CaseReportSchema, ReportResponseSchema } from '../../cases/case-schema.ts';
 import { AnalysisQuerySchema, AnalysisReportSchema } from '../../cases/case-analysis.ts';
 import type { CaseService } from '../../cases/case-service.ts';
+import type { ZodRequestTypes } from '../validation.ts';
 
 export interface CaseRouteDeps {
   readonly service: CaseService;
 }
 
 /**
- * POST /v1/cases, GET /v1/cases and GET /v1/cases/analysis. Bodies and query strings are validated in the handler, as on
- * the score route, so every offending field is listed with the same messages; the schemas
- * document the routes at /docs.
+ * POST /v1/cases, GET /v1/cases and GET /v1/cases/analysis. Bodies and query strings are
+ * validated by their schemas (src/http/validation.ts), every offending field listed.
  */
 export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
-  const passThrough = {
-    validatorCompiler: () => (data: unknown) => ({ value: data }),
-    serializerCompiler: () => (data: unknown) => JSON.stringify(data),
-  };
+  const routes = app.withTypeProvider<ZodRequestTypes>();
 
-  app.route({
+  routes.route({
     method: 'POST',
     url: '/v1/cases',
     config: { scope: 'cases:write' },
@@ -38,16 +33,13 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
       body: CaseReportSchema,
       response: { 200: ReportResponseSchema, 201: ReportResponseSchema, 400: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request, reply) => {
-      const parsed = CaseReportSchema.safeParse(request.body, CASE_PARSE_MESSAGES);
-      if (!parsed.success) throw validationError(zodProblems(parsed.error));
-      const result = await deps.service.report(parsed.data);
+      const result = await deps.service.report(request.body);
       return reply.status(result.duplicate ? 200 : 201).send(result);
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/cases',
     config: { scope: 'cases:write' },
@@ -58,15 +50,12 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
       querystring: CaseListQuerySchema,
       response: { 200: CaseListSchema, 400: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const parsed = CaseListQuerySchema.safeParse(request.query, CASE_PARSE_MESSAGES);
-      if (!parsed.success) throw validationError(zodProblems(parsed.error));
-      return deps.service.list(parsed.data);
+      return deps.service.list(request.query);
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/cases/analysis',
     config: { scope: 'cases:write' },
@@ -81,11 +70,8 @@ export function caseRoutes(app: FastifyInstance, deps: CaseRouteDeps): void {
       querystring: AnalysisQuerySchema,
       response: { 200: AnalysisReportSchema, 400: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const parsed = AnalysisQuerySchema.safeParse(request.query, CASE_PARSE_MESSAGES);
-      if (!parsed.success) throw validationError(zodProblems(parsed.error));
-      return deps.service.analyse(parsed.data);
+      return deps.service.analyse(request.query);
     },
   });
 }

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { zodProblems } from '../http-errors.ts';
 import { ErrorSchema } from '../score-schemas.ts';
 import { ACTIONS } from '../../scoring/actions.ts';
-import { CalmpayError, validationError, type FieldProblem } from '../../errors.ts';
-import { ACCOUNT_ID, PARSE_MESSAGES } from '../../features/transfer-event.ts';
+import { CalmpayError } from '../../errors.ts';
+import { ACCOUNT_ID } from '../../features/transfer-event.ts';
+import { AccountParams } from '../account-params.ts';
 import { noNul } from '../no-nul.ts';
+import { reportedUnder, type ZodRequestTypes } from '../validation.ts';
 import type { DeadLetters } from '../../cooling/dead-letters.ts';
 import type { LifecycleService, TransferView } from '../../cooling/lifecycle-service.ts';
 import type { LifecycleStore } from '../../cooling/lifecycle-store.ts';
@@ -14,7 +15,7 @@ import { TRANSFER_STATES } from '../../cooling/transfer-states.ts';
 /**
  * The lifecycle routes (DESIGN §3): the payer's confirm and cancel, the transfer's state,
  * analysts' release and reject of held transfers, elderly payers' trusted contacts, and the
- * webhook dead-letter list (list, redrive, clear, and the audit of both). Inputs are validated here with zod (400 naming every field);
+ * webhook dead-letter list (list, redrive, clear, and the audit of both). Inputs are validated by their zod schemas (400 naming every field);
  * transitions answer 200 with the transfer as it is now (header `idempotent-replayed: true`
  * when the action had been applied before), 404 for an unknown transfer, 409 naming the
  * current state for an action that state does not allow.
@@ -27,8 +28,6 @@ export interface LifecycleRouteDeps {
   readonly clock: () => number;
 }
 
-const Params = z.strictObject({ id: ACCOUNT_ID });
-
 const Note = noNul(z.string().trim().max(500));
 const PayerBody = z.strictObject({ note: Note.optional() }).describe('optional: a note from the payer, kept in the audit trail');
 const ReviewBody = z.strictObject({
@@ -40,18 +39,24 @@ const ContactBody = z.strictObject({
   phone: z.string().regex(/^\+?[0-9 ()-]{5,32}$/, 'must be a phone number: digits, spaces, ( ) - and an optional leading +'),
   language: z.enum(['en', 'zh']).optional(),
 });
-const DeadLetterQuery = z.strictObject({
-  offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1_000).default(100),
-});
+const DeadLetterQuery = reportedUnder(
+  'query',
+  z.strictObject({
+    offset: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  }),
+);
 
-const EventParams = z.strictObject({
-  eventId: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[A-Za-z0-9._:-]+$/, 'must be an event id: letters, digits and . _ : -'),
-});
+const EventParams = reportedUnder(
+  'params',
+  z.strictObject({
+    eventId: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'must be an event id: letters, digits and . _ : -'),
+  }),
+);
 const DeadLetterActionResult = z.object({
   count: z.number().int().describe('dead letters acted on'),
   eventIds: z.array(z.string()),
@@ -98,25 +103,6 @@ const ContactSchema = z.object({
   updatedAt: z.string(),
 });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, prefix: string): T {
-  const parsed = schema.safeParse(value, PARSE_MESSAGES);
-  if (!parsed.success) {
-    throw validationError(zodProblems(parsed.error).map((p) => ({ ...p, field: prefix === '' ? p.field : p.field ? `${prefix}.${p.field}` : prefix })));
-  }
-  return parsed.data;
-}
-
-/** Validates params and body together, so a request with both wrong names every field. */
-function input<B>(request: FastifyRequest, body: z.ZodType<B>): { id: string; body: B } {
-  const problems: FieldProblem[] = [];
-  const p = Params.safeParse(request.params, PARSE_MESSAGES);
-  if (!p.success) problems.push(...zodProblems(p.error).map((x) => ({ ...x, field: `params.${x.field}` })));
-  const b = body.safeParse(request.body ?? {}, PARSE_MESSAGES);
-  if (!b.success) problems.push(...zodProblems(b.error));
-  if (problems.length > 0 || !p.success || !b.success) throw validationError(problems);
-  return { id: p.data.id, body: b.data };
-}
-
 /** Who acted, as the audit trail records it: the role, and the API key when one was used. */
 function actor(request: FastifyRequest, role: string): string {
   const key = request.principal?.name;
@@ -129,24 +115,24 @@ function answer(reply: FastifyReply, result: { view: TransferView; replayed: boo
 }
 
 export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps): void {
-  const passThrough = () => (data: unknown) => ({ value: data });
+  const routes = app.withTypeProvider<ZodRequestTypes>();
   const tags = ['transfers'];
   const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/transfers/:id',
     config: { scope: 'transfer' },
     schema: {
       summary: 'A transfer: its state, decision, hold end and audit trail',
       tags,
+      params: AccountParams,
       response: { 200: TransferViewSchema, ...errors },
     },
-    validatorCompiler: passThrough,
-    handler: async (request) => deps.service.view(parse(Params, request.params, 'params').id),
+    handler: async (request) => deps.service.view(request.params.id),
   });
 
-  app.route({
+  routes.route({
     method: 'POST',
     url: '/v1/transfers/:id/confirm',
     config: { scope: 'transfer' },
@@ -157,17 +143,16 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
         'a lower-risk warn one is RELEASED at once; one whose payee was reported since the decision is HELD_FOR_REVIEW. ' +
         'Confirming again changes nothing (200, header idempotent-replayed).',
       tags,
+      params: AccountParams,
       body: PayerBody.optional(),
       response: { 200: TransferViewSchema, ...errors },
     },
-    validatorCompiler: passThrough,
     handler: async (request, reply) => {
-      const { id, body } = input(request, PayerBody);
-      return answer(reply, await deps.service.confirm(id, body.note ?? '', actor(request, 'payer')));
+      return answer(reply, await deps.service.confirm(request.params.id, request.body?.note ?? '', actor(request, 'payer')));
     },
   });
 
-  app.route({
+  routes.route({
     method: 'POST',
     url: '/v1/transfers/:id/cancel',
     config: { scope: 'transfer' },
@@ -177,18 +162,17 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
         'WARNED -> ABANDONED; COOLING_OFF or HELD_FOR_REVIEW -> CANCELLED. Cancelling a cancelled or abandoned transfer ' +
         'changes nothing (200, header idempotent-replayed); a released or rejected one is a 409.',
       tags,
+      params: AccountParams,
       body: PayerBody.optional(),
       response: { 200: TransferViewSchema, ...errors },
     },
-    validatorCompiler: passThrough,
     handler: async (request, reply) => {
-      const { id, body } = input(request, PayerBody);
-      return answer(reply, await deps.service.cancel(id, body.note ?? '', actor(request, 'payer')));
+      return answer(reply, await deps.service.cancel(request.params.id, request.body?.note ?? '', actor(request, 'payer')));
     },
   });
 
   for (const verdict of ['release', 'reject'] as const) {
-    app.route({
+    routes.route({
       method: 'POST',
       url: `/v1/transfers/:id/${verdict}`,
       config: { scope: 'admin' },
@@ -196,81 +180,82 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
         summary: verdict === 'release' ? 'An analyst releases a held transfer' : 'An analyst rejects a held transfer',
         description: `HELD_FOR_REVIEW -> ${verdict === 'release' ? 'RELEASED' : 'REJECTED'}. The same verdict again changes nothing.`,
         tags,
+        params: AccountParams,
         body: ReviewBody,
         response: { 200: TransferViewSchema, ...errors },
       },
-      validatorCompiler: passThrough,
       handler: async (request, reply) => {
-        const { id, body } = input(request, ReviewBody);
-        return answer(reply, await deps.service.review(id, verdict, actor(request, `analyst:${body.analyst}`), body.reason));
+        const { body } = request;
+        return answer(reply, await deps.service.review(request.params.id, verdict, actor(request, `analyst:${body.analyst}`), body.reason));
       },
     });
   }
 
   const contactTags = ['accounts'];
-  app.route({
+  routes.route({
     method: 'PUT',
     url: '/v1/accounts/:id/trusted-contact',
     config: { scope: 'guardian' },
     schema: {
       summary: "Set a payer's trusted contact, told when an elderly payer's transfer is held",
       tags: contactTags,
+      params: AccountParams,
       body: ContactBody,
       response: { 200: ContactSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 503: ErrorSchema },
     },
-    validatorCompiler: passThrough,
     handler: async (request) => {
-      const { id, body } = input(request, ContactBody);
+      const { params: { id }, body } = request;
       const contact = { name: body.name, phone: body.phone, language: body.language ?? null, updatedAt: new Date(deps.clock()).toISOString() };
       await storeCall(() => deps.store.setContact(id, contact));
       return { accountId: id, ...contact };
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/accounts/:id/trusted-contact',
     config: { scope: 'guardian' },
     schema: {
       summary: "A payer's trusted contact",
       tags: contactTags,
+      params: AccountParams,
       response: { 200: ContactSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema },
     },
-    validatorCompiler: passThrough,
     handler: async (request) => {
-      const id = parse(Params, request.params, 'params').id;
+      const { id } = request.params;
       const contact = await storeCall(() => deps.store.contact(id));
       if (contact === null) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `Account ${id} has no trusted contact`);
       return { accountId: id, ...contact };
     },
   });
 
-  app.route({
+  routes.route({
     method: 'DELETE',
     url: '/v1/accounts/:id/trusted-contact',
     config: { scope: 'guardian' },
     schema: {
       summary: "Remove a payer's trusted contact",
       tags: contactTags,
+      params: AccountParams,
       response: { 204: z.null(), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema },
     },
-    validatorCompiler: passThrough,
     handler: async (request, reply) => {
-      const id = parse(Params, request.params, 'params').id;
+      const { id } = request.params;
       if (!(await storeCall(() => deps.store.removeContact(id)))) {
         throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `Account ${id} has no trusted contact`);
       }
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/webhooks/dead-letters',
     config: { scope: 'admin' },
     schema: {
       summary: 'Deliveries (webhooks, voice warnings, trusted-contact notices) that failed their last attempt',
       tags: ['ops'],
+      querystring: DeadLetterQuery,
       response: {
         200: z.object({ total: z.number().int(), entries: z.array(z.unknown()) }),
         400: ErrorSchema,
@@ -279,9 +264,8 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
         503: ErrorSchema,
       },
     },
-    validatorCompiler: passThrough,
     handler: async (request) => {
-      const q = parse(DeadLetterQuery, request.query ?? {}, 'query');
+      const q = request.query;
       return storeCall(() => deps.store.deadLetters(q.offset, q.limit));
     },
   });
@@ -296,7 +280,7 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
       storeCall(() => (action === 'redrive' ? deps.deadLetters.redrive(eventId, actor(request, 'operator')) : deps.deadLetters.clear(eventId, actor(request, 'operator'))));
     const method = action === 'redrive' ? 'POST' : 'DELETE';
     const suffix = action === 'redrive' ? '/redrive' : '';
-    app.route({
+    routes.route({
       method,
       url: `/v1/webhooks/dead-letters/:eventId${suffix}`,
       config: { scope: 'admin' },
@@ -304,17 +288,17 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
         summary: action === 'redrive' ? 'Redrive the dead letters of one event' : 'Clear the dead letters of one event',
         description: action === 'redrive' ? redriveDescription : clearDescription,
         tags: ['ops'],
+        params: EventParams,
         response: { 200: DeadLetterActionResult, ...deadLetterErrors },
       },
-      validatorCompiler: passThrough,
       handler: async (request) => {
-        const { eventId } = parse(EventParams, request.params, 'params');
+        const { eventId } = request.params;
         const eventIds = await run(eventId, request);
         if (eventIds.length === 0) throw new CalmpayError('CALMPAY_ERR_NOT_FOUND', `No dead letter for event ${eventId}`);
         return { count: eventIds.length, eventIds };
       },
     });
-    app.route({
+    routes.route({
       method,
       url: `/v1/webhooks/dead-letters${suffix}`,
       config: { scope: 'admin' },
@@ -324,7 +308,6 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
         tags: ['ops'],
         response: { 200: DeadLetterActionResult, ...deadLetterErrors },
       },
-      validatorCompiler: passThrough,
       handler: async (request) => {
         const eventIds = await run(null, request);
         return { count: eventIds.length, eventIds };
@@ -332,13 +315,14 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
     });
   }
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/webhooks/dead-letters/audit',
     config: { scope: 'admin' },
     schema: {
       summary: 'What was done to dead letters (redriven, cleared), by whom and when; newest first',
       tags: ['ops'],
+      querystring: DeadLetterQuery,
       response: {
         200: z.object({
           total: z.number().int(),
@@ -355,9 +339,8 @@ export function lifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps):
         ...deadLetterErrors,
       },
     },
-    validatorCompiler: passThrough,
     handler: async (request) => {
-      const q = parse(DeadLetterQuery, request.query ?? {}, 'query');
+      const q = request.query;
       return storeCall(() => deps.store.deadLetterAudit(q.offset, q.limit));
     },
   });

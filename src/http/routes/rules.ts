@@ -1,6 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
-import { zodProblems } from '../http-errors.ts';
 import { ErrorSchema } from '../score-schemas.ts';
 import { validationError } from '../../errors.ts';
 import {
@@ -12,7 +10,6 @@ import {
   PublishResultSchema,
   RejectBodySchema,
   RollbackBodySchema,
-  RULE_PARSE_MESSAGES,
   RULES_BODY_LIMIT_BYTES,
   ValidateBodySchema,
   ValidateResultSchema,
@@ -23,6 +20,7 @@ import {
   VersionSummarySchema,
 } from '../rule-schemas.ts';
 import { ruleErrorDetails, type RuleVersions } from '../../rules/versions/rule-versions.ts';
+import type { ZodRequestTypes } from '../validation.ts';
 
 export interface RuleRouteDeps {
   readonly versions: RuleVersions;
@@ -35,17 +33,9 @@ export interface RuleRouteDeps {
  */
 export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
   const { versions } = deps;
-  const passThrough = {
-    validatorCompiler: () => (data: unknown) => ({ value: data }),
-    serializerCompiler: () => (data: unknown) => JSON.stringify(data),
-  };
-  const parse = <S extends z.ZodType>(schema: S, data: unknown): z.output<S> => {
-    const parsed = schema.safeParse(data, RULE_PARSE_MESSAGES);
-    if (!parsed.success) throw validationError(zodProblems(parsed.error));
-    return parsed.data;
-  };
+  const routes = app.withTypeProvider<ZodRequestTypes>();
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/rules',
     config: { scope: 'rules:write' },
@@ -55,7 +45,6 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
       tags: ['rules'],
       response: { 200: ActiveRulesSchema },
     },
-    ...passThrough,
     handler: async () => {
       const a = versions.active;
       return {
@@ -81,7 +70,7 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
     },
   });
 
-  app.route({
+  routes.route({
     method: 'POST',
     url: '/v1/rules/validate',
     config: { scope: 'rules:write' },
@@ -95,15 +84,14 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
       body: ValidateBodySchema,
       response: { 200: ValidateResultSchema, 400: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const body = parse(ValidateBodySchema, request.body);
+      const { body } = request;
       const result = await versions.validate(body.files);
       return { ...result, errors: ruleErrorDetails(result.errors, body.files) };
     },
   });
 
-  app.route({
+  routes.route({
     method: 'PUT',
     url: '/v1/rules',
     config: { scope: 'rules:write' },
@@ -118,16 +106,15 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
       body: PublishBodySchema,
       response: { 200: PublishResultSchema, 201: PublishResultSchema, 400: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request, reply) => {
-      const body = parse(PublishBodySchema, request.body);
+      const { body } = request;
       const author = actor(request, 'author', body.author);
       const result = await versions.publish(body.files, author, body.comment);
       return reply.status(result.unchanged ? 200 : 201).send(result);
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/rules/versions',
     config: { scope: 'rules:write' },
@@ -137,9 +124,8 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
       querystring: VersionListQuerySchema,
       response: { 200: VersionListSchema, 400: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const q = parse(VersionListQuerySchema, request.query);
+      const q = request.query;
       const { pointer, items } = await versions.versions(q.limit, q.before ?? null);
       const activeId = pointer?.versionId ?? null;
       return {
@@ -150,7 +136,7 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/rules/versions/:id',
     config: { scope: 'rules:write' },
@@ -160,14 +146,13 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
       params: VersionParamsSchema,
       response: { 200: VersionDetailSchema, 400: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const { id } = parse(VersionParamsSchema, request.params);
+      const { id } = request.params;
       return versions.detail(id);
     },
   });
 
-  app.route({
+  routes.route({
     method: 'POST',
     url: '/v1/rules/rollback',
     config: { scope: 'rules:write' },
@@ -178,16 +163,15 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
       body: RollbackBodySchema,
       response: { 200: PublishResultSchema.omit({ unchanged: true }), 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const body = parse(RollbackBodySchema, request.body);
+      const { body } = request;
       const who = actor(request, 'author', body.author);
       const { version, diff } = await versions.rollback(body.versionId, who, body.reason);
       return { version, active: true, diff };
     },
   });
 
-  app.route({
+  routes.route({
     method: 'POST',
     url: '/v1/rules/versions/:id/approve',
     config: { scope: 'rules:approve' },
@@ -198,19 +182,18 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
         'pending, or another version became active since it was written (publish it again on top of the active one).',
       tags: ['rules'],
       params: VersionParamsSchema,
-      body: ApproveBodySchema,
+      body: ApproveBodySchema.optional(),
       response: { 200: VersionSummarySchema, 400: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const { id } = parse(VersionParamsSchema, request.params);
-      const body = parse(ApproveBodySchema, request.body ?? {});
+      const { id } = request.params;
+      const body = request.body ?? {};
       const who = actor(request, 'approver', body.approver);
       return versions.approve(id, who, body.comment ?? null);
     },
   });
 
-  app.route({
+  routes.route({
     method: 'POST',
     url: '/v1/rules/versions/:id/reject',
     config: { scope: 'rules:approve' },
@@ -221,16 +204,15 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
       body: RejectBodySchema,
       response: { 200: VersionSummarySchema, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const { id } = parse(VersionParamsSchema, request.params);
-      const body = parse(RejectBodySchema, request.body);
+      const { id } = request.params;
+      const { body } = request;
       const who = actor(request, 'approver', body.approver);
       return versions.reject(id, who, body.reason);
     },
   });
 
-  app.route({
+  routes.route({
     method: 'GET',
     url: '/v1/rules/audit',
     config: { scope: 'rules:write' },
@@ -241,9 +223,8 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
       querystring: AuditQuerySchema,
       response: { 200: AuditListSchema, 400: ErrorSchema, 503: ErrorSchema },
     },
-    ...passThrough,
     handler: async (request) => {
-      const q = parse(AuditQuerySchema, request.query);
+      const q = request.query;
       const items = await versions.audit(q.limit, q.before ?? null, q.versionId ?? null);
       return { items, nextBefore: items.length === q.limit ? items[items.length - 1]!.id : null };
     },
