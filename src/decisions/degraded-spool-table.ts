@@ -1,6 +1,6 @@
-import type { DegradedRecord } from './degraded-record.ts';
-import { arrayLiteral, DecisionHistory, parseStreamEntry } from './decision-history.ts';
-import type { SqlStore } from '../store/sql/sql-store.ts';
+import { parseDegradedRecord, type DegradedRecord } from './degraded-record.ts';
+import { arrayLiteral, DecisionHistory, parseStreamEntry, type DecisionRow } from './decision-history.ts';
+import type { SqlExecutor, SqlStore } from '../store/sql/sql-store.ts';
 
 /**
  * The `degraded_spool` table (migration 005): degraded decisions waiting to be written into
@@ -12,31 +12,70 @@ import type { SqlStore } from '../store/sql/sql-store.ts';
 /** the stream id a history row spooled here carries (there was no stream entry yet) */
 export const SPOOL_STREAM_ID = 'degraded-spool';
 
+/** A decision the transfer already has, which stands instead of a new degraded one. */
+export interface EarlierDecision {
+  /** the hash of the event it was made on; '' when the event differs from the one re-sent */
+  readonly eventHash: string;
+  /** the StoredDecision JSON */
+  readonly decision: string;
+  /** true when it came through Redis (the decision history): nothing of it is left to reconcile */
+  readonly inRedis: boolean;
+}
+
 export class DegradedSpoolTable {
   constructor(private readonly sql: SqlStore) {}
 
   /**
-   * Stores the record and its history row, unless the transferId is spooled already (by another
-   * node that answered the same transfer while Redis was down): then nothing is written and the
-   * earlier record's text is returned, to be answered instead. Null when this one was stored.
+   * Stores the record and its history row, unless the transfer already has a decision: spooled
+   * by another node that answered it while Redis was down (the earlier record's hash and
+   * decision), or in the decision history from the normal path (decided before Redis became
+   * unavailable; its event is compared on the fields the history keeps: ids, time, amount,
+   * currency). Then nothing is written and that decision is returned, to be answered instead
+   * (an event that differs gets an empty hash: a conflict). Null when this one was stored.
    */
-  async insert(r: DegradedRecord): Promise<string | null> {
+  async insert(r: DegradedRecord): Promise<EarlierDecision | null> {
     const row = parseStreamEntry(SPOOL_STREAM_ID, [
       'transferId', r.transferId, 'decision', r.decision, 'event', r.event, 'features', r.features, 'catalogue', r.catalogue,
     ]); // prettier-ignore
     if ('error' in row) throw new Error(`degraded decision of ${r.transferId}: ${row.error}`);
     return this.sql.transaction(async (tx) => {
+      const spooled = async (): Promise<EarlierDecision | null> => {
+        const earlier = await tx.query<{ record: string }>('SELECT record FROM degraded_spool WHERE transfer_id = $1', [r.transferId]);
+        const record = earlier.rows[0] === undefined ? null : parseDegradedRecord(earlier.rows[0].record);
+        return record === null ? null : { eventHash: record.eventHash, decision: record.decision, inRedis: false };
+      };
+      const first = (await spooled()) ?? (await this.decided(tx, r, row));
+      if (first !== null) return first;
       const inserted = await tx.query(
         'INSERT INTO degraded_spool (transfer_id, spooled_at, record) VALUES ($1, $2, $3) ON CONFLICT (transfer_id) DO NOTHING RETURNING transfer_id',
         [r.transferId, new Date(r.spooledAt), JSON.stringify(r)],
       );
-      if (inserted.rowCount === 0) {
-        const earlier = await tx.query<{ record: string }>('SELECT record FROM degraded_spool WHERE transfer_id = $1', [r.transferId]);
-        return earlier.rows[0]?.record ?? null;
-      }
+      // another node spooled it between the look-up and the insert
+      if (inserted.rowCount === 0) return spooled();
       await new DecisionHistory(tx).insert([row]);
       return null;
     });
+  }
+
+  /** The transfer's decision in the history (written through Redis), or null. */
+  private async decided(tx: SqlExecutor, r: DegradedRecord, ours: DecisionRow): Promise<EarlierDecision | null> {
+    const res = await tx.query<{ decision: unknown; payer_id: string; payee_id: string; amount: string | number; currency: string; occurred_at: Date | string }>(
+      'SELECT decision, payer_id, payee_id, amount, currency, occurred_at FROM decisions WHERE transfer_id = $1',
+      [r.transferId],
+    );
+    const d = res.rows[0];
+    if (d === undefined) return null;
+    const same =
+      d.payer_id === ours.payerId &&
+      d.payee_id === ours.payeeId &&
+      Number(d.amount) === ours.amount &&
+      d.currency.trim() === ours.currency &&
+      new Date(d.occurred_at).getTime() === ours.occurredAtMs;
+    return {
+      eventHash: same ? r.eventHash : '',
+      decision: typeof d.decision === 'string' ? d.decision : JSON.stringify(d.decision),
+      inRedis: true,
+    };
   }
 
   /** The oldest `limit` records still to reconcile (of every node sharing this database). */

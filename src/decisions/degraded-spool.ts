@@ -1,7 +1,7 @@
 import type { StoredDecision } from '../scoring/decision.ts';
 import { parseDegradedRecord, type DegradedRecord } from './degraded-record.ts';
 import type { SpoolFile } from '../store/spool-file.ts';
-import type { DegradedSpoolTable } from './degraded-spool-table.ts';
+import type { DegradedSpoolTable, EarlierDecision } from './degraded-spool-table.ts';
 import { withDeadline } from '../deadline.ts';
 
 /**
@@ -67,9 +67,10 @@ export class DegradedSpool {
 
   /**
    * Records a degraded decision durably, and returns the answer that stands for its transfer:
-   * this one, or the one another node answered first for the same transferId while Redis was
-   * down (found in the shared SQL table; compare its eventHash). Rejects when neither the SQL
-   * store nor the file took it.
+   * this one, the one another node answered first for the same transferId while Redis was
+   * down (found in the shared SQL table; compare its eventHash), or the one the decision history
+   * has from before Redis became unavailable. Rejects when neither the SQL store nor the file
+   * took it.
    */
   async record(r: DegradedRecord, decision: StoredDecision): Promise<SpooledAnswer> {
     const persisted = this.persist(r);
@@ -77,22 +78,25 @@ export class DegradedSpool {
     durable.catch(() => undefined); // the failure is this call's to report; replays awaiting it see it too
     const answer: SpooledAnswer = { eventHash: r.eventHash, decision, durable };
     this.answers.set(r.transferId, answer);
-    let text: string | null;
+    let earlier: EarlierDecision | null;
     try {
-      text = await persisted;
+      earlier = await persisted;
     } catch (err) {
       if (this.answers.get(r.transferId) === answer) this.answers.delete(r.transferId);
       throw err;
     }
-    const earlier = text === null ? null : parseDegradedRecord(text);
     if (earlier === null) return answer;
-    const first = answerOf(earlier);
-    if (this.answers.get(r.transferId) === answer) this.answers.set(r.transferId, first);
+    const first: SpooledAnswer = { eventHash: earlier.eventHash, decision: JSON.parse(earlier.decision) as StoredDecision, durable: Promise.resolve() };
+    if (this.answers.get(r.transferId) === answer) {
+      // a decision already in Redis needs no reconciliation, so no memory here either
+      if (earlier.inRedis) this.answers.delete(r.transferId);
+      else this.answers.set(r.transferId, first);
+    }
     return first;
   }
 
-  /** Resolves with the earlier record's text when the SQL store already had this transfer. */
-  private async persist(r: DegradedRecord): Promise<string | null> {
+  /** Resolves with the transfer's earlier decision when the SQL store already had one. */
+  private async persist(r: DegradedRecord): Promise<EarlierDecision | null> {
     try {
       return await withDeadline(this.deps.table.insert(r), this.deps.sqlDeadlineMs);
     } catch (err) {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.ts';
 import { testApp, startedApp } from '../helpers/app.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * A decision without its timings: a new answer's timings run to its serialised reply (record and
@@ -88,6 +89,28 @@ describe('decisions made while Redis is down (issue 19)', () => {
   const bodies = AMOUNTS.map((amount, i) => transfer(`deg-${i + 1}`, amount));
   const ids = bodies.map((b) => b.transferId);
   const answered: { action: string; degraded: string[]; decidedAt: string }[] = [];
+
+  it('answers a transfer decided before Redis became unavailable, re-sent during the outage, with its first decision', async () => {
+    // 8,000 to a new payee: allowed by the rules, a cool_off in degraded mode (POLICY)
+    const body = transfer('deg-before', 8000, 'deg-before-payer');
+    const first = await post('/v1/transfers/score', body);
+    expect(first.json()).toMatchObject({ action: 'allow', degraded: [] });
+    await until(async () => (await history(['deg-before'])).length === 1, 'the decision in the history', 10_000, 20);
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      const replay = await post('/v1/transfers/score', body);
+      expect(replay.statusCode).toBe(200);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(sansTimings(replay.json())).toEqual(sansTimings(first.json()));
+      const other = await post('/v1/transfers/score', { ...body, amount: 8001 });
+      expect([other.statusCode, other.json().code]).toEqual([409, 'CALMPAY_ERR_TRANSFER_ID_CONFLICT']);
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    // nothing was spooled for it: nothing to reconcile, no memory of it
+    expect(app.degraded.spool.replay('deg-before')).toBeUndefined();
+    expect((await app.sql.query('SELECT 1 FROM degraded_spool WHERE transfer_id = $1', ['deg-before'])).rows).toEqual([]);
+  });
 
   it('records every degraded decision in the decision history before answering, and answers its replays with it', async () => {
     await redis.stop();
