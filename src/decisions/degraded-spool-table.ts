@@ -39,41 +39,50 @@ export class DegradedSpoolTable {
     ]); // prettier-ignore
     if ('error' in row) throw new Error(`degraded decision of ${r.transferId}: ${row.error}`);
     return this.sql.transaction(async (tx) => {
-      const spooled = async (): Promise<EarlierDecision | null> => {
-        const earlier = await tx.query<{ record: string }>('SELECT record FROM degraded_spool WHERE transfer_id = $1', [r.transferId]);
-        const record = earlier.rows[0] === undefined ? null : parseDegradedRecord(earlier.rows[0].record);
-        return record === null ? null : { eventHash: record.eventHash, decision: record.decision, inRedis: false };
-      };
-      const first = (await spooled()) ?? (await this.decided(tx, r, row));
+      const first = await this.earlier(tx, r, row);
       if (first !== null) return first;
       const inserted = await tx.query(
         'INSERT INTO degraded_spool (transfer_id, spooled_at, record) VALUES ($1, $2, $3) ON CONFLICT (transfer_id) DO NOTHING RETURNING transfer_id',
         [r.transferId, new Date(r.spooledAt), JSON.stringify(r)],
       );
       // another node spooled it between the look-up and the insert
-      if (inserted.rowCount === 0) return spooled();
+      if (inserted.rowCount === 0) return this.earlier(tx, r, row);
       await new DecisionHistory(tx).insert([row]);
       return null;
     });
   }
 
-  /** The transfer's decision in the history (written through Redis), or null. */
-  private async decided(tx: SqlExecutor, r: DegradedRecord, ours: DecisionRow): Promise<EarlierDecision | null> {
-    const res = await tx.query<{ decision: unknown; payer_id: string; payee_id: string; amount: string | number; currency: string; occurred_at: Date | string }>(
-      'SELECT decision, payer_id, payee_id, amount, currency, occurred_at FROM decisions WHERE transfer_id = $1',
+  /** The transfer's decision spooled by a node, else in the history (written through Redis), else null: one query. */
+  private async earlier(tx: SqlExecutor, r: DegradedRecord, ours: DecisionRow): Promise<EarlierDecision | null> {
+    const res = await tx.query<{
+      record: string | null;
+      decision: unknown;
+      payer_id: string;
+      payee_id: string;
+      amount: string | number;
+      currency: string;
+      occurred_at: Date | string;
+    }>(
+      `SELECT s.record, d.decision, d.payer_id, d.payee_id, d.amount, d.currency, d.occurred_at
+         FROM (SELECT $1::text AS transfer_id) t
+         LEFT JOIN degraded_spool s ON s.transfer_id = t.transfer_id
+         LEFT JOIN decisions d ON d.transfer_id = t.transfer_id`,
       [r.transferId],
     );
-    const d = res.rows[0];
-    if (d === undefined) return null;
+    const x = res.rows[0];
+    if (x === undefined) return null;
+    const spooled = x.record === null ? null : parseDegradedRecord(x.record);
+    if (spooled !== null) return { eventHash: spooled.eventHash, decision: spooled.decision, inRedis: false };
+    if (x.decision === null || x.decision === undefined) return null;
     const same =
-      d.payer_id === ours.payerId &&
-      d.payee_id === ours.payeeId &&
-      Number(d.amount) === ours.amount &&
-      d.currency.trim() === ours.currency &&
-      new Date(d.occurred_at).getTime() === ours.occurredAtMs;
+      x.payer_id === ours.payerId &&
+      x.payee_id === ours.payeeId &&
+      Number(x.amount) === ours.amount &&
+      x.currency.trim() === ours.currency &&
+      new Date(x.occurred_at).getTime() === ours.occurredAtMs;
     return {
       eventHash: same ? r.eventHash : '',
-      decision: typeof d.decision === 'string' ? d.decision : JSON.stringify(d.decision),
+      decision: typeof x.decision === 'string' ? x.decision : JSON.stringify(x.decision),
       inRedis: true,
     };
   }
