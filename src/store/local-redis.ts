@@ -4,6 +4,9 @@
  * run in the foreground as our child, bound to 127.0.0.1 only, data under `dataDir`.
  *
  * Lifetime contract: the server lives exactly as long as its parent.
+ * - It runs in its own process group (spawned detached), so the SIGINT a terminal sends to the
+ *   engine's group on Ctrl-C does not reach it: the engine closes what uses Redis first and
+ *   stops Redis last (src/main.ts), instead of waiting out its shutdown deadline on a dead Redis.
  * - stop() sends SIGTERM (redis fsyncs the append-only file and exits) and waits; SIGKILL
  *   after a timeout.
  * - process 'exit' (natural exit, process.exit()) sends SIGTERM to every server still running.
@@ -363,7 +366,10 @@ async function startOnce(o: {
     : [o.bin, args];
   o.log(`starting ${o.bin} on ${HOST}:${o.port}, data in ${o.dataDir}`);
 
-  const child: ChildProcess = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // detached: its own process group, so a Ctrl-C at the terminal (SIGINT to our whole group)
+  // does not stop Redis under an engine that is still shutting down; the engine stops it last.
+  // The parent-death signal (above) and the 'exit' hook (below) still end it with the engine.
+  const child: ChildProcess = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   // Output before the log file is opened (config errors) lands here; keep the tail for errors.
   let output = '';
   const keep = (chunk: Buffer): void => {
