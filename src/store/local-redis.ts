@@ -50,6 +50,8 @@ export interface StartLocalRedisOptions {
   appendOnly?: boolean;
   /** progress and install output, one line per call; default: stderr */
   log?: (line: string) => void;
+  /** more redis-server arguments, after ours (e.g. `--cluster-enabled yes`: src/store/local-cluster.ts) */
+  extraArgs?: readonly string[];
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -332,7 +334,7 @@ export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<Loc
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await freePort());
     try {
-      return await startOnce({ bin, wrapper, dataDir, port, appendOnly: opts.appendOnly ?? true, log });
+      return await startOnce({ bin, wrapper, dataDir, port, appendOnly: opts.appendOnly ?? true, extraArgs: opts.extraArgs ?? [], log });
     } catch (err) {
       if (!(err instanceof EarlyExitError && err.addressInUse && attempt < attempts)) throw err;
       log(`port ${port} was taken; retrying on another port`);
@@ -346,6 +348,7 @@ async function startOnce(o: {
   dataDir: string;
   port: number;
   appendOnly: boolean;
+  extraArgs: readonly string[];
   log: (line: string) => void;
 }): Promise<LocalRedis> {
   const logFile = join(o.dataDir, 'redis.log');
@@ -360,6 +363,7 @@ async function startOnce(o: {
     '--save', '',
     '--appendonly', o.appendOnly ? 'yes' : 'no',
     '--appendfsync', 'everysec',
+    ...o.extraArgs,
   ]; // prettier-ignore
   const [command, argv] = o.wrapper
     ? [o.wrapper, ['--pdeathsig', 'TERM', '--', o.bin, ...args]]
