@@ -2,7 +2,7 @@
  * `npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR] [--json]`
  *
  * Issue 6's fairness measurement on the simulator: replays simulated transfers through the
- * engine's feature code, scores the last `--test-days` with the rule set (RULES_DIR) and the
+ * engine's feature code (the score script's velocity model in memory, no Redis), scores the last `--test-days` with the rule set (RULES_DIR) and the
  * newest model in `--models` (default MODELS_DIR), and reports per age band the warn and hold
  * rates on legitimate transfers, the detection rate on scams and the false-positive-rate
  * ratio elderly / others, for: segment-blind (the general thresholds); as configured
@@ -21,8 +21,7 @@
  * Output: docs/protection.md's table (segment-table.ts) by default, every figure as JSON with `--json`;
  * a progress line on stderr while replaying when stderr is a terminal.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, segmentPolicy } from '../config.ts';
 import { parseCliOptions } from './cli-args.ts';
@@ -34,9 +33,7 @@ import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
 import { loadRuleDir } from '../rules/language/index.ts';
 import { simulate } from '../sim/index.ts';
-import { FeatureReplay } from '../features/feature-replay.ts';
-import { startLocalRedis } from '../store/local-redis.ts';
-import { RedisConnections } from '../store/redis-connections.ts';
+import { WindowReplay } from '../features/window-replay.ts';
 import { evaluateSegments, scoredTransfer, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
 
 const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR] [--json]';
@@ -83,10 +80,7 @@ async function main(argv: string[]): Promise<number> {
 
   const start = '2026-08-01';
   const testFrom = Date.parse(`${start}T00:00:00Z`) + (days - testDays) * DAY;
-  const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-eval-redis-')) : null;
-  const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
-  const redis = new RedisConnections(config.redisUrl ?? local!.url, config.storeDeadlineMs).create('tool');
-  const replay = new FeatureReplay({ redis, ageBands: config.ageBands });
+  const replay = new WindowReplay({ ageBands: config.ageBands });
   const fraud = new Map<string, boolean>();
   const scored: ScoredTransfer[] = [];
   const policy = enginePolicy(config);
@@ -110,9 +104,6 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     progress.end();
     await replay.close();
-    await redis.quit();
-    await local?.stop();
-    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
   }
   const blind = evaluateSegments(scored, () => config.thresholds);
   const configured = evaluateSegments(scored, (band) => segmentPolicy(config, band).thresholds);

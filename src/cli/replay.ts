@@ -11,11 +11,10 @@
  * windows, then each moved `--step-days` later) trains on the training window, scores the test
  * window, takes the engine's decisions (active rules of --rules-dir + the policy) on it, and
  * prints one JSON report (src/replay/replay-run.ts) and a summary table on stderr. Dates are
- * UTC days, inclusive. Redis: REDIS_URL (a fresh key prefix, removed at the end), else a
- * throwaway local redis-server.
+ * UTC days, inclusive. No Redis: the features come from the score script's velocity model in
+ * memory (src/features/window-replay.ts), which gives the script's vectors.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
@@ -26,8 +25,6 @@ import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProble
 import { formatRuleError, loadRuleDir } from '../rules/language/index.ts';
 import { DEFAULT_GBDT_PARAMS } from '../train/gbdt.ts';
 import { fdhRows, simEventRows, type SourceStats } from '../replay/row-sources.ts';
-import { startLocalRedis } from '../store/local-redis.ts';
-import { RedisConnections } from '../store/redis-connections.ts';
 
 const USAGE =
   'usage: npm run replay -- (--format fdh --csv FILE | --format events --events FILE)\n' +
@@ -105,15 +102,11 @@ async function main(argv: string[]): Promise<number> {
   const rows = format === 'fdh' ? fdhRows(source, sourceWindow, stats) : simEventRows(source, sourceWindow, stats);
 
   const started = Date.now();
-  const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-replay-redis-')) : null;
-  const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
-  const redis = new RedisConnections(config.redisUrl ?? local!.url, config.storeDeadlineMs).create('tool');
   let outcome;
   const progress = progressLine('replaying', 'transfers');
   try {
     log(`replaying ${path.basename(source)} from ${dayOf(fromMs)} to ${dayOf(lastTestToMs - DAY_MS)} through the engine's feature code (${weeks} test week(s), rules ${rules.ruleSet.version})...`);
     outcome = await runReplay({
-      redis,
       config,
       ruleSet: rules.ruleSet,
       rows,
@@ -125,9 +118,6 @@ async function main(argv: string[]): Promise<number> {
     });
   } finally {
     progress.end();
-    await redis.quit();
-    await local?.stop();
-    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
   }
   const report = {
     data: { format, file: path.basename(source), linesRead: stats.linesRead, skippedZeroAmount: stats.skippedZeroAmount, replayFrom: dayOf(fromMs), rowsReplayed: outcome.replayed },

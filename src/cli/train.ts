@@ -17,11 +17,11 @@
  * on leaf values), `--min-child-weight` (hessian on each side of a split) and
  * `--min-child-samples` (rows on each side) regularise the fewer, larger steps a higher
  * `--learning-rate` takes. Writes
- * `DIR/<name>-<version>.onnx` and `.json`. Redis: REDIS_URL, else a throwaway local redis-server.
+ * `DIR/<name>-<version>.onnx` and `.json`. No Redis: the features come from the score script's
+ * velocity model in memory (src/features/window-replay.ts), which gives the script's vectors.
  */
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config.ts';
@@ -29,11 +29,9 @@ import { intOption, parseCliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { progressLine } from './progress.ts';
 import { TransferEventSchema } from '../features/transfer-event.ts';
-import { FeatureReplay } from '../features/feature-replay.ts';
+import { WindowReplay } from '../features/window-replay.ts';
 import { simulate } from '../sim/index.ts';
 import type { SimRecord } from '../sim/types.ts';
-import { startLocalRedis } from '../store/local-redis.ts';
-import { RedisConnections } from '../store/redis-connections.ts';
 import { encodeTrainingRows, labelled, replayLabelled, trainOnReplayed, writeTrainedModel, type LabelledEvent, type ReplayedSet } from '../train/pipeline.ts';
 
 const USAGE =
@@ -119,18 +117,12 @@ async function main(argv: string[]): Promise<number> {
         for (const r of simulate({ payers, days, seed: simSeed, start, fraudRate })) yield labelled(r);
       })();
     }
-    const scratch = config.redisUrl === undefined ? mkdtempSync(path.join(tmpdir(), 'calmpay-train-redis-')) : null;
-    const local = scratch === null ? null : await startLocalRedis({ dataDir: scratch, appendOnly: false, log });
-    const redis = new RedisConnections(config.redisUrl ?? local!.url, config.storeDeadlineMs).create('tool');
     const progress = progressLine('replaying', 'transfers');
     try {
       log(`replaying ${dataSource} through the engine's feature code...`);
-      set = await replayLabelled(new FeatureReplay({ redis, ageBands: config.ageBands }), source, (rows) => progress.update(rows));
+      set = await replayLabelled(new WindowReplay({ ageBands: config.ageBands }), source, (rows) => progress.update(rows));
     } finally {
       progress.end();
-      await redis.quit();
-      await local?.stop();
-      if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
     }
   }
   if (set.data.nRows === 0) {

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import { selectRows } from '../train/dataset.ts';
 import { DEFAULT_GBDT_PARAMS, gbdtMargins, gbdtProbabilities, trainGbdt, type GbdtParams } from '../train/gbdt.ts';
 import { logisticProbabilities, trainLogistic } from '../train/logistic.ts';
 import { replayLabelled, type ReplayedSet } from '../train/pipeline.ts';
-import { FeatureReplay } from '../features/feature-replay.ts';
+import type { VectorReplay } from '../features/replay-batches.ts';
+import { WindowReplay } from '../features/window-replay.ts';
 import { decisionReport, replayAction, ruleVerdict, type DecisionReport, type RuleVerdict } from './replay-decisions.ts';
 import { detectionReport, type DetectionReport, type ScoredRows } from './replay-metrics.ts';
 import type { ReplayRow } from './replay-row.ts';
@@ -13,7 +13,8 @@ import type { ReplayRow } from './replay-row.ts';
 /**
  * The detection replay (issue 8), on the Fraud Detection Handbook's protocol: rows from `from`
  * to the end of the last test window go through the engine's own feature code in time order
- * (once, however many weeks), fraud labels reaching it only as delayed scam reports on the
+ * (once, however many weeks; the score script's velocity model and the scoring route's vector
+ * builder, in memory: no Redis), fraud labels reaching it only as delayed scam reports on the
  * payee; per test week a GBDT (and the logistic baseline) is trained on that week's training
  * window with the rows' labels — only rows whose label is known `labelDelayDays` after them by
  * the start of the test window — and scores the test window, and the engine's decisions (the
@@ -71,7 +72,6 @@ export function consecutiveWindows(first: ReplayWindows, weeks: number, stepDays
 }
 
 export interface ReplayRunInput {
-  readonly redis: Redis;
   /** age bands of the feature code and the decision policy (thresholds per age band) */
   readonly config: Config;
   /** the active rule set the decisions are taken with */
@@ -87,7 +87,13 @@ export interface ReplayRunInput {
    * which undoes the shift of the base rate, so the policy sees probabilities on the unweighted scale.
    */
   readonly fraudWeight?: number;
+  /** events per replay batch: a scam report reaches the payee flags up to one batch late */
   readonly batchSize?: number;
+  /**
+   * the feature replay (default: WindowReplay, the score script's model in memory, no Redis;
+   * a FeatureReplay of the same batch size gives the same vectors)
+   */
+  readonly features?: VectorReplay;
   readonly onProgress?: (rows: number) => void;
 }
 
@@ -160,7 +166,7 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const scenarios: string[] = [];
   const verdicts: (RuleVerdict | undefined)[] = [];
   const started = Date.now();
-  const replay = new FeatureReplay({ redis: input.redis, ageBands: input.config.ageBands, ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }) });
+  const replay = input.features ?? new WindowReplay({ ageBands: input.config.ageBands, ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }) });
   const set = await replayLabelled(replay, input.rows, input.onProgress, {
     onRow: (i, r, v) => {
       payers[i] = r.event.payer.accountId;

@@ -10,6 +10,7 @@ import { DEFAULT_AGE_BANDS } from '../../src/features/build-vector.ts';
 import { MODEL_FEATURE_NAMES } from '../../src/model/encode.ts';
 import { runReplay } from '../../src/replay/replay-run.ts';
 import { fdhRows, type SourceStats } from '../../src/replay/row-sources.ts';
+import { loadRuleDir } from '../../src/rules/language/index.ts';
 import { compileRuleSetFromText } from '../../src/rules/language/rule-set.ts';
 import { replayLabelled } from '../../src/train/pipeline.ts';
 import { FeatureReplay } from '../../src/features/feature-replay.ts';
@@ -137,7 +138,6 @@ describe('npm run replay', () => {
     writeFileSync(file, `${HEADER}\n${lines.join('\n')}\n`);
     const window = { fromMs: at(0, '00:00:00'), toMs: at(12, '00:00:00'), labelDelayDays: 7 };
     const outcome = await runReplay({
-      redis,
       config: loadConfig({}, dir),
       ruleSet: rules.ruleSet,
       rows: fdhRows(file, window, { linesRead: 0, skippedZeroAmount: 0 }),
@@ -170,6 +170,42 @@ describe('npm run replay', () => {
       expect(d.ruleErrors).toBe(0);
     }
   }, 60_000);
+
+  it('reports the same weeks from the in-memory replay (the default) as from the score script on Redis', async () => {
+    const { text } = syntheticCsv();
+    const file = path.join(dir, 'parity.csv');
+    writeFileSync(file, text);
+    const config = loadConfig({}, dir);
+    const rules = await loadRuleDir(path.resolve(import.meta.dirname, '../../rules'));
+    if (!rules.ok) throw new Error(JSON.stringify(rules.errors));
+    const first = {
+      fromMs: T0,
+      trainFromMs: T0,
+      trainToMs: T0 + 7 * DAY,
+      testFromMs: T0 + 14 * DAY,
+      testToMs: T0 + 21 * DAY,
+      labelDelayDays: 7,
+      validDays: 2,
+    };
+    const windows = [first, { ...first, trainFromMs: first.trainFromMs + 7 * DAY, trainToMs: first.trainToMs + 7 * DAY, testFromMs: first.testFromMs + 7 * DAY, testToMs: first.testToMs + 7 * DAY }];
+    const run = (features?: FeatureReplay) =>
+      runReplay({
+        config,
+        ruleSet: rules.ruleSet,
+        rows: fdhRows(file, { fromMs: T0, toMs: T0 + 28 * DAY, labelDelayDays: 7 }, { linesRead: 0, skippedZeroAmount: 0 }),
+        windows,
+        gbdt: { maxRounds: 30 },
+        batchSize: 100,
+        ...(features === undefined ? {} : { features }),
+      });
+    // all but the timings
+    const figures = (o: Awaited<ReturnType<typeof run>>) => ({ replayed: o.replayed, weeks: o.weeks.map(({ trainSeconds: _t, ...w }) => w) });
+    const onRedis = figures(await run(new FeatureReplay({ redis, ageBands: config.ageBands, batchSize: 100 })));
+    const inMemory = figures(await run());
+    expect(onRedis.replayed).toBe(28 * 240);
+    expect(onRedis.weeks[1]!.decisions.engine.fraud.transfers).toBeGreaterThan(0);
+    expect(inMemory).toEqual(onRedis);
+  }, 180_000);
 
   it('replays a synthetic handbook file end to end over two test weeks and reports the detection figures and decisions', async () => {
     const { text, fraudsInTest, rowsInTest } = syntheticCsv();
