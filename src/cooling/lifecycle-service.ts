@@ -4,7 +4,7 @@ import type { StoredDecision } from '../scoring/decision.ts';
 import type { AgeBand, FeatureValue } from '../features/catalogue.ts';
 import { CalmpayError } from '../errors.ts';
 import { withDeadline } from '../deadline.ts';
-import { redisStep } from '../store/store-failures.ts';
+import { redisStep, sqlFailure } from '../store/store-failures.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import type { HoldTimers } from './hold-timers.ts';
 import type { AuditEntry, LifecycleStore, StoredLifecycle, TransitionOutcome } from './lifecycle-store.ts';
@@ -285,12 +285,8 @@ export class LifecycleService {
   private async unappliedReportsOf(payeeId: string): Promise<readonly string[]> {
     const lookup = this.deps.unappliedReports;
     if (lookup === undefined) return [];
-    try {
-      return await lookup(payeeId);
-    } catch (err) {
-      if (err instanceof CalmpayError) throw err;
-      throw new CalmpayError('CALMPAY_ERR_SQL_UNAVAILABLE', `The case library failed while re-checking a hold: ${(err as Error).message}`);
-    }
+    // an unreachable case library is the one SQL 503 (store-failures.ts); anything else is thrown on
+    return lookup(payeeId).catch(sqlFailure);
   }
 
   /** Ends the warnings whose deadline passed (ABANDONED). Returns how many it ended. */

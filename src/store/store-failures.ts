@@ -25,12 +25,13 @@ export function isSqlUnavailable(err: unknown): boolean {
     return true;
   }
   const message = (err as { message?: unknown }).message;
-  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|PGlite is closed/i.test(message);
+  // PGlite runs in a thread of its own (sql-store.ts): once it has exited, every query fails so
+  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|PGlite is closed|the PGlite thread exited/i.test(message);
 }
 
 /**
- * The one mapping of an unreachable SQL store to its 503 (the case library, the rule versions
- * and the backtest and shadow routes all use it, as `.catch(sqlFailure)`): a connection-level
+ * The one mapping of an unreachable SQL store to its 503 (the case library, the rule versions,
+ * the backtest and shadow routes and the end of a hold all use it, as `.catch(sqlFailure)`): a connection-level
  * failure becomes CALMPAY_ERR_SQL_UNAVAILABLE; anything else is thrown on as it is.
  */
 export function sqlFailure(err: unknown): never {

@@ -19,6 +19,8 @@ describe('sqlFailure', () => {
       Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
       new Error('Connection terminated unexpectedly'),
       new Error('PGlite is closed'),
+      // the PGlite thread of a closed (or crashed) store
+      new Error('the PGlite thread exited (code 1)'),
     ]) {
       expect(isSqlUnavailable(err)).toBe(true);
       const e = thrown(err);
