@@ -21,7 +21,8 @@ import { FILES_AUTHOR, RuleVersions } from './rules/versions/rule-versions.ts';
 import { FeatureStore } from './features/feature-store.ts';
 import { ThrottledLog } from './throttled-log.ts';
 import { makeKeys } from './store/keys.ts';
-import { storedIds } from './store/pseudonyms.ts';
+import { clusterRefusal } from './store/key-slots.ts';
+import { plainIds, storedIds } from './store/pseudonyms.ts';
 import { caseRoutes } from './http/routes/cases.ts';
 import { BacktestJobs } from './backtest/backtest-jobs.ts';
 import { replayPolicy } from './backtest/replay-decision.ts';
@@ -98,6 +99,8 @@ export function formatRuleErrors(errors: readonly RuleError[]): string {
 }
 
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  // refused before anything opens, rather than a CROSSSLOT at the first score (issue 15)
+  if (config.redisCluster !== null) throw new StartupError(clusterRefusal(makeKeys(config.redisKeyPrefix, plainIds, { cluster: true })));
   const redisUrl = config.redisUrl;
   if (redisUrl === undefined) {
     throw new StartupError('buildApp needs a REDIS_URL (npm start starts a local redis-server when it is unset)');

@@ -4,6 +4,7 @@ import { parseApiKeys, type ApiKeyEntry } from './http/api-keys.ts';
 import type { Language } from './i18n/language.ts';
 import { parseDegradedPolicy, type AmountBand } from './scoring/degraded-policy.ts';
 import { parseIdHashKey } from './store/pseudonyms.ts';
+import { parseClusterNodes, type RedisClusterTarget } from './store/redis-target.ts';
 import { AGE_BANDS, type AgeBand } from './features/catalogue.ts';
 import { LIFECYCLE_VARIABLES, loadLifecycleConfig, type LifecycleConfig } from './cooling/lifecycle-config.ts';
 import { RULE_VERSION_VARIABLES, loadRuleVersionsConfig, type RuleVersionsConfig } from './rules/versions/rule-versions-config.ts';
@@ -65,6 +66,8 @@ export interface Config {
   readonly port: number;
   /** unset: start a local redis-server with its data under `${dataDir}/redis` */
   readonly redisUrl: string | undefined;
+  /** REDIS_CLUSTER_NODES: a Redis Cluster instead of one Redis (src/store/redis-target.ts); null: unset */
+  readonly redisCluster: RedisClusterTarget | null;
   readonly redisKeyPrefix: string;
   /** ACCOUNT_ID_HASH_KEY: account and device ids are stored in Redis as keyed hashes; null: as they are */
   readonly idHashKey: Buffer | null;
@@ -136,6 +139,7 @@ export const CONFIG_VARIABLES = [
   'HOST',
   'PORT',
   'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
   'REDIS_KEY_PREFIX',
   'ACCOUNT_ID_HASH_KEY',
   'DATA_DIR',
@@ -282,6 +286,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 3000, 0, 65_535),
     redisUrl: env.REDIS_URL || undefined,
+    redisCluster: redisCluster(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'cp:',
     idHashKey: parseIdHashKey(env.ACCOUNT_ID_HASH_KEY),
     dataDir,
@@ -321,6 +326,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   });
   return checkClaimLease(Object.freeze({ ...config, claimLeaseMs: claimLease(env, config) }));
+}
+
+/** REDIS_CLUSTER_NODES, which excludes REDIS_URL (one Redis or a cluster, not both). */
+function redisCluster(env: Env): RedisClusterTarget | null {
+  const cluster = parseClusterNodes(env.REDIS_CLUSTER_NODES);
+  if (cluster !== null && env.REDIS_URL) {
+    throw new ConfigError('REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis or REDIS_CLUSTER_NODES for a cluster');
+  }
+  return cluster;
 }
 
 /**

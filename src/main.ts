@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   console.log(`calmpay: starting (pid ${process.pid}, Node.js ${process.versions.node})`);
   let config = loadConfig();
   let local: LocalRedis | null = null;
-  if (config.redisUrl === undefined) {
+  // a cluster (REDIS_CLUSTER_NODES) is not started here: buildApp says why it cannot run on one yet
+  if (config.redisUrl === undefined && config.redisCluster === null) {
     const dataDir = path.join(config.dataDir, 'redis');
     local = await startLocalRedis({ dataDir, appendOnly: true, log: (line) => console.log(`[redis] ${line}`) });
     console.log(`[redis] started redis-server pid ${local.pid} on ${local.url} (append-only, data in ${dataDir})`);

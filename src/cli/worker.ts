@@ -6,7 +6,8 @@ import { loadRuleDir } from '../rules/language/index.ts';
 import { RuleVersionFollower } from '../rules/versions/rule-version-follower.ts';
 import { closeWithin, onStopSignals, watchLauncher } from '../process-lifetime.ts';
 import { makeKeys } from '../store/keys.ts';
-import { storedIds } from '../store/pseudonyms.ts';
+import { clusterRefusal } from '../store/key-slots.ts';
+import { plainIds, storedIds } from '../store/pseudonyms.ts';
 import { closeRedis, RedisConnections, type RedisRole } from '../store/redis-connections.ts';
 import { build } from '../lifetime.ts';
 
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   };
   watchLauncher((why) => onLauncherGone(why));
   const config = loadConfig();
+  if (config.redisCluster !== null) throw new ConfigError(clusterRefusal(makeKeys(config.redisKeyPrefix, plainIds, { cluster: true })));
   const redisUrl = config.redisUrl;
   if (redisUrl === undefined) {
     throw new ConfigError('npm run worker needs REDIS_URL: the Redis of the API it works for');

@@ -74,7 +74,7 @@ export interface Keys {
   deadLetterMarker(jobKey: string): string;
   /** what was done to dead letters (redriven, cleared), by whom and when; newest first, capped */
   deadLetterAudit(): string;
-  /** prefix of the BullMQ queues (timers, webhooks, notifications) */
+  /** prefix of the BullMQ queues (timers, webhooks, notifications); hash-tagged on a cluster (KeyOptions) */
   bullPrefix(): string;
   /** the active rule version, `<generation>:<version id>` (issue 7; the SQL store is the truth) */
   rulesPointer(): string;
@@ -89,7 +89,16 @@ export interface Keys {
   ruleHits(minute: number): string;
 }
 
-export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds): Keys {
+export interface KeyOptions {
+  /**
+   * Redis Cluster (REDIS_CLUSTER_NODES): BullMQ's queue keys carry a hash tag (`{cp:bull}`), as
+   * BullMQ's scripts need each queue's keys in one slot. Off (one Redis): `cp:bull` as before,
+   * so queues a running engine holds keep their keys.
+   */
+  readonly cluster?: boolean;
+}
+
+export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds, opts: KeyOptions = {}): Keys {
   const a = (id: string): string => `${prefix}{a:${storedId('a', id)}}`;
   return Object.freeze({
     prefix,
@@ -119,7 +128,7 @@ export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds): Key
     deadLetters: () => `${prefix}{lifecycle}:dead`,
     deadLetterMarker: (jobKey: string) => `${prefix}{lifecycle}:dead:${jobKey}`,
     deadLetterAudit: () => `${prefix}{lifecycle}:dead-audit`,
-    bullPrefix: () => `${prefix}bull`,
+    bullPrefix: opts.cluster === true ? () => `{${prefix}bull}` : () => `${prefix}bull`,
     rulesPointer: () => `${prefix}{rules}:active`,
     rulesActiveFiles: () => `${prefix}{rules}:active:files`,
     rulesChannel: () => `${prefix}{rules}:changed`,
