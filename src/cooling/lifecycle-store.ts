@@ -1,6 +1,6 @@
 import type { Redis, Result } from 'ioredis';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
-import { replyCode, replyInteger, replyString, ScriptReplyError } from '../store/script-reply.ts';
+import { replyCode, replyCount, replyInteger, replyString, ScriptReplyError } from '../store/script-reply.ts';
 import { isTransferState, type TransferState } from './transfer-states.ts';
 
 /**
@@ -11,15 +11,15 @@ import { isTransferState, type TransferState } from './transfer-states.ts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    cpRegisterTransfer(...args: (string | number)[]): Result<number, Context>;
+    cpRegisterTransfer(...args: (string | number)[]): Result<unknown, Context>;
     cpConfirmTransfer(...args: (string | number)[]): Result<unknown, Context>;
     cpCancelTransfer(...args: (string | number)[]): Result<unknown, Context>;
     cpExpireHold(...args: (string | number)[]): Result<unknown, Context>;
     cpEscalateHold(...args: (string | number)[]): Result<unknown, Context>;
     cpReviewTransfer(...args: (string | number)[]): Result<unknown, Context>;
     cpAbandonTransfer(...args: (string | number)[]): Result<unknown, Context>;
-    cpDeadLetter(...args: (string | number)[]): Result<number, Context>;
-    cpDeadLetterRemove(...args: (string | number)[]): Result<number, Context>;
+    cpDeadLetter(...args: (string | number)[]): Result<unknown, Context>;
+    cpDeadLetterRemove(...args: (string | number)[]): Result<unknown, Context>;
   }
 }
 
@@ -79,6 +79,16 @@ export function decodeTransitionReply(script: string, reply: unknown): Transitio
     case -3:
       return { kind: 'early', untilMs: replyInteger(script, reply, 2) };
   }
+}
+
+/** Decodes dead-letter.lua's reply: 1 recorded, 0 recorded before (true when recorded now). */
+export function decodeDeadLetterReply(reply: unknown): boolean {
+  return replyCode('dead-letter', reply, [1, 0] as const) === 1;
+}
+
+/** Decodes dead-letter-remove.lua's reply: how many of the `asked` entries it removed. */
+export function decodeDeadLetterRemoveReply(reply: unknown, asked: number): number {
+  return replyCount('dead-letter-remove', reply, asked);
 }
 
 export interface AuditEntry {
@@ -285,13 +295,13 @@ export class LifecycleStore {
 
   /** Records a delivery that failed its last attempt; false when it was recorded before. */
   async deadLetter(jobKey: string, entry: object): Promise<boolean> {
-    const recorded = await this.redis.cpDeadLetter(
+    const reply = await this.redis.cpDeadLetter(
       this.keys.deadLetters(),
       this.keys.deadLetterMarker(jobKey),
       JSON.stringify(entry),
       this.retentionMs * 30,
     );
-    return recorded === 1;
+    return decodeDeadLetterReply(reply);
   }
 
   async deadLetters(offset: number, limit: number): Promise<{ total: number; entries: unknown[] }> {
@@ -313,7 +323,8 @@ export class LifecycleStore {
   /** Removes these stored dead letters (as deadLetterTexts() read them), auditing each; the count removed. */
   async removeDeadLetters(texts: readonly string[], action: 'redrive' | 'clear', actor: string, at: string): Promise<number> {
     if (texts.length === 0) return 0;
-    return this.redis.cpDeadLetterRemove(this.keys.deadLetters(), this.keys.deadLetterAudit(), DEAD_LETTER_AUDIT_CAP, action, actor, at, ...texts);
+    const reply = await this.redis.cpDeadLetterRemove(this.keys.deadLetters(), this.keys.deadLetterAudit(), DEAD_LETTER_AUDIT_CAP, action, actor, at, ...texts);
+    return decodeDeadLetterRemoveReply(reply, texts.length);
   }
 
   /** What was done to dead letters, newest first. */

@@ -11,7 +11,7 @@ import { BoundedCache } from '../bounded-cache.ts';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     cpScoreFeatures(...args: (string | number)[]): Result<(number | string)[], Context>;
-    cpGuardianRefund(...args: (string | number)[]): Result<number, Context>;
+    cpGuardianRefund(...args: (string | number)[]): Result<unknown, Context>;
   }
 }
 

@@ -49,3 +49,10 @@ export function replyCode<C extends number>(script: string, reply: unknown, code
   }
   return v as C;
 }
+
+/** A count (the reply itself): an integer from 0 to `max`. */
+export function replyCount(script: string, reply: unknown, max: number): number {
+  const n = replyInteger(script, reply);
+  if (n < 0 || n > max) throw new ScriptReplyError(script, reply, `expected a count from 0 to ${max}`);
+  return n;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeReportFlagsReply } from '../../src/cases/report-flags.ts';
-import { decodeTransitionReply } from '../../src/cooling/lifecycle-store.ts';
+import { decodeDeadLetterRemoveReply, decodeDeadLetterReply, decodeTransitionReply } from '../../src/cooling/lifecycle-store.ts';
 import { decodeScoreReply } from '../../src/features/score-reply.ts';
 import { VELOCITY_REPLY_LENGTH } from '../../src/features/velocity-state.ts';
 import { ScriptReplyError } from '../../src/store/script-reply.ts';
@@ -66,5 +66,33 @@ describe('decodeTransitionReply', () => {
     fails(() => decodeTransitionReply('review-transfer', [1, 'PAID', 'evt_1']), 'review-transfer script replied [1,"PAID","evt_1"]: unknown state "PAID" at 1');
     fails(() => decodeTransitionReply('abandon-transfer', [7, 'WARNED']), 'abandon-transfer script replied [7,"WARNED"]: unknown code 7 at 0 (expected 1, 0, -1, -2, -3)');
     fails(() => decodeTransitionReply('expire-hold', [-3, 'COOLING_OFF', 'soon']), 'expire-hold script replied [-3,"COOLING_OFF","soon"]: expected an integer at 2, got "soon"');
+  });
+});
+
+describe('decodeDeadLetterReply', () => {
+  it('decodes recorded now and recorded before', () => {
+    expect(decodeDeadLetterReply(1)).toBe(true);
+    expect(decodeDeadLetterReply(0)).toBe(false);
+  });
+
+  it('fails with a clear error on a reply of another shape', () => {
+    fails(() => decodeDeadLetterReply(2), 'dead-letter script replied 2: unknown code 2 (expected 1, 0)');
+    fails(() => decodeDeadLetterReply('1'), 'dead-letter script replied "1": expected an integer, got "1"');
+    fails(() => decodeDeadLetterReply(null), 'dead-letter script replied null: expected an integer, got null');
+    fails(() => decodeDeadLetterReply([1]), 'dead-letter script replied [1]: expected an integer, got [1]');
+  });
+});
+
+describe('decodeDeadLetterRemoveReply', () => {
+  it('decodes the count removed', () => {
+    expect(decodeDeadLetterRemoveReply(0, 3)).toBe(0);
+    expect(decodeDeadLetterRemoveReply(3, 3)).toBe(3);
+  });
+
+  it('fails with a clear error on a reply of another shape', () => {
+    fails(() => decodeDeadLetterRemoveReply(4, 3), 'dead-letter-remove script replied 4: expected a count from 0 to 3');
+    fails(() => decodeDeadLetterRemoveReply(-1, 3), 'dead-letter-remove script replied -1: expected a count from 0 to 3');
+    fails(() => decodeDeadLetterRemoveReply(1.5, 3), 'dead-letter-remove script replied 1.5: expected an integer, got 1.5');
+    fails(() => decodeDeadLetterRemoveReply('2', 3), 'dead-letter-remove script replied "2": expected an integer, got "2"');
   });
 });
