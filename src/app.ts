@@ -86,6 +86,8 @@ export interface AppOverrides {
   readonly clock?: () => number;
   /** an open SQL store to use instead of opening one from the config; the caller closes it */
   readonly sql?: SqlStore;
+  /** degraded answers kept in memory for replays (DegradedSpool's maxRemembered); tests use a small one */
+  readonly degradedAnswersInMemory?: number;
 }
 
 export class StartupError extends Error {
@@ -238,6 +240,7 @@ async function wire(
     file: new SpoolFile(path.join(config.dataDir, 'degraded-spool.jsonl')),
     sqlDeadlineMs: config.featuresDeadlineMs,
     log: lateLog,
+    ...(overrides.degradedAnswersInMemory === undefined ? {} : { maxRemembered: overrides.degradedAnswersInMemory }),
   });
   const reconciler = new DegradedReconciler({
     redis,
@@ -268,7 +271,7 @@ async function wire(
       clock,
       log: lateLog,
       unappliedReports: (payeeId) => cases.unappliedReports(payeeId),
-      degradedPending: (transferId) => degradedSpool.replay(transferId) !== undefined,
+      degradedPending: (transferId) => degradedSpool.isPending(transferId),
     }),
     (l) => l.close(),
   );

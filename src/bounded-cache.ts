@@ -16,8 +16,21 @@ export class BoundedCache<K, V> {
     return this.entries.get(key);
   }
 
+  has(key: K): boolean {
+    return this.entries.has(key);
+  }
+
+  delete(key: K): boolean {
+    return this.entries.delete(key);
+  }
+
+  /** Whether set(key, …) would drop the oldest entry to make room. */
+  wouldDrop(key: K): boolean {
+    return this.entries.size >= this.max && !this.entries.has(key);
+  }
+
   set(key: K, value: V): V {
-    if (this.entries.size >= this.max && !this.entries.has(key)) {
+    if (this.wouldDrop(key)) {
       this.entries.delete(this.entries.keys().next().value as K);
     }
     this.entries.set(key, value);

@@ -75,7 +75,7 @@ export interface LifecycleServiceDeps {
    * yet (DegradedSpool): its confirm, cancel and view are then a 409 "retry", not a 404 (issue
    * 19). Absent in the worker, which answers no request.
    */
-  readonly degradedPending?: (transferId: string) => boolean;
+  readonly degradedPending?: (transferId: string) => Promise<boolean>;
 }
 
 const iso = (ms: string | undefined): string | null => (ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString());
@@ -146,7 +146,7 @@ export class LifecycleService {
   async view(transferId: string): Promise<TransferView> {
     const stored = await redisStep('reading the transfer', () => this.deps.store.load(transferId));
     const view = viewOf(transferId, stored);
-    if (view === null) throw this.unknown(transferId);
+    if (view === null) throw await this.unknown(transferId);
     return view;
   }
 
@@ -203,7 +203,7 @@ export class LifecycleService {
   /** No lifecycle: an allow/block decision (409), a warned one still being recorded (409), or none (404). */
   private async missing(transferId: string, action: TransferAction): Promise<never> {
     const json = await redisStep('reading the decision', () => this.deps.store.decisionJson(transferId));
-    if (json === null) throw this.unknown(transferId);
+    if (json === null) throw await this.unknown(transferId);
     const d = JSON.parse(json) as StoredDecision;
     if (d.action === 'allow') throw refused(transferId, action, 'ALLOWED');
     if (d.action === 'block') throw refused(transferId, action, 'BLOCKED');
@@ -211,8 +211,8 @@ export class LifecycleService {
   }
 
   /** No decision in Redis: not scored (404), or answered in degraded mode and not written there yet (409, retry). */
-  private unknown(transferId: string): CalmpayError {
-    if (this.deps.degradedPending?.(transferId) !== true) return notFound(transferId);
+  private async unknown(transferId: string): Promise<CalmpayError> {
+    if ((await this.deps.degradedPending?.(transferId)) !== true) return notFound(transferId);
     return new CalmpayError(
       'CALMPAY_ERR_TRANSFER_IN_PROGRESS',
       `Transfer ${transferId} was answered while Redis was unavailable and its decision is still being written there; retry shortly`,

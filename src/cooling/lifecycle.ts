@@ -38,7 +38,7 @@ export interface LifecycleDeps {
   /** the case library's unapplied reports on a payee, asked at the end of every hold (issue 19) */
   readonly unappliedReports?: UnappliedReports;
   /** transfers answered in degraded mode whose decision is not in Redis yet (LifecycleServiceDeps) */
-  readonly degradedPending?: (transferId: string) => boolean;
+  readonly degradedPending?: (transferId: string) => Promise<boolean>;
 }
 
 export class Lifecycle {

@@ -120,9 +120,9 @@ export class DegradedReconciler {
     const counts: Record<ReconcileOutcome, number> = { recorded: 0, completed: 0, superseded: 0, conflict: 0 };
     let left = 0;
     for (let round = 0; this.deps.redis.status === 'ready'; round++) {
-      const { records, sqlFull } = await spool.pending(BATCH);
+      const { records, sqlFull, fromFile } = await spool.pending(BATCH);
       if (records.length === 0) break;
-      spool.remember(records);
+      spool.remember(records, fromFile);
       const done: string[] = [];
       let failed = 0;
       for (let i = 0; i < records.length && failed === 0; i += CONCURRENCY) {

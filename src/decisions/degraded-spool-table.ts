@@ -93,6 +93,12 @@ export class DegradedSpoolTable {
     return res.rows.map((r) => r.record);
   }
 
+  /** Whether the transfer is spooled here (answered in degraded mode, not reconciled yet). */
+  async has(transferId: string): Promise<boolean> {
+    const res = await this.sql.query('SELECT 1 FROM degraded_spool WHERE transfer_id = $1', [transferId]);
+    return res.rows.length > 0;
+  }
+
   async delete(transferIds: readonly string[]): Promise<void> {
     if (transferIds.length === 0) return;
     await this.sql.query('DELETE FROM degraded_spool WHERE transfer_id = ANY($1::text[])', [arrayLiteral(transferIds)]);

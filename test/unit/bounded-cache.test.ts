@@ -20,4 +20,13 @@ describe('BoundedCache', () => {
     cache.set('bb', 20); // replacing a kept key drops nothing
     expect([cache.size, cache.get('ccc'), cache.get('bb')]).toEqual([3, 3, 20]);
   });
+
+  it('says when a set would drop the oldest, and frees room on delete', () => {
+    const cache = new BoundedCache<string, number>(2);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect([cache.wouldDrop('b'), cache.wouldDrop('c'), cache.has('a')]).toEqual([false, true, true]);
+    expect(cache.delete('a')).toBe(true);
+    expect([cache.has('a'), cache.wouldDrop('c'), cache.size]).toEqual([false, false, 1]);
+  });
 });
