@@ -37,9 +37,16 @@ local function load(stateKey)
   return st
 end
 
-local function jstr(s)
-  if s == nil or s == false or s == '' then return 'null' end
-  return cjson.encode(s)
+--[[
+  A JSON object with its keys in the order given: kv is {key, value, key, value, ...}, each key
+  and value encoded by cjson (cjson.null for null). The one way these scripts write a JSON
+  object: cjson.encode of a table would put the keys in Lua's hash order, not the order
+  readers have always been given.
+]]
+local function json_object(kv)
+  local parts = {}
+  for i = 1, #kv, 2 do parts[#parts + 1] = cjson.encode(kv[i]) .. ':' .. cjson.encode(kv[i + 1]) end
+  return '{' .. table.concat(parts, ',') .. '}'
 end
 
 
@@ -55,8 +62,11 @@ local function transition(stateKey, auditKey, eventsKey, id, st, to, now, nowIso
   local kind = 'transfer.' .. string.lower(to)
   local eventId = 'evt_' .. redis.sha1hex(stateKey .. '#' .. (st.decided or '') .. '#' .. seq)
   rcall('HSET', stateKey, 'state', to, 'seq', seq, 'updatedAt', now, 'reason', reason)
-  rcall('RPUSH', auditKey, '{"seq":' .. seq .. ',"at":' .. cjson.encode(nowIso) .. ',"actor":' .. cjson.encode(actor) ..
-    ',"from":' .. jstr(from) .. ',"to":"' .. to .. '","reason":' .. cjson.encode(reason) .. ',"eventId":"' .. eventId .. '"}')
+  -- the audit entry (AuditEntry in lifecycle-store.ts); a first transition comes from null
+  local fromJson = cjson.null
+  if from and from ~= '' then fromJson = from end
+  rcall('RPUSH', auditKey, json_object({'seq', seq, 'at', nowIso, 'actor', actor, 'from', fromJson, 'to', to,
+    'reason', reason, 'eventId', eventId}))
   -- the event's fields; the relay builds the webhook body from them (outbox-event.ts). '' is absent.
   rcall('XADD', eventsKey, '*', 'id', eventId, 'type', kind, 'transfer', id, 'createdAt', nowIso, 'seq', seq,
     'from', from or '', 'to', to, 'actor', actor, 'reason', reason, 'payer', st.payer or '', 'payee', st.payee or '',
