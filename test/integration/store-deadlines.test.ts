@@ -9,7 +9,7 @@ import { storeFailure } from '../../src/store/store-failures.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.ts';
 import { testApp } from '../helpers/app.ts';
 import { exampleTransfer } from '../helpers/example-event.ts';
-import { TEST_DATABASE_URL, testSql, uniqueSchema } from '../helpers/sql.ts';
+import { pgliteTemplate, TEST_DATABASE_URL, testSql, uniqueSchema } from '../helpers/sql.ts';
 import { until } from '../helpers/until.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -157,5 +157,73 @@ describe('deadlines: Postgres', () => {
       await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await c.end();
     }
+  });
+});
+
+describe('deadlines: PGlite (the embedded database, one session in a thread of its own)', () => {
+  const DEADLINE_MS = 300;
+  let sql: SqlStore;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    // the store as the app opens it from its config: with STORE_DEADLINE_MS as its deadline
+    sql = await openSqlStore({ databaseUrl: undefined, pgliteDir: 'memory://', schema: undefined, pgliteTemplate: await pgliteTemplate(), deadlineMs: DEADLINE_MS });
+    app = await testApp({ STORE_DEADLINE_MS: String(DEADLINE_MS), RUN_WORKER: 'false', DECISION_SINK: 'false' }, { sql });
+  }, 120_000);
+  afterAll(async () => {
+    await app?.close();
+    await sql?.close();
+  });
+
+  it('a request waiting behind an open transaction answers 503 CALMPAY_ERR_SQL_UNAVAILABLE within the deadline', async () => {
+    expect((await app.server.inject({ method: 'GET', url: '/v1/cases' })).statusCode).toBe(200);
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const safety = setTimeout(release, 5_000); // on the old code the route waits for this
+    const holder = sql.transaction(async (tx) => {
+      await tx.query('SELECT 1');
+      await released;
+    });
+    try {
+      const t0 = performance.now();
+      const cases = await app.server.inject({ method: 'GET', url: '/v1/cases' });
+      const tookMs = performance.now() - t0;
+      expect(unavailable(cases)).toEqual([503, 'CALMPAY_ERR_SQL_UNAVAILABLE']);
+      expect(tookMs).toBeLessThan(DEADLINE_MS + 1_500);
+    } finally {
+      release();
+      clearTimeout(safety);
+      await holder;
+    }
+    expect((await app.server.inject({ method: 'GET', url: '/v1/cases' })).statusCode).toBe(200);
+  });
+
+  it('a request waiting behind a slow statement in the thread answers 503 too', async () => {
+    const slow = sql.query('SELECT pg_sleep(1.5)').then(
+      () => null,
+      (err: unknown) => err,
+    );
+    const cases = await app.server.inject({ method: 'GET', url: '/v1/cases' });
+    expect(unavailable(cases)).toEqual([503, 'CALMPAY_ERR_SQL_UNAVAILABLE']);
+    expect(storeFailure(await slow)).toBe('CALMPAY_ERR_SQL_UNAVAILABLE');
+    await until(async () => (await app.server.inject({ method: 'GET', url: '/v1/cases' })).statusCode === 200, 'the thread free again', 10_000, 50);
+  });
+
+  it('rolls back a transaction whose statement missed the deadline; an unbounded one (migrations) has none', async () => {
+    await sql.transaction(async (tx) => tx.exec('CREATE TABLE deadline_probe (x int)'), { unbounded: true });
+    const late = await sql
+      .transaction(async (tx) => {
+        await tx.query('INSERT INTO deadline_probe VALUES (1)');
+        await tx.query('SELECT pg_sleep(0.6)');
+      })
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
+    expect(storeFailure(late)).toBe('CALMPAY_ERR_SQL_UNAVAILABLE');
+    await until(async () => (await sql.query('SELECT 1').then(() => true, () => false)), 'the thread free again', 10_000, 50);
+    expect((await sql.query('SELECT count(*)::int AS n FROM deadline_probe')).rows).toEqual([{ n: 0 }]);
+    const rows = await sql.transaction(async (tx) => (await tx.query<{ ok: number }>('SELECT 1 AS ok FROM pg_sleep(0.6)')).rows, { unbounded: true });
+    expect(rows).toEqual([{ ok: 1 }]);
   });
 });

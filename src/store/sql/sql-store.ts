@@ -60,8 +60,11 @@ export interface SqlStoreOptions {
   /**
    * Postgres only: every statement ends within this (server-side statement_timeout, and pg's
    * client-side query_timeout for a server that does not answer at all: frozen, unreachable),
-   * failing with SQLSTATE 57014 or "Query read timeout". Unset: no deadline (the CLIs). PGlite
-   * runs in this process's own thread and has none.
+   * failing with SQLSTATE 57014 or "Query read timeout". PGlite (one session in a thread of its
+   * own): a call that has no answer within this, waiting for an open transaction included, fails
+   * with SQLSTATE 57014 too; the statement itself runs to its end in the thread (nothing can
+   * cancel it there), and a transaction that missed the deadline is rolled back after it.
+   * Unset: no deadline (the CLIs).
    */
   readonly deadlineMs?: number;
   /** PGlite only: start from this dump (`PGlite.dumpDataDir()`) instead of an empty database */
@@ -277,6 +280,7 @@ async function openPglite(opts: SqlStoreOptions): Promise<SqlStore> {
       },
       location,
       release,
+      opts.deadlineMs,
     );
   } catch (err) {
     release();
@@ -292,12 +296,33 @@ class PgliteThreadError extends Error {
   }
 }
 
+/** The error a PGlite call answers past the store's deadline: SQLSTATE 57014, as Postgres' statement_timeout. */
+function pgliteDeadlineError(ms: number): PgliteThreadError {
+  return new PgliteThreadError(`canceling statement due to statement timeout: the embedded database did not answer within ${ms} ms`, '57014');
+}
+
+/** `p`, or a rejection with pgliteDeadlineError once `ms` passed; no deadline when `ms` is undefined. */
+async function withinDeadline<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(pgliteDeadlineError(ms)), ms);
+  });
+  p.catch(() => undefined); // its failure after the deadline has no one awaiting it
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * PGlite in a worker thread of its own (pglite-worker.ts), so its queries never hold the API's
  * event loop. The thread serves one PGlite session in arrival order; a transaction is made
- * exclusive here: requests made while one is open wait until it ends.
+ * exclusive here: requests made while one is open wait until it ends. With `deadlineMs`, every
+ * call outside an `unbounded` transaction answers within it (see SqlStoreOptions.deadlineMs).
  */
-async function openPgliteThread(init: PgliteInit, location: string, onClosed: () => void): Promise<SqlStore> {
+async function openPgliteThread(init: PgliteInit, location: string, onClosed: () => void, deadlineMs?: number): Promise<SqlStore> {
   const worker = new Worker(new URL('./pglite-thread.mjs', import.meta.url), {
     workerData: init,
     transferList: init.template === undefined ? [] : [init.template],
@@ -341,29 +366,48 @@ async function openPgliteThread(init: PgliteInit, location: string, onClosed: ()
       await call({ op: 'exec', sql: script });
     },
   };
+  // each statement of a bounded transaction within the deadline: one that misses it makes the
+  // transaction fail, and its ROLLBACK reaches the thread after that statement (arrival order)
+  const bounded: SqlExecutor = {
+    query: <R>(text: string, params?: readonly SqlParam[]) => withinDeadline(direct.query<R>(text, params), deadlineMs),
+    exec: (script: string) => withinDeadline(direct.exec(script), deadlineMs),
+  };
   // resolves when the latest transaction has ended; other requests queue behind it
   let txTail: Promise<void> = Promise.resolve();
   let closed = false;
+  /**
+   * `run` once no transaction is open. The wait counts against the deadline, as a lock wait does
+   * on Postgres; a call that gave up waiting is not run later (statement_timeout cancels it too).
+   */
+  const queued = <T>(run: () => Promise<T>): Promise<T> => {
+    if (deadlineMs === undefined) return txTail.then(run);
+    const since = Date.now();
+    return withinDeadline(
+      txTail.then(() => (Date.now() - since >= deadlineMs ? Promise.reject(pgliteDeadlineError(deadlineMs)) : run())),
+      deadlineMs,
+    );
+  };
   return {
     backend: 'pglite',
     location,
-    query: async <R>(text: string, params?: readonly SqlParam[]) => {
-      await txTail;
-      return direct.query<R>(text, params);
-    },
-    exec: async (script) => {
-      await txTail;
-      return direct.exec(script);
-    },
-    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    query: <R>(text: string, params?: readonly SqlParam[]) => queued(() => direct.query<R>(text, params)),
+    exec: (script) => queued(() => direct.exec(script)),
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+      const limit = options.unbounded === true ? undefined : deadlineMs;
       const before = txTail;
       let end = (): void => undefined;
       txTail = new Promise((resolve) => (end = resolve));
-      await before;
       try {
-        await direct.exec('BEGIN');
-        const result = await fn(direct);
-        await direct.exec('COMMIT');
+        await withinDeadline(before, limit);
+      } catch (err) {
+        void before.then(end); // the transactions queued behind this one still wait for the open one
+        throw err;
+      }
+      const tx = limit === undefined ? direct : bounded;
+      try {
+        await tx.exec('BEGIN');
+        const result = await fn(tx);
+        await tx.exec('COMMIT');
         return result;
       } catch (err) {
         await direct.exec('ROLLBACK').catch(() => undefined);
