@@ -11,10 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, StartupError } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { HOLD_QUEUE, HoldTimers, type HoldJob } from '../../src/cooling/hold-timers.ts';
-import { makeKeys } from '../../src/store/keys.ts';
+import { scoreScriptCall } from '../../src/features/feature-store.ts';
+import { TransferEventSchema } from '../../src/features/transfer-event.ts';
+import { makeKeys, SCRIPTS } from '../../src/store/keys.ts';
+import { crossSlotScripts, hashTag, luaFile, SCRIPT_KEYS, scriptTags, type CallIds, type Entity, type ScriptName } from '../../src/store/key-slots.ts';
 import { CLUSTER_SLOTS } from '../../src/store/local-cluster.ts';
 import { closeRedis, REDIS_ROLES, RedisConnections, type RedisClient, type RedisRole } from '../../src/store/redis-connections.ts';
 import { parseClusterNodes } from '../../src/store/redis-target.ts';
+import { exampleTransfer } from '../helpers/example-event.ts';
 import { clusterInfo, startTestCluster, type LocalCluster } from '../helpers/redis-cluster.ts';
 
 let cluster: LocalCluster;
@@ -134,5 +138,123 @@ describe('the connection factory in cluster mode (REDIS_CLUSTER_NODES)', () => {
     await expect(refused).rejects.toThrow(/does not run on a Redis Cluster yet/);
     await expect(refused).rejects.toThrow(/score-features\.lua \(transfer, payer, device, payee\)/);
     await expect(refused).rejects.toThrow(/CROSSSLOT/);
+  });
+});
+
+describe('the slot audit (src/store/key-slots.ts) against the scripts and a real cluster', () => {
+  const scripts = Object.keys(SCRIPTS) as ScriptName[];
+  const run = randomUUID().slice(0, 8);
+  const keys = makeKeys(`cp-audit-${run}:`);
+  // fixed ids, so their slots (and the primaries serving them) are the same every run; the prefix keeps runs apart
+  const ids: CallIds = { transferId: 'tx-audit', payer: 'payer-audit', payee: 'payee-audit', device: 'device-audit', jobKey: 'job-audit' };
+  const tagOf: Record<Exclude<Entity, 'global'>, string> = {
+    transfer: `t:${ids.transferId}`,
+    payer: `a:${ids.payer}`,
+    payee: `a:${ids.payee}`,
+    device: `d:${ids.device}`,
+  };
+  let redis: RedisClient;
+  beforeAll(async () => {
+    redis = await new RedisConnections(parseClusterNodes(cluster.nodeList)!, 5_000).openClient('tool');
+  });
+  afterAll(async () => {
+    await closeRedis(redis);
+  });
+
+  it('lists as many keys as each script declares and uses, each in its entity\'s hash tag', () => {
+    for (const script of scripts) {
+      const audit = SCRIPT_KEYS[script];
+      expect(audit.length, script).toBe(SCRIPTS[script].numberOfKeys);
+      const code = SCRIPTS[script].lua.replace(/--\[\[[\s\S]*?\]\]/g, '').replace(/--.*$/gm, '');
+      const used = Math.max(...[...code.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])));
+      expect(used, `${script}: highest KEYS[i] in its Lua`).toBe(audit.length);
+      for (const k of audit) {
+        const tag = hashTag(k.key(keys, ids));
+        if (k.entity === 'global') expect(['lifecycle', 'rules', 'decisions'], `${script} ${k.role}`).toContain(tag);
+        else expect(tag, `${script} ${k.role}`).toBe(tagOf[k.entity]);
+      }
+    }
+  });
+
+  it("lists the score script's keys exactly as the score path builds them (scoreScriptCall)", () => {
+    const e = TransferEventSchema.parse(exampleTransfer({ transferId: ids.transferId, payer: { ...(exampleTransfer().payer as object), accountId: ids.payer, deviceId: ids.device }, payee: { ...(exampleTransfer().payee as object), accountId: ids.payee } }));
+    const call = scoreScriptCall(keys, { idempotencyTtlSeconds: 60, pairTtlDays: 1, distinctCap: 100, decisionStreamMaxLen: 1_000 }, e, Date.parse(e.occurredAt), 'h', '', Date.now());
+    expect(call.slice(0, SCRIPTS.scoreFeatures.numberOfKeys)).toEqual(SCRIPT_KEYS.scoreFeatures.map((k) => k.key(keys, ids)));
+  });
+
+  it('names as cross-slot the score and the transfer lifecycle scripts, and no other', () => {
+    expect(crossSlotScripts(keys).sort()).toEqual(
+      ['scoreFeatures', 'registerTransfer', 'confirmTransfer', 'cancelTransfer', 'expireHold', 'escalateHold', 'reviewTransfer', 'abandonTransfer'].sort(),
+    );
+  });
+
+  it('the sample entities hash to different slots of the cluster (so CROSSSLOT below is real)', async () => {
+    const slots = await Promise.all(Object.values(tagOf).map(async (t) => (await redis.call('CLUSTER', 'KEYSLOT', `{${t}}`)) as number));
+    expect(new Set(slots).size).toBe(slots.length);
+  });
+
+  it.each(crossSlotScripts(makeKeys('cp:')))('%s is refused by the cluster (CROSSSLOT) with the keys its callers pass', async (script) => {
+    const k = SCRIPT_KEYS[script].map((x) => x.key(keys, ids));
+    await expect(redis.eval(SCRIPTS[script].lua, k.length, ...k, 'x')).rejects.toThrow(/CROSSSLOT/);
+  });
+
+  it("the decision write's pipeline shape (decision key, stream entry, guardian refund) is refused by a Cluster client", async () => {
+    const slots = await Promise.all(
+      [keys.txDecision(ids.transferId), keys.decisionStream(), keys.accountGuardian(ids.payer)].map(async (k) => (await redis.call('CLUSTER', 'KEYSLOT', k)) as number),
+    );
+    // the default 3-primary layout: 0-5460, 5461-10922, 10923-16383
+    expect(new Set(slots.map((s) => Math.floor(s / 5461.34))).size, `slots ${slots.join(',')}`).toBeGreaterThan(1);
+    const p = redis
+      .pipeline()
+      .set(keys.txDecision(ids.transferId), '{}', 'PX', 60_000)
+      .xadd(keys.decisionStream(), 'MAXLEN', '~', 1_000, '*', 'transferId', ids.transferId)
+      .hget(keys.accountGuardian(ids.payer), 'day');
+    await expect(p.exec()).rejects.toThrow(/same slots allocation group/);
+  });
+
+  it('report-flags.lua runs on the cluster: a case counts once for the payee', async () => {
+    const k = SCRIPT_KEYS.reportFlags.map((x) => x.key(keys, ids));
+    expect(new Set(scriptTags('reportFlags', keys, ids))).toEqual(new Set([tagOf.payee]));
+    const at = Date.now();
+    expect(await redis.eval(SCRIPTS.reportFlags.lua, 3, ...k, 'case-1', 'user:r1', at, 60_000)).toEqual([1, 1, 1, at]);
+    expect(await redis.eval(SCRIPTS.reportFlags.lua, 3, ...k, 'case-1', 'user:r1', at, 60_000)).toEqual([0, 1, 1, at]);
+    expect(await redis.eval(SCRIPTS.reportFlags.lua, 3, ...k, 'case-2', 'user:r2', at + 1, 60_000)).toEqual([1, 2, 2, at + 1]);
+  });
+
+  it('guardian-refund.lua runs on the cluster: a spend is given back once', async () => {
+    const [guardian] = SCRIPT_KEYS.guardianRefund.map((x) => x.key(keys, ids));
+    await redis.hset(guardian!, 'd:2026-12-06', '9000', `s:${ids.transferId}`, '2026-12-06,5000');
+    expect(await redis.eval(SCRIPTS.guardianRefund.lua, 1, guardian!, ids.transferId)).toBe(1);
+    expect(await redis.eval(SCRIPTS.guardianRefund.lua, 1, guardian!, ids.transferId)).toBe(0);
+    expect(await redis.hget(guardian!, 'd:2026-12-06')).toBe('4000');
+    await redis.del(guardian!);
+  });
+
+  it('dead-letter.lua and dead-letter-remove.lua run on the cluster: recorded once, removed once', async () => {
+    const k = SCRIPT_KEYS.deadLetter.map((x) => x.key(keys, ids));
+    const entry = JSON.stringify({ job: ids.jobKey });
+    expect(await redis.eval(SCRIPTS.deadLetter.lua, 2, ...k, entry, 60_000)).toBe(1);
+    expect(await redis.eval(SCRIPTS.deadLetter.lua, 2, ...k, entry, 60_000)).toBe(0);
+    const r = SCRIPT_KEYS.deadLetterRemove.map((x) => x.key(keys, ids));
+    expect(await redis.eval(SCRIPTS.deadLetterRemove.lua, 2, ...r, 10, 'clear', 'ops', '2026-12-06T00:00:00Z', entry)).toBe(1);
+    expect(await redis.eval(SCRIPTS.deadLetterRemove.lua, 2, ...r, 10, 'clear', 'ops', '2026-12-06T00:00:00Z', entry)).toBe(0);
+    expect(await redis.llen(r[1]!)).toBe(1);
+    await Promise.all([...k, ...r].map((key) => redis.del(key)));
+  });
+
+  it('rules-pointer.lua runs on the cluster: the pointer moves forward only', async () => {
+    const k = SCRIPT_KEYS.rulesPointer.map((x) => x.key(keys, ids));
+    const files = (g: number): string => JSON.stringify({ generation: g, versionId: `v${g}`, files: [] });
+    expect(await redis.eval(SCRIPTS.rulesPointer.lua, 2, ...k, 2, 'v2', keys.rulesChannel(), '0', files(2))).toBe(1);
+    expect(await redis.eval(SCRIPTS.rulesPointer.lua, 2, ...k, 1, 'v1', keys.rulesChannel(), '0', files(1))).toBe(0);
+    expect(await redis.get(k[0]!)).toBe('2:v2');
+    await Promise.all(k.map((key) => redis.del(key)));
+  });
+
+  it('names every Lua file of src/store/lua that is a script of its own', () => {
+    expect(scripts.map(luaFile).sort()).toEqual(
+      ['abandon-transfer', 'cancel-transfer', 'confirm-transfer', 'dead-letter', 'dead-letter-remove', 'escalate-hold', 'expire-hold', 'guardian-refund',
+        'register-transfer', 'report-flags', 'review-transfer', 'rules-pointer', 'score-features'].map((f) => `${f}.lua`).sort(),
+    );
   });
 });
