@@ -47,7 +47,7 @@ const FILL_CHUNK = 50_000;
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 
 const config = loadConfig({ ...process.env, DATABASE_URL: '' }, root);
-const policy = replayPolicy(config);
+const policy = replayPolicy(config.scoring);
 const loaded = await loadRuleDir(path.join(root, 'rules'));
 if (!loaded.ok) throw new Error(`rules/ is invalid: ${loaded.errors.map((e) => formatRuleError(e)).join('; ')}`);
 const active = loaded.ruleSet;

@@ -29,7 +29,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { loadConfig, segmentPolicy, type Config } from '../src/config.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { featureStoreOptions, lifecycleSettings, registrationTimes } from '../src/config-wiring.ts';
+import { segmentPolicy } from '../src/scoring/scoring-config.ts';
 import type { ScoreChoices } from '../src/scoring/score-choices.ts';
 import { HoldTimers } from '../src/cooling/hold-timers.ts';
 import { RedisConnections } from '../src/store/redis-connections.ts';
@@ -75,7 +77,8 @@ const redisCpu = async (redis: Redis): Promise<number> => (await info(redis, 'cp
 /** A cool_off decision of an elderly payer with a realistic feature vector, as the score makes it. */
 function holdMaker(config: Config) {
   const vectors = featureVectorGenerator(7);
-  const choices = { language: config.defaultLanguage, policy: segmentPolicy(config, 'elderly') };
+  const choices = { language: config.i18n.defaultLanguage, policy: segmentPolicy(config.scoring, 'elderly') };
+  const times = registrationTimes(config);
   let n = 0;
   return (prefix: string): { id: string; args: readonly string[]; decision: RegisteredDecision; decisionJson: string; event: TransferEvent; v: FeatureValue[]; features: string; choices: ScoreChoices } => {
     const id = `${prefix}-${n++}`;
@@ -100,7 +103,7 @@ function holdMaker(config: Config) {
       payee: { accountId: `q-${n % 10_000}` },
     } as TransferEvent;
     const features = JSON.stringify(v);
-    const reg = registrationFor(decision, event, v, features, choices, config);
+    const reg = registrationFor(decision, event, v, features, choices, times);
     if (reg === null) throw new Error('a cool_off decision must register');
     // what the decision write stores besides the lifecycle (a compact decision, as ScoreService writes it)
     const decisionJson = JSON.stringify({ transferId: id, ...decision, ruleScore: 70, hits: [{ ruleId: 'elderly-new-payee-large', score: 40, action: 'cool_off', scamType: 'impersonation' }], shadowHits: [], ruleErrors: [], degraded: [], guardian: null, modelVersion: null, holdMinutes: 1 });
@@ -178,7 +181,7 @@ async function registrationCost(redis: Redis, config: Config): Promise<Record<st
   const keys = makeKeys(PREFIX);
   const make = holdMaker(config);
   const run = async (withRegistration: boolean): Promise<{ redisCpuUs: number; wallMs: number }> => {
-    const store = new FeatureStore(redis, keys, config, (err) => console.error(err));
+    const store = new FeatureStore(redis, keys, featureStoreOptions(config), (err) => console.error(err));
     const cpu0 = await redisCpu(redis);
     const t0 = performance.now();
     for (let i = 0; i < REGISTRATION_SAMPLE; i += 100) {
@@ -203,8 +206,9 @@ async function registrationCost(redis: Redis, config: Config): Promise<Record<st
   // Node side: building the registration arguments
   const make2 = holdMaker(config);
   const samples = Array.from({ length: 2_000 }, () => make2('n'));
+  const times = registrationTimes(config);
   const t0 = performance.now();
-  for (let r = 0; r < 10; r++) for (const s of samples) registrationFor(s.decision, s.event, s.v, s.features, s.choices, config);
+  for (let r = 0; r < 10; r++) for (const s of samples) registrationFor(s.decision, s.event, s.v, s.features, s.choices, times);
   const nodeUs = ((performance.now() - t0) * 1000) / (samples.length * 10);
   return {
     decisionWriteRedisCpuUs: plain.redisCpuUs,
@@ -218,9 +222,9 @@ async function registrationCost(redis: Redis, config: Config): Promise<Record<st
 async function memoryPerHold(redis: Redis, env: Record<string, string>): Promise<Record<string, number>> {
   const config = loadConfig({ ...env, COOLING_OFF_SECONDS: '3600', WEBHOOK_URL: '' });
   const keys = makeKeys(PREFIX);
-  const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
-  const timers = new HoldTimers(new RedisConnections(config.redisUrl!, config.storeDeadlineMs).bullmq(), keys.bullPrefix(), Date.now);
-  const service = new LifecycleService({ store, timers, config, ruleSet: () => { throw new Error('no re-check here'); }, clock: Date.now, log: quiet });
+  const store = new LifecycleStore(redis, keys, config.scoring.idempotencyTtlSeconds * 1000);
+  const timers = new HoldTimers(new RedisConnections(config.store.redisUrl!, config.store.storeDeadlineMs).bullmq(), keys.bullPrefix(), Date.now);
+  const service = new LifecycleService({ store, timers, ...lifecycleSettings(config), ruleSet: () => { throw new Error('no re-check here'); }, clock: Date.now, log: quiet });
   // the queue's own keys exist before the first hold
   await timers.queue.waitUntilReady();
   await new Promise((r) => setTimeout(r, 200));
@@ -252,14 +256,14 @@ async function memoryPerHold(redis: Redis, env: Record<string, string>): Promise
 async function sustained(redis: Redis, env: Record<string, string>, receiver: Awaited<ReturnType<typeof startReceiver>> | null) {
   const config = loadConfig(env);
   const keys = makeKeys(PREFIX);
-  const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
-  const timers = new HoldTimers(new RedisConnections(config.redisUrl!, config.storeDeadlineMs).bullmq(), keys.bullPrefix(), Date.now);
-  const service = new LifecycleService({ store, timers, config, ruleSet: () => { throw new Error('the API does not re-check'); }, clock: Date.now, log: quiet });
+  const store = new LifecycleStore(redis, keys, config.scoring.idempotencyTtlSeconds * 1000);
+  const timers = new HoldTimers(new RedisConnections(config.store.redisUrl!, config.store.storeDeadlineMs).bullmq(), keys.bullPrefix(), Date.now);
+  const service = new LifecycleService({ store, timers, ...lifecycleSettings(config), ruleSet: () => { throw new Error('the API does not re-check'); }, clock: Date.now, log: quiet });
   const make = holdMaker(config);
   const worker = startWorker({
-    REDIS_URL: config.redisUrl!,
+    REDIS_URL: config.store.redisUrl!,
     REDIS_KEY_PREFIX: PREFIX,
-    RULES_DIR: config.rulesDir,
+    RULES_DIR: config.ruleFiles.dir,
     WATCH_RULES: 'false',
     COOLING_OFF_SECONDS: String(HOLD_SECONDS),
     LOG_LEVEL: 'info', // the ready line is an info line; the output is discarded

@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.ts';
+import { featureStoreOptions } from '../src/config-wiring.ts';
 import { parseTransferEvent } from '../src/features/transfer-event.ts';
 import { scoreScriptCall } from '../src/features/feature-store.ts';
 import { makeKeys } from '../src/store/keys.ts';
@@ -19,7 +20,7 @@ import { makeKeys } from '../src/store/keys.ts';
  */
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: false, maxRetriesPerRequest: 1 });
 const config = loadConfig({ ...process.env, REDIS_KEY_PREFIX: process.env.REDIS_KEY_PREFIX ?? 'floor:' });
-const keys = makeKeys(config.redisKeyPrefix);
+const keys = makeKeys(config.store.redisKeyPrefix);
 redis.defineCommand('floorClaim', {
   numberOfKeys: 13,
   lua: "if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[7]) then return {0} end return {1}",
@@ -69,7 +70,7 @@ app.post('/v1/transfers/score', async (request, reply) => {
   if (!parsed.success) return reply.code(400).send({ code: 'CALMPAY_ERR_VALIDATION', message: parsed.error.message });
   const e = parsed.data;
   // the engine's own call (keys and arguments), with the transfer's claim as its only write
-  const claimed = await claim(scoreScriptCall(keys, config, e, Date.parse(e.occurredAt), 'h'.repeat(27), '', Date.now()));
+  const claimed = await claim(scoreScriptCall(keys, featureStoreOptions(config), e, Date.parse(e.occurredAt), 'h'.repeat(27), '', Date.now()));
   return { transferId: e.transferId, action: 'allow', replayed: claimed === 1 };
 });
 app.get('/healthz', async () => ({ status: 'ok' }));

@@ -10,6 +10,7 @@ import { ModelScorer } from './model/model-session.ts';
 import { ScoreService } from './scoring/score-service.ts';
 import { buildServer } from './http/server.ts';
 import type { Config } from './config.ts';
+import type { StoreConfig } from './store/store-config.ts';
 import { loadRuleDir, watchRuleDir, type RuleError, type RuleSet } from './rules/language/index.ts';
 import { RuleReasons } from './rules/language/rule-reasons.ts';
 import { RuleChecker } from './rules/language/rule-checker.ts';
@@ -26,6 +27,7 @@ import { plainIds, storedIds } from './store/pseudonyms.ts';
 import { caseRoutes } from './http/routes/cases.ts';
 import { BacktestJobs } from './backtest/backtest-jobs.ts';
 import { replayPolicy } from './backtest/replay-decision.ts';
+import { featureStoreOptions, lifecycleSettings, scoreSettings } from './config-wiring.ts';
 import { backtestRoutes } from './http/routes/backtest.ts';
 import { Lifecycle } from './cooling/lifecycle.ts';
 import { CaseService, type ReportListener } from './cases/case-service.ts';
@@ -43,7 +45,8 @@ import { SpoolFile } from './store/spool-file.ts';
 import { DegradedSpoolTable } from './decisions/degraded-spool-table.ts';
 
 /**
- * The one wiring place: everything is built here from a parsed, frozen config. No
+ * The one wiring place: everything is built here from a parsed, frozen config, each capability
+ * handed its own slice (src/config.ts) and the few values of other slices it needs, by name. No
  * module-level singletons. `buildApp` does not listen and begins no background loop (the
  * app's `start()` does; src/lifetime.ts), so tests use `server.inject()` on a built app.
  */
@@ -102,8 +105,8 @@ export function formatRuleErrors(errors: readonly RuleError[]): string {
 
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   // refused before anything opens, rather than a CROSSSLOT at the first score (issue 15)
-  if (config.redisCluster !== null) throw new StartupError(clusterRefusal(makeKeys(config.redisKeyPrefix, plainIds, { cluster: true })));
-  const redisUrl = config.redisUrl;
+  if (config.store.redisCluster !== null) throw new StartupError(clusterRefusal(makeKeys(config.store.redisKeyPrefix, plainIds, { cluster: true })));
+  const redisUrl = config.store.redisUrl;
   if (redisUrl === undefined) {
     throw new StartupError('buildApp needs a REDIS_URL (npm start starts a local redis-server when it is unset)');
   }
@@ -126,12 +129,12 @@ async function wire(
   serverBuilt: (server: FastifyInstance) => void,
 ): Promise<App> {
   // the files seed the SQL store's first version; once it has one, that one wins (issue 7)
-  const ruleFiles = await loadRuleDir(config.rulesDir);
-  const connections = new RedisConnections(redisUrl, config.storeDeadlineMs);
+  const ruleFiles = await loadRuleDir(config.ruleFiles.dir);
+  const connections = new RedisConnections(redisUrl, config.store.storeDeadlineMs);
   const reasons = new RuleReasons();
-  const keys = makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey));
+  const keys = makeKeys(config.store.redisKeyPrefix, storedIds(config.store.idHashKey));
   const clock = overrides.clock ?? Date.now;
-  const apiKeys = new ApiKeyRing(config.apiKeys);
+  const apiKeys = new ApiKeyRing(config.http.apiKeys);
   const metrics = new EngineMetrics();
   const degradedLog = new ThrottledLog((count, reason) =>
     lateLog.warn({}, `${count} scores answered in degraded mode (DEGRADED_FEATURES_POLICY) in the last second; latest reason: ${reason}`),
@@ -149,7 +152,7 @@ async function wire(
   };
   const redis = await connect('score', 'scoring');
 
-  const sql = overrides.sql ?? lifetime.opened('SQL store', await openSql(config, lateLog), (s) => s.close());
+  const sql = overrides.sql ?? lifetime.opened('SQL store', await openSql(config.store, lateLog), (s) => s.close());
   await migrate(sql).catch((err: Error) => {
     throw new StartupError(`Cannot migrate the SQL store at ${sql.location}: ${err.message}`);
   });
@@ -174,7 +177,7 @@ async function wire(
       checkFiles,
     },
     ruleFiles,
-    config.rulesDir,
+    config.ruleFiles.dir,
   ).catch((err: Error) => {
     throw new StartupError(`Cannot load the rule set: ${err.message}`);
   });
@@ -209,10 +212,10 @@ async function wire(
     'case service',
     new CaseService({
       sql,
-      flags: new ReportFlags(redis, keys, config.sql.reportTtlDays),
+      flags: new ReportFlags(redis, keys, config.cases.reportTtlDays),
       clock,
-      maxFutureSkewSeconds: config.maxFutureSkewSeconds,
-      historyRetentionDays: config.sql.decisionRetentionDays,
+      maxFutureSkewSeconds: config.scoring.maxFutureSkewSeconds,
+      historyRetentionDays: config.decisions.decisionRetentionDays,
       log: lateLog,
       onReported: async (payeeId, caseId) => {
         for (const listener of reportListeners) await listener(payeeId, caseId);
@@ -224,21 +227,21 @@ async function wire(
     await connect('sink', 'decision sink'),
     keys,
     sql,
-    { batchSize: config.sql.sinkBatchSize, retentionDays: config.sql.decisionRetentionDays },
+    { batchSize: config.decisions.sinkBatchSize, retentionDays: config.decisions.decisionRetentionDays },
     clock,
     lateLog,
   );
-  lifetime.loop('decision sink', () => (config.sql.decisionSink ? sink.start() : undefined), () => sink.stop());
+  lifetime.loop('decision sink', () => (config.decisions.decisionSink ? sink.start() : undefined), () => sink.stop());
   const store = lifetime.opened(
     'decision writes',
-    new FeatureStore(redis, keys, config, (err) => lateLog.error({ err }, 'recording a decision in Redis failed')),
+    new FeatureStore(redis, keys, featureStoreOptions(config), (err) => lateLog.error({ err }, 'recording a decision in Redis failed')),
     (s) => s.drain(),
   );
   // degraded decisions: in SQL (or a file under DATA_DIR when SQL fails too) before the answer
   const degradedSpool = new DegradedSpool({
     table: new DegradedSpoolTable(sql),
-    file: new SpoolFile(path.join(config.dataDir, 'degraded-spool.jsonl')),
-    sqlDeadlineMs: config.featuresDeadlineMs,
+    file: new SpoolFile(path.join(config.process.dataDir, 'degraded-spool.jsonl')),
+    sqlDeadlineMs: config.scoring.featuresDeadlineMs,
     log: lateLog,
     ...(overrides.degradedAnswersInMemory === undefined ? {} : { maxRemembered: overrides.degradedAnswersInMemory }),
   });
@@ -247,8 +250,8 @@ async function wire(
     keys,
     store,
     spool: degradedSpool,
-    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-    decisionStreamMaxLen: config.decisionStreamMaxLen,
+    idempotencyTtlSeconds: config.scoring.idempotencyTtlSeconds,
+    decisionStreamMaxLen: config.decisions.decisionStreamMaxLen,
     log: lateLog,
   });
   lifetime.loop(
@@ -263,7 +266,7 @@ async function wire(
   const lifecycle = lifetime.opened(
     'lifecycle queues',
     new Lifecycle({
-      config,
+      ...lifecycleSettings(config),
       redis,
       connections,
       keys,
@@ -294,7 +297,7 @@ async function wire(
   lifetime.loop('model directory watch', () => (config.model.watch ? model.watchDirectory() : undefined));
   const service = new ScoreService({
     model,
-    config,
+    ...scoreSettings(config),
     store,
     ruleSet: () => rules.current,
     clock,
@@ -307,13 +310,13 @@ async function wire(
     },
   });
   const server = await buildServer({
-    bodyLimitBytes: config.bodyLimitBytes,
-    logLevel: config.logLevel,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    logLevel: config.process.logLevel,
     service,
     reasons: (version, ruleId) => reasons.lookup(version, ruleId),
     apiKeys,
-    requestTimeoutMs: config.requestTimeoutMs,
-    readinessDeadlineMs: config.storeDeadlineMs,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    readinessDeadlineMs: config.store.storeDeadlineMs,
     metrics: () => metrics.render(),
     readiness: [
       {
@@ -325,7 +328,7 @@ async function wire(
         name: 'auth',
         check: async () => ({
           ready: true,
-          detail: apiKeys.enabled ? `${config.apiKeys.length} API keys` : 'off: API_KEYS is not set (development mode)',
+          detail: apiKeys.enabled ? `${config.http.apiKeys.length} API keys` : 'off: API_KEYS is not set (development mode)',
         }),
       },
       {
@@ -333,7 +336,7 @@ async function wire(
         check: async () => {
           await sql.query('SELECT 1');
           const s = sink.getStats();
-          const sinkState = config.sql.decisionSink
+          const sinkState = config.decisions.decisionSink
             ? `decision sink copied ${s.copied}${s.lastError === null ? '' : `, last error: ${s.lastError}`}`
             : 'decision sink off';
           return { ready: true, detail: `${sql.backend} ${sql.location}; ${sinkState}` };
@@ -364,14 +367,14 @@ async function wire(
   serverBuilt(server);
   // requests in flight finish on everything they use before anything closes
   lifetime.entryPoint('HTTP server', drainable(server));
-  server.decorate('eventAgeBound', { maxAgeDays: config.maxEventAgeDays, clock });
+  server.decorate('eventAgeBound', { maxAgeDays: config.scoring.maxEventAgeDays, clock });
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   caseRoutes(server, { service: cases });
   ruleRoutes(server, { versions: ruleVersions });
   // backtests run on this node, one at a time, at most BACKTEST_MAX_JOBS waiting or running; their state is in SQL (src/backtest)
   const backtests = lifetime.opened(
     'backtest jobs',
-    new BacktestJobs({ sql, policy: replayPolicy(config), clock, log: lateLog, maxJobs: config.backtest.maxJobs }),
+    new BacktestJobs({ sql, policy: replayPolicy(config.scoring), clock, log: lateLog, maxJobs: config.backtest.maxJobs }),
     (b) => b.close(),
   );
   backtestRoutes(server, {
@@ -397,7 +400,7 @@ async function wire(
       opened.seeded ? `rule files seeded rule version ${a.version.id}` : `rule version ${a.version.id} loaded from the SQL store`,
     );
     if (!opened.seeded && ruleFiles.ok && ruleFiles.ruleSet.version !== rules.current.version) {
-      log.info(`the files in ${config.rulesDir} (${ruleFiles.ruleSet.version}) differ from the active rule version ${a.version.id}, which wins`);
+      log.info(`the files in ${config.ruleFiles.dir} (${ruleFiles.ruleSet.version}) differ from the active rule version ${a.version.id}, which wins`);
     }
   }
   if (config.ruleVersions.fourEyes && !apiKeys.enabled) {
@@ -415,7 +418,7 @@ async function wire(
     },
     () => redis.off('ready', reapply),
   );
-  if (config.watchRules) lifetime.loop(...watchRules(config, ruleFiles, ruleVersions, log));
+  if (config.ruleFiles.watch) lifetime.loop(...watchRules(config.ruleFiles.dir, ruleFiles, ruleVersions, log));
 
   return {
     server,
@@ -441,7 +444,7 @@ async function wire(
  * (pending when four-eyes is on), which every node loads from SQL like any other version.
  */
 function watchRules(
-  config: Config,
+  rulesDir: string,
   ruleFiles: Awaited<ReturnType<typeof loadRuleDir>>,
   ruleVersions: RuleVersions,
   log: FastifyInstance['log'],
@@ -451,17 +454,17 @@ function watchRules(
   // the content of the rule files as last read, so the watcher publishes real edits only
   let lastFilesVersion = ruleFiles.ok ? ruleFiles.ruleSet.version : null;
   const start = async (): Promise<void> => {
-    await ruleVersions.publishNewFiles(ruleFiles, config.rulesDir).catch((err: unknown) => {
-      log.error({ err }, `publishing the edited rule files of ${config.rulesDir} failed; serving the stored version`);
+    await ruleVersions.publishNewFiles(ruleFiles, rulesDir).catch((err: unknown) => {
+      log.error({ err }, `publishing the edited rule files of ${rulesDir} failed; serving the stored version`);
     });
-    watcher = watchRuleDir(config.rulesDir, {
+    watcher = watchRuleDir(rulesDir, {
       onLoad: (ruleSet) => {
         rules.lastErrors = null;
         // a save, touch or checkout that leaves the files as they were publishes nothing: it
         // must not revert a version published, rolled back or shadowed since through the API
         if (ruleSet.version === lastFilesVersion) return;
         lastFilesVersion = ruleSet.version;
-        ruleVersions.publish(ruleSet.files, FILES_AUTHOR, `rule files edited in ${config.rulesDir}`).catch((err: unknown) => {
+        ruleVersions.publish(ruleSet.files, FILES_AUTHOR, `rule files edited in ${rulesDir}`).catch((err: unknown) => {
           log.error({ err }, 'publishing the edited rule files failed');
         });
       },
@@ -474,16 +477,17 @@ function watchRules(
   return ['rule file watch', start, () => watcher?.close()];
 }
 
-async function openSql(config: Config, log: { error(obj: object, msg: string): void }): Promise<SqlStore> {
+async function openSql(store: StoreConfig, log: { error(obj: object, msg: string): void }): Promise<SqlStore> {
   try {
     return await openSqlStore({
-      databaseUrl: config.sql.databaseUrl,
-      pgliteDir: config.sql.pgliteDir,
-      schema: config.sql.schema,
-      deadlineMs: config.storeDeadlineMs,
+      databaseUrl: store.sql.databaseUrl,
+      pgliteDir: store.sql.pgliteDir,
+      schema: store.sql.schema,
+      deadlineMs: store.storeDeadlineMs,
       onIdleError: (err) => log.error({ err }, 'an idle Postgres connection failed'),
     });
   } catch (err) {
     throw new StartupError((err as Error).message);
   }
 }
+

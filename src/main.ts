@@ -27,11 +27,11 @@ async function main(): Promise<void> {
   let config = loadConfig();
   let local: LocalRedis | null = null;
   // a cluster (REDIS_CLUSTER_NODES) is not started here: buildApp says why it cannot run on one yet
-  if (config.redisUrl === undefined && config.redisCluster === null) {
-    const dataDir = path.join(config.dataDir, 'redis');
+  if (config.store.redisUrl === undefined && config.store.redisCluster === null) {
+    const dataDir = path.join(config.process.dataDir, 'redis');
     local = await startLocalRedis({ dataDir, appendOnly: true, log: (line) => console.log(`[redis] ${line}`) });
     console.log(`[redis] started redis-server pid ${local.pid} on ${local.url} (append-only, data in ${dataDir})`);
-    config = Object.freeze({ ...config, redisUrl: local.url });
+    config = Object.freeze({ ...config, store: Object.freeze({ ...config.store, redisUrl: local.url }) });
   }
   const app = await buildApp(config).catch(async (err: unknown) => {
     await local?.stop();
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     console.log(`${signal}: shutting down`);
     const closed = await closeWithin(
       [...app.closingOrder(), { name: 'local redis-server', close: async () => local?.stop() }],
-      config.shutdownTimeoutMs,
+      config.process.shutdownTimeoutMs,
       shutdownLog,
     );
     process.exit(closed ? 0 : 1);
@@ -58,11 +58,11 @@ async function main(): Promise<void> {
   onStopSignals((signal) => void stop(signal), shutdownLog);
   onLauncherGone = (why) => void stop(`launcher gone (${why})`);
 
-  const address = await app.server.listen({ host: config.host, port: config.port });
+  const address = await app.server.listen({ host: config.http.host, port: config.http.port });
   const base = address.replace('[::1]', 'localhost');
   console.log(`calmpay listening on ${base} (rules ${app.rules.current.version}, OpenAPI at ${base}/docs)`);
   console.log('Try:');
-  console.log(`  ${tryCurl({ base, transferId: `try-${randomUUID()}`, nowMs: Date.now(), apiKeysOn: config.apiKeys.length > 0 })}`);
+  console.log(`  ${tryCurl({ base, transferId: `try-${randomUUID()}`, nowMs: Date.now(), apiKeysOn: config.http.apiKeys.length > 0 })}`);
 }
 
 main().catch((err: unknown) => {

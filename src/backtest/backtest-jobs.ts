@@ -70,7 +70,7 @@ export interface BacktestJobsDeps {
   readonly maxJobs?: number;
 }
 
-/** BACKTEST_MAX_JOBS's default (src/config.ts). */
+/** BACKTEST_MAX_JOBS's default (src/backtest/backtest-config.ts). */
 export const DEFAULT_MAX_JOBS = 4;
 
 /** start() found this node's queue full: nothing was recorded. */

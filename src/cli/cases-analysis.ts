@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
     report = await fromEngine(values.url, new URLSearchParams(raw));
   } else {
     const config = loadConfig();
-    const sql = await openSqlStore({ databaseUrl: config.sql.databaseUrl, pgliteDir: config.sql.pgliteDir, schema: config.sql.schema });
+    const sql = await openSqlStore({ databaseUrl: config.store.sql.databaseUrl, pgliteDir: config.store.sql.pgliteDir, schema: config.store.sql.schema });
     try {
       await migrate(sql);
       report = await runAnalysis(sql, parsed.data, Date.now());

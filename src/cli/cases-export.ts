@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   const asOfMs = time('as-of', values['as-of'], errors) ?? Date.now();
   const fromMs = time('from', values.from, errors);
   const rawDays = values['maturity-days'];
-  const maturityDays = rawDays === undefined ? config.sql.labelMaturityDays : Number(rawDays);
+  const maturityDays = rawDays === undefined ? config.cases.labelMaturityDays : Number(rawDays);
   if (!Number.isInteger(maturityDays) || maturityDays < 0 || maturityDays > 365) {
     errors.push(`--maturity-days must be an integer from 0 to 365, got "${rawDays}"`);
   }
@@ -42,12 +42,12 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const out = path.resolve(values.out ?? path.join(config.dataDir, 'training-set.jsonl'));
-  const sql = await openSqlStore({ databaseUrl: config.sql.databaseUrl, pgliteDir: config.sql.pgliteDir, schema: config.sql.schema });
+  const out = path.resolve(values.out ?? path.join(config.process.dataDir, 'training-set.jsonl'));
+  const sql = await openSqlStore({ databaseUrl: config.store.sql.databaseUrl, pgliteDir: config.store.sql.pgliteDir, schema: config.store.sql.schema });
   try {
     await migrate(sql);
     const m = await exportTrainingSet(sql, { asOfMs, maturityDays, ...(fromMs === undefined ? {} : { fromMs }) }, out);
-    console.log(`read ${describeSqlConfig(config.sql)}`);
+    console.log(`read ${describeSqlConfig(config.store.sql)}`);
     console.log(
       `wrote ${m.rows} decisions (${m.positives} reported scams) that occurred before ${m.occurredBefore}, labelled as of ${m.asOf}, to ${out}`,
     );

@@ -23,7 +23,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, segmentPolicy } from '../config.ts';
+import { loadConfig } from '../config.ts';
+import { segmentPolicy } from '../scoring/scoring-config.ts';
 import { parseCliOptions } from './cli-args.ts';
 import { progressLine } from './progress.ts';
 import { segmentTable } from './segment-table.ts';
@@ -70,8 +71,8 @@ async function main(argv: string[]): Promise<number> {
   const testDays = num('test-days', 7);
   if (testDays >= days) throw new Error('--test-days must be fewer than --days');
   const config = loadConfig();
-  const rules = await loadRuleDir(config.rulesDir);
-  if (!rules.ok) throw new Error(`the rule set in ${config.rulesDir} is invalid`);
+  const rules = await loadRuleDir(config.ruleFiles.dir);
+  if (!rules.ok) throw new Error(`the rule set in ${config.ruleFiles.dir} is invalid`);
   const manifest = newestManifest(values.models !== undefined ? path.resolve(values.models) : config.model.dir);
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
@@ -80,10 +81,10 @@ async function main(argv: string[]): Promise<number> {
 
   const start = '2026-08-01';
   const testFrom = Date.parse(`${start}T00:00:00Z`) + (days - testDays) * DAY;
-  const replay = new WindowReplay({ ageBands: config.ageBands });
+  const replay = new WindowReplay({ ageBands: config.features.ageBands });
   const fraud = new Map<string, boolean>();
   const scored: ScoredTransfer[] = [];
-  const policy = enginePolicy(config);
+  const policy = enginePolicy(config.scoring);
   const progress = progressLine('replaying', 'transfers');
   let replayed = 0;
   try {
@@ -105,16 +106,16 @@ async function main(argv: string[]): Promise<number> {
     progress.end();
     await replay.close();
   }
-  const blind = evaluateSegments(scored, () => config.thresholds);
-  const configured = evaluateSegments(scored, (band) => segmentPolicy(config, band).thresholds);
-  const baseline = segmentBlindAtAlertRate(scored, config.thresholds, configured.alertRate);
-  const tuned = tuneWarnThresholds(scored, config.thresholds, blind.alertRate);
+  const blind = evaluateSegments(scored, () => config.scoring.thresholds);
+  const configured = evaluateSegments(scored, (band) => segmentPolicy(config.scoring, band).thresholds);
+  const baseline = segmentBlindAtAlertRate(scored, config.scoring.thresholds, configured.alertRate);
+  const tuned = tuneWarnThresholds(scored, config.scoring.thresholds, blind.alertRate);
   const ratioWithin = configured.fprRatioElderly >= 0.8 && configured.fprRatioElderly <= 1.25;
   const caughtMore = configured.byBand.elderly.scamsCaught > baseline.outcome.byBand.elderly.scamsCaught;
   const data = { payers, days, seed, testDays, transfersScored: scored.length, scams: scored.filter((r) => r.fraud).length };
   const model = manifest === null ? null : `${manifest.name}-${manifest.version}`;
   if (!parsed.flags.has('json')) {
-    console.log(segmentTable({ data, model, general: config.thresholds, blind, configured, baseline, tuned, met: ratioWithin && caughtMore }));
+    console.log(segmentTable({ data, model, general: config.scoring.thresholds, blind, configured, baseline, tuned, met: ratioWithin && caughtMore }));
     return 0;
   }
   console.log(
@@ -122,9 +123,9 @@ async function main(argv: string[]): Promise<number> {
       {
         data: { simulator: { payers, days, seed, start }, testDays, transfersScored: scored.length, scams: scored.filter((r) => r.fraud).length },
         model: manifest === null ? null : `${manifest.name}-${manifest.version}`,
-        segmentBlind: { thresholds: config.thresholds, ...blind },
-        configured: { thresholds: Object.fromEntries(Object.entries(config.segments).map(([b, p]) => [b, p.thresholds])), ...configured },
-        segmentBlindAtConfiguredAlertRate: { thresholds: { ...config.thresholds, warn: baseline.warn }, ...baseline.outcome },
+        segmentBlind: { thresholds: config.scoring.thresholds, ...blind },
+        configured: { thresholds: Object.fromEntries(Object.entries(config.scoring.segments).map(([b, p]) => [b, p.thresholds])), ...configured },
+        segmentBlindAtConfiguredAlertRate: { thresholds: { ...config.scoring.thresholds, warn: baseline.warn }, ...baseline.outcome },
         target: {
           fprRatioElderly: configured.fprRatioElderly,
           fprRatioWithin: ratioWithin,

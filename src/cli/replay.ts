@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const source = file as string;
   const config = loadConfig();
-  const rulesDir = path.resolve(values['rules-dir'] ?? config.rulesDir);
+  const rulesDir = path.resolve(values['rules-dir'] ?? config.ruleFiles.dir);
   const rules = await loadRuleDir(rulesDir);
   if (!rules.ok) {
     console.error(`the rule set in ${rulesDir} does not compile:`);
@@ -107,7 +107,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     log(`replaying ${path.basename(source)} from ${dayOf(fromMs)} to ${dayOf(lastTestToMs - DAY_MS)} through the engine's feature code (${weeks} test week(s), rules ${rules.ruleSet.version})...`);
     outcome = await runReplay({
-      config,
+      ageBands: config.features.ageBands,
+      policy: config.scoring,
       ruleSet: rules.ruleSet,
       rows,
       windows,
@@ -122,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
   const report = {
     data: { format, file: path.basename(source), linesRead: stats.linesRead, skippedZeroAmount: stats.skippedZeroAmount, replayFrom: dayOf(fromMs), rowsReplayed: outcome.replayed },
     rules: { dir: rulesDir, version: rules.ruleSet.version, rules: rules.ruleSet.rules.length },
-    policy: { thresholds: config.thresholds, modelScore: 'the GBDT trained on the week (rulesOnly: no model)', guardianLimits: 'none in replayed data' },
+    policy: { thresholds: config.scoring.thresholds, modelScore: 'the GBDT trained on the week (rulesOnly: no model)', guardianLimits: 'none in replayed data' },
     trainer: { ...DEFAULT_GBDT_PARAMS, ...gbdt, earlyStoppingDays: validDays, fraudWeight },
     weeks: outcome.weeks.map((w) => ({
       windows: {

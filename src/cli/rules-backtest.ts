@@ -80,22 +80,22 @@ export async function backtestCommand(argv: string[]): Promise<number> {
     }
     model = opened.model;
   }
-  const sql = await openSqlStore({ databaseUrl: config.sql.databaseUrl, pgliteDir: config.sql.pgliteDir, schema: config.sql.schema });
+  const sql = await openSqlStore({ databaseUrl: config.store.sql.databaseUrl, pgliteDir: config.store.sql.pgliteDir, schema: config.store.sql.schema });
   try {
     await migrate(sql);
-    const active = await activeRuleSet(sql, o.active, config.rulesDir);
+    const active = await activeRuleSet(sql, o.active, config.ruleFiles.dir);
     if ('error' in active) {
       console.error(active.error);
       return 1;
     }
-    console.error(`backtest of ${candidate.ruleSet.version} against ${active.ruleSet.version} (${active.source}) on ${describeSqlConfig(config.sql)}`);
+    console.error(`backtest of ${candidate.ruleSet.version} against ${active.ruleSet.version} (${active.source}) on ${describeSqlConfig(config.store.sql)}`);
     const progress = progressLine('backtest', 'decisions');
     const report = await backtest({
       source: decisionPages(sql, window),
       window,
       active: active.ruleSet,
       candidate: candidate.ruleSet,
-      policy: replayPolicy(config),
+      policy: replayPolicy(config.scoring),
       ...(model === undefined ? {} : { model }),
       onProgress: (p) => progress.update(p.rowsDone, p.rowsTotal),
     });

@@ -1,4 +1,4 @@
-import type { PolicyThresholds } from '../config.ts';
+import type { PolicyThresholds } from '../scoring/scoring-config.ts';
 import type { BandName, PolicyOutcome, TunedThresholds } from '../train/segment-fairness.ts';
 
 /**

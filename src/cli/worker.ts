@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.ts';
+import { lifecycleSettings } from '../config-wiring.ts';
 import { Lifecycle } from '../cooling/lifecycle.ts';
 import { jsonLog } from '../cooling/log.ts';
 import { loadRuleDir } from '../rules/language/index.ts';
@@ -38,18 +39,18 @@ async function main(): Promise<void> {
   };
   watchLauncher((why) => onLauncherGone(why));
   const config = loadConfig();
-  if (config.redisCluster !== null) throw new ConfigError(clusterRefusal(makeKeys(config.redisKeyPrefix, plainIds, { cluster: true })));
-  const redisUrl = config.redisUrl;
+  if (config.store.redisCluster !== null) throw new ConfigError(clusterRefusal(makeKeys(config.store.redisKeyPrefix, plainIds, { cluster: true })));
+  const redisUrl = config.store.redisUrl;
   if (redisUrl === undefined) {
     throw new ConfigError('npm run worker needs REDIS_URL: the Redis of the API it works for');
   }
-  const log = jsonLog('calmpay-worker', config.logLevel);
+  const log = jsonLog('calmpay-worker', config.process.logLevel);
   const { lifetime, follower } = await build(log, async (lifetime) => {
-    const connections = new RedisConnections(redisUrl, config.storeDeadlineMs);
+    const connections = new RedisConnections(redisUrl, config.store.storeDeadlineMs);
     const open = async (role: RedisRole, name: string): Promise<Redis> => {
       const redis = lifetime.opened(name, connections.create(role), closeRedis);
       await redis.connect().catch((err: Error) => {
-        throw new ConfigError(`Cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+        throw new ConfigError(`Cannot connect to Redis at ${redisUrl}: ${err.message}`);
       });
       return redis;
     };
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     // every connection has an error listener: without one ioredis prints each reconnect failure
     redis.on('error', (err: Error) => log.warn({ err }, 'worker: Redis connection error (reconnecting)'));
     const subscriber = await open('subscriber', 'Redis subscriber connection');
-    const keys = makeKeys(config.redisKeyPrefix, storedIds(config.idHashKey));
+    const keys = makeKeys(config.store.redisKeyPrefix, storedIds(config.store.idHashKey));
     const follower = lifetime.opened(
       'rule version follower',
       await RuleVersionFollower.start({
@@ -66,8 +67,8 @@ async function main(): Promise<void> {
         keys,
         pollMs: config.ruleVersions.pollMs,
         log,
-        fallback: () => loadRuleDir(config.rulesDir),
-        fallbackDir: config.rulesDir,
+        fallback: () => loadRuleDir(config.ruleFiles.dir),
+        fallbackDir: config.ruleFiles.dir,
       }).catch((err: Error) => {
         throw new ConfigError(`Cannot load the rule set: ${err.message}`);
       }),
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     const rules = follower.rules;
     const lifecycle = lifetime.opened(
       'lifecycle worker (BullMQ workers, outbox relay, queues)',
-      new Lifecycle({ config, redis, connections, keys, ruleSet: () => rules.current, clock: Date.now, log }),
+      new Lifecycle({ ...lifecycleSettings(config), redis, connections, keys, ruleSet: () => rules.current, clock: Date.now, log }),
       (l) => l.close(),
     );
     lifetime.loop('lifecycle worker', () => lifecycle.startWorker());
@@ -86,15 +87,15 @@ async function main(): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'draining: finishing the jobs in hand');
-    const closed = await closeWithin(lifetime.closingOrder(), config.shutdownTimeoutMs, log);
+    log.info({ signal, deadlineMs: config.process.shutdownTimeoutMs }, 'draining: finishing the jobs in hand');
+    const closed = await closeWithin(lifetime.closingOrder(), config.process.shutdownTimeoutMs, log);
     if (closed) log.info({}, 'worker stopped');
     process.exit(closed ? 0 : 1);
   };
   onStopSignals((signal) => void stop(signal), log);
   onLauncherGone = (why) => void stop(`launcher gone: ${why}`);
   await lifetime.start();
-  log.info({ pid: process.pid, rules: follower.rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: config.redisUrl }, 'worker ready');
+  log.info({ pid: process.pid, rules: follower.rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: redisUrl }, 'worker ready');
 }
 
 main().catch((err: unknown) => {

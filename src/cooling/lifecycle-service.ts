@@ -1,5 +1,4 @@
-import type { Config } from '../config.ts';
-import { enginePolicy, type EnginePolicy } from '../scoring/decide.ts';
+import type { EnginePolicy } from '../scoring/decide.ts';
 import type { StoredDecision } from '../scoring/decision.ts';
 import type { AgeBand, FeatureValue } from '../features/catalogue.ts';
 import { CalmpayError } from '../errors.ts';
@@ -7,6 +6,7 @@ import { withDeadline } from '../deadline.ts';
 import { redisStep, sqlFailure } from '../store/store-failures.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import type { HoldTimers } from './hold-timers.ts';
+import type { LifecycleConfig } from './lifecycle-config.ts';
 import type { AuditEntry, LifecycleStore, StoredLifecycle, TransitionOutcome } from './lifecycle-store.ts';
 import type { Log } from './log.ts';
 import { recheckHold } from './recheck.ts';
@@ -60,7 +60,11 @@ export type UnappliedReports = (payeeId: string) => Promise<readonly string[]>;
 export interface LifecycleServiceDeps {
   readonly store: LifecycleStore;
   readonly timers: HoldTimers;
-  readonly config: Config;
+  readonly config: LifecycleConfig;
+  /** the decision policy (src/scoring/decide.ts enginePolicy of the scoring slice), for the re-check at the end of a hold */
+  readonly policy: EnginePolicy;
+  /** STORE_DEADLINE_MS (src/store/store-config.ts): scheduling a hold's timer answers within it */
+  readonly storeDeadlineMs: number;
   readonly ruleSet: () => RuleSet;
   /** ms since the epoch */
   readonly clock: () => number;
@@ -135,11 +139,8 @@ function viewOf(transferId: string, stored: StoredLifecycle): TransferView | nul
 export class LifecycleService {
   private readonly deps: LifecycleServiceDeps;
 
-  private readonly policy: EnginePolicy;
-
   constructor(deps: LifecycleServiceDeps) {
     this.deps = deps;
-    this.policy = enginePolicy(deps.config);
   }
 
   /** The current state, decision summary, hold end and audit trail of a transfer. */
@@ -154,13 +155,13 @@ export class LifecycleService {
   async confirm(transferId: string, note: string, actor = 'payer'): Promise<ActionResult> {
     const { store, config } = this.deps;
     const now = this.deps.clock();
-    const outcome = await redisStep('confirming', () => store.confirm(transferId, now, actor, note, config.lifecycle.holdRiskAt));
+    const outcome = await redisStep('confirming', () => store.confirm(transferId, now, actor, note, config.holdRiskAt));
     if (outcome.kind === 'moved' && outcome.state === 'COOLING_OFF') {
       const view = await this.view(transferId);
       // without its timer (this process died just now, or Redis failed the add) the worker's
       // overdue sweep still ends the hold, OVERDUE_GRACE_MS late. The timer's queue waits for
       // Redis through reconnects, so the answer waits for it at most STORE_DEADLINE_MS.
-      await withDeadline(this.deps.timers.schedule(transferId, Date.parse(view.holdUntil ?? '') || now), config.storeDeadlineMs)
+      await withDeadline(this.deps.timers.schedule(transferId, Date.parse(view.holdUntil ?? '') || now), this.deps.storeDeadlineMs)
         .catch((err: Error) => this.deps.log.error({ err, transferId }, 'adding the cooling-off timer failed; the overdue sweep will end the hold'));
       return { view, replayed: false };
     }
@@ -249,7 +250,7 @@ export class LifecycleService {
    * it is; one asked to end early answers `early` with its end time.
    */
   async expireHold(transferId: string, via: ExpiryVia): Promise<TransitionOutcome> {
-    const { store, config } = this.deps;
+    const { store } = this.deps;
     const snap = await store.holdSnapshot(transferId);
     // ended already (cancelled, escalated, released by the sweep): the transition that ended it
     // took it out of the due index too; the ZREM only matters for a lifecycle deleted by hand,
@@ -272,7 +273,7 @@ export class LifecycleService {
         nowMs: now,
         modelScore: snap.modelScore,
         ruleSet: this.deps.ruleSet(),
-        policy: this.policy,
+        policy: this.deps.policy,
       });
       holdReason = r.hold ? r.reason : '';
     } catch (err) {

@@ -1,7 +1,8 @@
 import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { closeRedis, type RedisConnections } from '../store/redis-connections.ts';
-import type { Config } from '../config.ts';
+import type { Language } from '../i18n/language.ts';
+import type { LifecycleConfig } from './lifecycle-config.ts';
 import { deadLetterOf, deliver, NOTIFY_QUEUE, WEBHOOK_QUEUE, type DeliveryJob, type DeliveryQueues } from './deliveries.ts';
 import { HOLD_QUEUE, type HoldJob } from './hold-timers.ts';
 import type { LifecycleService } from './lifecycle-service.ts';
@@ -41,7 +42,9 @@ const HOLD_LOCK = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCoun
 const DELIVERY_LOCK = { lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 5 };
 
 export interface LifecycleWorkerDeps {
-  readonly config: Config;
+  readonly config: LifecycleConfig;
+  /** DEFAULT_LANGUAGE, for the outbox relay's notifications */
+  readonly defaultLanguage: Language;
   /** BullMQ connection options (each BullMQ worker opens its own connections) */
   readonly connection: ConnectionOptions;
   readonly bullPrefix: string;
@@ -73,6 +76,7 @@ export class LifecycleWorker {
       store: deps.store,
       deliveries: deps.deliveries,
       config: deps.config,
+      defaultLanguage: deps.defaultLanguage,
       log: deps.log,
       post: this.http.post,
     });
@@ -83,13 +87,13 @@ export class LifecycleWorker {
     await w.relay.start();
     w.startWorkers();
     w.sweepLoop = w.sweep();
-    deps.log.info({ consumer: w.relay.consumer, concurrency: deps.config.lifecycle.workerConcurrency }, 'lifecycle worker started');
+    deps.log.info({ consumer: w.relay.consumer, concurrency: deps.config.workerConcurrency }, 'lifecycle worker started');
     return w;
   }
 
   private startWorkers(): void {
     const { config, connection, bullPrefix, service, store, log, clock } = this.deps;
-    const concurrency = config.lifecycle.workerConcurrency;
+    const concurrency = config.workerConcurrency;
     const base = { prefix: bullPrefix, concurrency };
     const holds = new Worker<HoldJob>(
       HOLD_QUEUE,
@@ -103,7 +107,7 @@ export class LifecycleWorker {
       },
       { ...base, ...HOLD_LOCK, connection: { ...connection } },
     );
-    const deliveryDeps = { config: config.lifecycle, store, post: this.http.post };
+    const deliveryDeps = { config, store, post: this.http.post };
     const deliveryOptions = { ...base, ...DELIVERY_LOCK };
     const webhooks = new Worker<DeliveryJob>(WEBHOOK_QUEUE, (job) => deliver(job, deliveryDeps), { ...deliveryOptions, connection: { ...connection } });
     const notifications = new Worker<DeliveryJob>(NOTIFY_QUEUE, (job) => deliver(job, deliveryDeps), { ...deliveryOptions, connection: { ...connection } });

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Config } from '../config.ts';
+import type { Language } from '../i18n/language.ts';
+import type { EnginePolicy } from '../scoring/decide.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import type { Keys } from '../store/keys.ts';
 import { closeRedis, type RedisConnections } from '../store/redis-connections.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { DeliveryQueues } from './deliveries.ts';
+import type { LifecycleConfig } from './lifecycle-config.ts';
 import { HoldTimers } from './hold-timers.ts';
 import { lifecycleRoutes } from '../http/routes/lifecycle.ts';
 import { LifecycleService, type UnappliedReports } from './lifecycle-service.ts';
@@ -24,7 +26,16 @@ import type { Log } from './log.ts';
  */
 
 export interface LifecycleDeps {
-  readonly config: Config;
+  /** the lifecycle's slice (src/cooling/lifecycle-config.ts) */
+  readonly config: LifecycleConfig;
+  /** the decision policy (enginePolicy of the scoring slice), for the re-check at the end of a hold */
+  readonly policy: EnginePolicy;
+  /** IDEMPOTENCY_TTL_SECONDS (src/scoring/scoring-config.ts): how long a transition is remembered for its idempotency */
+  readonly idempotencyTtlSeconds: number;
+  /** STORE_DEADLINE_MS (src/store/store-config.ts) */
+  readonly storeDeadlineMs: number;
+  /** DEFAULT_LANGUAGE (src/i18n/i18n-config.ts), for the worker's notifications */
+  readonly defaultLanguage: Language;
   /** the API's connection (transition scripts of the routes) */
   readonly redis: Redis;
   /** where the worker's and BullMQ's own connections come from */
@@ -51,13 +62,13 @@ export class Lifecycle {
 
   constructor(deps: LifecycleDeps) {
     this.deps = deps;
-    const { config, redis, connections, keys, clock, log, ruleSet, unappliedReports, degradedPending } = deps;
-    this.store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
+    const { config, policy, storeDeadlineMs, redis, connections, keys, clock, log, ruleSet, unappliedReports, degradedPending } = deps;
+    this.store = new LifecycleStore(redis, keys, deps.idempotencyTtlSeconds * 1000);
     this.timers = new HoldTimers(connections.bullmq(), keys.bullPrefix(), clock);
-    this.service = new LifecycleService({ store: this.store, timers: this.timers, config, ruleSet, clock, log, unappliedReports, degradedPending });
+    this.service = new LifecycleService({ store: this.store, timers: this.timers, config, policy, storeDeadlineMs, ruleSet, clock, log, unappliedReports, degradedPending });
     this.deadLetters = new DeadLetters({
       store: this.store,
-      config: config.lifecycle,
+      config,
       connection: connections.bullmq(),
       bullPrefix: keys.bullPrefix(),
       clock,
@@ -72,15 +83,16 @@ export class Lifecycle {
   /** Starts the worker in this process (once). */
   async startWorker(): Promise<void> {
     if (this.worker !== null) return;
-    const { config, connections, keys, clock, log, ruleSet, unappliedReports } = this.deps;
+    const { config, policy, storeDeadlineMs, defaultLanguage, connections, keys, clock, log, ruleSet, unappliedReports } = this.deps;
     // the worker's own connection, so that its traffic never queues in front of a score
     const redis = connections.create('lifecycle');
     redis.on('error', (err: Error) => log.warn({ err }, 'lifecycle worker: Redis connection error (reconnecting)'));
-    const store = new LifecycleStore(redis, keys, config.idempotencyTtlSeconds * 1000);
-    const service = new LifecycleService({ store, timers: this.timers, config, ruleSet, clock, log, unappliedReports });
-    const deliveries = new DeliveryQueues(connections.bullmq(), keys.bullPrefix(), config.lifecycle);
+    const store = new LifecycleStore(redis, keys, this.deps.idempotencyTtlSeconds * 1000);
+    const service = new LifecycleService({ store, timers: this.timers, config, policy, storeDeadlineMs, ruleSet, clock, log, unappliedReports });
+    const deliveries = new DeliveryQueues(connections.bullmq(), keys.bullPrefix(), config);
     const worker = await LifecycleWorker.start({
       config,
+      defaultLanguage,
       connection: connections.bullmq(),
       bullPrefix: keys.bullPrefix(),
       connections,

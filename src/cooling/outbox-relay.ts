@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Config } from '../config.ts';
+import type { LifecycleConfig } from './lifecycle-config.ts';
 import type { Language } from '../i18n/language.ts';
 import { attemptDelivery, deadLetterOf, deliveryJobOptions, WEBHOOK_QUEUE, type DeliveryJob, type DeliveryQueues } from './deliveries.ts';
 import type { HttpPost } from './http-post.ts';
@@ -55,7 +55,9 @@ export interface OutboxRelayDeps {
   readonly redis: Redis;
   readonly store: LifecycleStore;
   readonly deliveries: DeliveryQueues;
-  readonly config: Config;
+  readonly config: LifecycleConfig;
+  /** DEFAULT_LANGUAGE (src/i18n/i18n-config.ts): a voice warning of a transfer without a stored language, every trusted-contact notice */
+  readonly defaultLanguage: Language;
   readonly log: Log;
   readonly post: HttpPost;
 }
@@ -157,8 +159,7 @@ export class OutboxRelay {
   }
 
   private async relay(entries: readonly StreamEntry[]): Promise<void> {
-    const { config, store, deliveries } = this.deps;
-    const lc = config.lifecycle;
+    const { config: lc, defaultLanguage, store, deliveries } = this.deps;
     const webhooks: { eventId: string; body: string }[] = [];
     // notifications need a lookup each (language, contact): made concurrently
     const notifications: Promise<DeliveryJob | null>[] = [];
@@ -183,7 +184,7 @@ export class OutboxRelay {
       if (event.type === 'transfer.warned' && lc.voiceUrl !== undefined) {
         notifications.push(
           store.fields(event.transferId, ['lang', 'holdMs']).then(([lang, holdMs]) => {
-            const voice = voiceWarning(event, (lang ?? config.defaultLanguage) as Language, Math.round(Number(holdMs ?? 0) / 60_000));
+            const voice = voiceWarning(event, (lang ?? defaultLanguage) as Language, Math.round(Number(holdMs ?? 0) / 60_000));
             return voice === null ? null : { target: 'voice', eventId: voice.id, body: JSON.stringify(voice) };
           }),
         );
@@ -192,7 +193,7 @@ export class OutboxRelay {
         notifications.push(
           store.contact(event.payerId).then((contact) => {
             if (contact === null) return null;
-            const notice = trustedContactNotice(event, contact, config.defaultLanguage);
+            const notice = trustedContactNotice(event, contact, defaultLanguage);
             return { target: 'trusted_contact', eventId: notice.id, body: JSON.stringify(notice) };
           }),
         );
@@ -211,7 +212,7 @@ export class OutboxRelay {
 
   /** First attempts of webhooks; returns the jobs for those that failed (or were not tried). */
   private async firstAttempts(events: readonly { eventId: string; body: string }[]): Promise<DeliveryJob[]> {
-    const lc = this.deps.config.lifecycle;
+    const lc = this.deps.config;
     const url = lc.webhookUrl;
     const secret = lc.webhookSecret;
     if (url === undefined || secret === undefined || Date.now() < this.breakerUntil) {

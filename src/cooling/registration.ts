@@ -1,4 +1,3 @@
-import type { Config } from '../config.ts';
 import type { StoredDecision } from '../scoring/decision.ts';
 import type { ScoreChoices } from '../scoring/score-choices.ts';
 import { idx, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
@@ -29,17 +28,25 @@ const REPORT_COUNT = idx('payee.report_count');
 /** The parts of a decision the lifecycle keeps. */
 export type RegisteredDecision = Pick<StoredDecision, 'action' | 'riskScore' | 'modelScore' | 'scamType' | 'segment' | 'rulesVersion' | 'decidedAt'>;
 
+/** How long a registration lives: its warning's expiry, then as long as the transfer's idempotency. */
+export interface RegistrationTimes {
+  /** WARNING_EXPIRY_SECONDS (src/cooling/lifecycle-config.ts) */
+  readonly warningExpirySeconds: number;
+  /** IDEMPOTENCY_TTL_SECONDS (src/scoring/scoring-config.ts) */
+  readonly idempotencyTtlSeconds: number;
+}
+
 export function registrationFor(
   decision: RegisteredDecision,
   e: TransferEvent,
   vector: readonly FeatureValue[],
   featuresJson: string,
   choices: ScoreChoices,
-  config: Config,
+  times: RegistrationTimes,
 ): TransferRegistration | null {
   if (decision.action !== 'warn' && decision.action !== 'cool_off') return null;
   const decidedMs = Date.parse(decision.decidedAt);
-  const expiryMs = config.lifecycle.warningExpirySeconds * 1000;
+  const expiryMs = times.warningExpirySeconds * 1000;
   const deadline = decidedMs + expiryMs;
   const holdMs = choices.policy.coolingOffSeconds * 1000;
   const reports = vector[REPORT_COUNT];
@@ -54,7 +61,7 @@ export function registrationFor(
       String(decidedMs),
       decision.decidedAt,
       String(deadline),
-      String(expiryMs + config.idempotencyTtlSeconds * 1000),
+      String(expiryMs + times.idempotencyTtlSeconds * 1000),
       reason,
       'payer', e.payer.accountId,
       'payee', e.payee.accountId,

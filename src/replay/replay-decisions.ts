@@ -1,7 +1,7 @@
-import type { Config } from '../config.ts';
 import { ACTIONS, type Action } from '../scoring/actions.ts';
 import { decide, enginePolicy, replayedContext, ruleVerdict, type RuleVerdict } from '../scoring/decide.ts';
 import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
+import type { ScoringPolicyConfig } from '../scoring/scoring-config.ts';
 
 /**
  * The engine's own decisions on replayed transfers (issue 8): the active rule set evaluated on
@@ -17,8 +17,8 @@ import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';
 export { ruleVerdict, type RuleVerdict };
 
 /** The action the engine takes: rule hits and model score through the policy of the payer's band. */
-export function replayAction(verdict: RuleVerdict, modelScore: number | null, config: Config): Action {
-  return decide(verdict, replayedContext(modelScore), enginePolicy(config)).action;
+export function replayAction(verdict: RuleVerdict, modelScore: number | null, policy: ScoringPolicyConfig): Action {
+  return decide(verdict, replayedContext(modelScore), enginePolicy(policy)).action;
 }
 
 export interface ActionRates {

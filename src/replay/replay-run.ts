@@ -1,4 +1,5 @@
-import type { Config } from '../config.ts';
+import type { AgeBandBounds } from '../features/build-vector.ts';
+import type { ScoringPolicyConfig } from '../scoring/scoring-config.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import { selectRows } from '../train/dataset.ts';
 import { DEFAULT_GBDT_PARAMS, gbdtMargins, gbdtProbabilities, trainGbdt, type GbdtParams } from '../train/gbdt.ts';
@@ -72,8 +73,10 @@ export function consecutiveWindows(first: ReplayWindows, weeks: number, stepDays
 }
 
 export interface ReplayRunInput {
-  /** age bands of the feature code and the decision policy (thresholds per age band) */
-  readonly config: Config;
+  /** age bands of the feature code (FeaturesConfig) */
+  readonly ageBands: AgeBandBounds;
+  /** the decision policy: thresholds per age band (the scoring slice's policy) */
+  readonly policy: ScoringPolicyConfig;
   /** the active rule set the decisions are taken with */
   readonly ruleSet: RuleSet;
   /** rows from the earliest `fromMs` to the latest `testToMs` of `windows`, in time order */
@@ -166,7 +169,7 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const scenarios: string[] = [];
   const verdicts: (RuleVerdict | undefined)[] = [];
   const started = Date.now();
-  const replay = input.features ?? new WindowReplay({ ageBands: input.config.ageBands, ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }) });
+  const replay = input.features ?? new WindowReplay({ ageBands: input.ageBands, ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }) });
   const set = await replayLabelled(replay, input.rows, input.onProgress, {
     onRow: (i, r, v) => {
       payers[i] = r.event.payer.accountId;
@@ -179,11 +182,11 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const replayed: Replayed = { set, payers, amounts, scenarios, verdicts };
   const params: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...input.gbdt };
   const fraudWeight = input.fraudWeight ?? 1;
-  const weeks = input.windows.map((w) => runWeek(replayed, w, params, fraudWeight, input.config));
+  const weeks = input.windows.map((w) => runWeek(replayed, w, params, fraudWeight, input.policy));
   return { replayed: set.data.nRows, weeks, replaySeconds };
 }
 
-function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight: number, config: Config): WeekOutcome {
+function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight: number, policy: ScoringPolicyConfig): WeekOutcome {
   const { set } = r;
   const fitIdx: number[] = [];
   const validIdx: number[] = [];
@@ -228,7 +231,7 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
   const testVerdicts = testIdx.map((i) => r.verdicts[i]!);
   const decided = (modelScore: (k: number) => number | null): DecisionReport =>
     decisionReport({
-      actions: testVerdicts.map((v, k) => replayAction(v, modelScore(k), config)),
+      actions: testVerdicts.map((v, k) => replayAction(v, modelScore(k), policy)),
       labels: test.labels,
       scenarios: testScenarios,
       verdicts: testVerdicts,

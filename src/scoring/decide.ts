@@ -1,4 +1,4 @@
-import { segmentPolicy, type Config, type PolicyThresholds, type SegmentPolicy } from '../config.ts';
+import { segmentPolicy, type PolicyThresholds, type ScoringPolicyConfig, type SegmentPolicy } from './scoring-config.ts';
 import { AGE_BANDS, ageBandOf, type AgeBand, type FeatureValue } from '../features/catalogue.ts';
 import type { RuleEvaluation, RuleSet } from '../rules/language/rule-set.ts';
 import { maxAction, type Action } from './actions.ts';
@@ -106,9 +106,9 @@ export interface EnginePolicy {
   segment(band: AgeBand | null): DecidePolicy;
 }
 
-export function enginePolicy(config: Config): EnginePolicy {
-  const degradedBands = config.degradedFeaturesPolicy;
-  const of = (band: AgeBand | null): DecidePolicy => ({ ...segmentPolicy(config, band), degradedBands });
+export function enginePolicy(policy: ScoringPolicyConfig): EnginePolicy {
+  const degradedBands = policy.degradedFeaturesPolicy;
+  const of = (band: AgeBand | null): DecidePolicy => ({ ...segmentPolicy(policy, band), degradedBands });
   const general = of(null);
   const bands = Object.fromEntries(AGE_BANDS.map((b) => [b, of(b)])) as Record<AgeBand, DecidePolicy>;
   return { segment: (band) => (band === null ? general : bands[band]) };

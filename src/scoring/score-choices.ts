@@ -1,4 +1,4 @@
-import type { SegmentPolicy } from '../config.ts';
+import type { SegmentPolicy } from './scoring-config.ts';
 import type { Language } from '../i18n/language.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { Config } from '../config.ts';
+import type { ScoringConfig } from './scoring-config.ts';
 import { CATALOGUE_VERSION, type FeatureValue } from '../features/catalogue.ts';
-import { buildFeatureVector, eventOnlyVector } from '../features/build-vector.ts';
+import { buildFeatureVector, eventOnlyVector, type AgeBandBounds } from '../features/build-vector.ts';
 import { eventHash, type TransferEvent } from '../features/transfer-event.ts';
 import type { StoredDecision, StoredHit } from './decision.ts';
 import { guardianReason, type GuardianBlock } from '../i18n/guardian-notice.ts';
@@ -13,7 +13,7 @@ import { CalmpayError, validationError } from '../errors.ts';
 import type { RuleEvaluation, RuleHit, RuleSet } from '../rules/language/rule-set.ts';
 import type { ModelAssessment } from '../model/model-session.ts';
 import type { ClaimResult, FeatureStore, RecordOutcome } from '../features/feature-store.ts';
-import { registrationFor } from '../cooling/registration.ts';
+import { registrationFor, type RegistrationTimes } from '../cooling/registration.ts';
 import { degradedRecord } from '../decisions/degraded-record.ts';
 import type { DegradedSpool, SpooledAnswer } from '../decisions/degraded-spool.ts';
 
@@ -29,7 +29,14 @@ import type { DegradedSpool, SpooledAnswer } from '../decisions/degraded-spool.t
  */
 
 export interface ScoreServiceDeps {
-  readonly config: Config;
+  /** the scoring slice (src/scoring/scoring-config.ts) */
+  readonly config: ScoringConfig;
+  /** MINOR_AGE_BELOW, ELDERLY_AGE_FROM (src/features/features-config.ts) */
+  readonly ageBands: AgeBandBounds;
+  /** DEFAULT_LANGUAGE (src/i18n/i18n-config.ts) */
+  readonly defaultLanguage: Language;
+  /** WARNING_EXPIRY_SECONDS (src/cooling/lifecycle-config.ts): a warn or cool_off registers its lifecycle with it */
+  readonly warningExpirySeconds: number;
   readonly store: FeatureStore;
   readonly ruleSet: () => RuleSet;
   /** ms since the epoch; injected so tests control "now" */
@@ -184,10 +191,12 @@ const IN_FLIGHT_POLL_MS = 10;
 export class ScoreService {
   private readonly deps: ScoreServiceDeps;
   private readonly policy: EnginePolicy;
+  private readonly registrationTimes: RegistrationTimes;
 
   constructor(deps: ScoreServiceDeps) {
     this.deps = deps;
     this.policy = enginePolicy(deps.config);
+    this.registrationTimes = { warningExpirySeconds: deps.warningExpirySeconds, idempotencyTtlSeconds: deps.config.idempotencyTtlSeconds };
   }
 
   /**
@@ -197,8 +206,8 @@ export class ScoreService {
    * @param validatedAt performance.now() once the body was validated
    */
   async score(e: TransferEvent, acceptLanguage: string | undefined, startedAt: number, validatedAt: number): Promise<ScoreResult> {
-    const { config } = this.deps;
-    const language = pickLanguage(acceptLanguage, e.language, config.defaultLanguage);
+    const { config, ageBands } = this.deps;
+    const language = pickLanguage(acceptLanguage, e.language, this.deps.defaultLanguage);
     const tMs = Date.parse(e.occurredAt);
     const now = this.deps.clock();
     if (tMs > now + config.maxFutureSkewSeconds * 1000) {
@@ -220,7 +229,7 @@ export class ScoreService {
       return this.complete(e, tMs, claim, ruleSet, language, startedAt, validatedAt);
     }
     if (claim.kind === 'unavailable') {
-      const v = eventOnlyVector(e, tMs, config.ageBands);
+      const v = eventOnlyVector(e, tMs, ageBands);
       const { decision, choices } = await this.decideOn(e, v, null, ruleSet, language, now, startedAt, validatedAt, true);
       const standing = await this.spool(e, hash, decision, v, choices, now);
       // another node answered this transfer first while Redis was down: that answer stands
@@ -237,7 +246,7 @@ export class ScoreService {
       );
       return { decision, replayed: false, language };
     }
-    const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
+    const v = buildFeatureVector(e, tMs, claim.state, ageBands);
     const decided = await this.decideOn(e, v, guardianBlock(claim.state.guardian, e.currency), ruleSet, language, now, startedAt, validatedAt, false);
     return this.recordAndAnswer(e, decided, v, claim.state.guardian, startedAt);
   }
@@ -257,7 +266,7 @@ export class ScoreService {
     startedAt: number,
     validatedAt: number,
   ): Promise<ScoreResult> {
-    const { config, clock } = this.deps;
+    const { config, clock, ageBands } = this.deps;
     const leaseOver = (): boolean => claim.claimedAtMs !== null && clock() - claim.claimedAtMs >= config.claimLeaseMs;
     if (!leaseOver()) {
       for (let i = 0; i < IN_FLIGHT_POLLS; i++) {
@@ -268,7 +277,7 @@ export class ScoreService {
     }
     // a claim of an earlier version stores no state: it cannot be completed without counting twice
     if (claim.state === null || !leaseOver()) throw new CalmpayError('CALMPAY_ERR_TRANSFER_IN_PROGRESS');
-    const v = buildFeatureVector(e, tMs, claim.state, config.ageBands);
+    const v = buildFeatureVector(e, tMs, claim.state, ageBands);
     const guardian = guardianBlock(claim.state.guardian, e.currency);
     const decided = await this.decideOn(e, v, guardian, ruleSet, language, clock(), startedAt, validatedAt, false);
     return this.recordAndAnswer(e, decided, v, claim.state.guardian, startedAt);
@@ -345,7 +354,7 @@ export class ScoreService {
       decisionJson: JSON.stringify(decision),
       features,
       catalogue: CATALOGUE_VERSION,
-      registration: registrationFor(decision, e, v, features, choices, this.deps.config),
+      registration: registrationFor(decision, e, v, features, choices, this.registrationTimes),
       spooledAt: now,
     });
     return spool.record(record, decision).catch((err: Error) => {
@@ -441,7 +450,7 @@ export class ScoreService {
       e.transferId,
       json,
       { event, features, catalogue: CATALOGUE_VERSION },
-      registrationFor(decision, e, v, features, choices, this.deps.config),
+      registrationFor(decision, e, v, features, choices, this.registrationTimes),
       decision.action === 'block' && guardian?.outcome === 'within' ? e.payer.accountId : null,
     );
   }

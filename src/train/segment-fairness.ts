@@ -1,4 +1,4 @@
-import type { PolicyThresholds } from '../config.ts';
+import type { PolicyThresholds } from '../scoring/scoring-config.ts';
 import { severity, type Action } from '../scoring/actions.ts';
 import { policyAction, type Decision } from '../scoring/decide.ts';
 import { AGE_BANDS, type AgeBand } from '../features/catalogue.ts';

@@ -33,7 +33,7 @@ export async function testApp(env: Record<string, string> = {}, overrides: AppOv
     MAX_EVENT_AGE_DAYS: '36500',
     ...env,
   });
-  if (config.sql.databaseUrl !== undefined || overrides.sql !== undefined) {
+  if (config.store.sql.databaseUrl !== undefined || overrides.sql !== undefined) {
     return Object.assign(await buildApp(config, overrides), { prefix });
   }
   const sql = await testSql('pglite').open();

@@ -87,7 +87,7 @@ describe.each(SQL_BACKENDS)('POST /v1/rules/backtest on a seeded history in %s',
         return app.sql.query<R>(text, params);
       },
     };
-    const jobs = new BacktestJobs({ sql, policy: replayPolicy(loadConfig({})), clock: Date.now, log: { error: () => undefined }, pageSize: 3, progressEveryMs: 0 });
+    const jobs = new BacktestJobs({ sql, policy: replayPolicy(loadConfig({}).scoring), clock: Date.now, log: { error: () => undefined }, pageSize: 3, progressEveryMs: 0 });
     const candidate = compileRuleSetFromText(candidateFiles(fixture));
     if (!candidate.ok) throw new Error('candidate');
     const started = await jobs.start({
@@ -354,7 +354,7 @@ describe('a backtest with a candidate model', () => {
     // the expected candidate actions, from the manifest's own trees (not the ONNX session) and the policy
     const manifest = parseManifest(readFileSync(path.join(MODELS, 'calmpay-gbdt-s1.json'), 'utf8'));
     if (!manifest.ok) throw new Error(manifest.problems.join('; '));
-    const policy = replayPolicy(loadConfig({}));
+    const policy = replayPolicy(loadConfig({}).scoring);
     const expected = { allow: 0, warn: 0, cool_off: 0, block: 0 };
     for (const v of vectors) {
       const p = Math.round(predictProbability(manifest.manifest.ensemble, encodeVector(v)) * 1e6) / 1e6;

@@ -8,6 +8,7 @@ import { CaseReportSchema } from '../../src/cases/case-schema.ts';
 import { CaseService } from '../../src/cases/case-service.ts';
 import { ReportFlags } from '../../src/cases/report-flags.ts';
 import { loadConfig } from '../../src/config.ts';
+import { lifecycleSettings } from '../../src/config-wiring.ts';
 import { LifecycleService } from '../../src/cooling/lifecycle-service.ts';
 import { makeKeys } from '../../src/store/keys.ts';
 import { migrate } from '../../src/store/sql/migrate.ts';
@@ -200,7 +201,7 @@ describe.each(SQL_BACKENDS)('report flags and holds across a Redis outage (%s)',
       new LifecycleService({
         store: app.lifecycle.store,
         timers: app.lifecycle.timers,
-        config: loadConfig({}),
+        ...lifecycleSettings(loadConfig({})),
         ruleSet: () => app.rules.current,
         clock: () => Date.now() + offsetMs + 16 * MINUTE,
         log: quiet,

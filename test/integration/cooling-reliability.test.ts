@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { lifecycleSettings } from '../../src/config-wiring.ts';
 import { HOLD_QUEUE } from '../../src/cooling/hold-timers.ts';
 import { LifecycleService } from '../../src/cooling/lifecycle-service.ts';
 import { LifecycleStore } from '../../src/cooling/lifecycle-store.ts';
@@ -62,7 +63,7 @@ describe('cancel and expiry racing on the same transfer', () => {
     const expiry = new LifecycleService({
       store,
       timers: app.lifecycle.timers,
-      config: loadConfig({ COOLING_OFF_SECONDS: '1' }),
+      ...lifecycleSettings(loadConfig({ COOLING_OFF_SECONDS: '1' })),
       ruleSet: () => app.rules.current,
       clock: Date.now,
       log: { info: () => {}, warn: () => {}, error: () => {} },

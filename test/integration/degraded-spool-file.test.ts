@@ -4,7 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, segmentPolicy, type Config } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { featureStoreOptions, registrationTimes } from '../../src/config-wiring.ts';
+import { segmentPolicy } from '../../src/scoring/scoring-config.ts';
 import { registrationFor } from '../../src/cooling/registration.ts';
 import type { StoredDecision } from '../../src/scoring/decision.ts';
 import { eventOnlyVector } from '../../src/features/build-vector.ts';
@@ -68,7 +70,7 @@ describe('the degraded-decision spool file (Redis and the SQL store both down)',
   };
 
   function record(): { record: DegradedRecord; decision: StoredDecision } {
-    const v = eventOnlyVector(event, Date.parse(event.occurredAt), config.ageBands);
+    const v = eventOnlyVector(event, Date.parse(event.occurredAt), config.features.ageBands);
     const decision: StoredDecision = {
       transferId: event.transferId,
       action: 'cool_off',
@@ -98,7 +100,7 @@ describe('the degraded-decision spool file (Redis and the SQL store both down)',
         decisionJson: JSON.stringify(decision),
         features,
         catalogue: CATALOGUE_VERSION,
-        registration: registrationFor(decision, event, v, features, { language: config.defaultLanguage, policy: segmentPolicy(config, 'elderly') }, config),
+        registration: registrationFor(decision, event, v, features, { language: config.i18n.defaultLanguage, policy: segmentPolicy(config.scoring, 'elderly') }, registrationTimes(config)),
         spooledAt: Date.now(),
       }),
     };
@@ -130,7 +132,7 @@ describe('the degraded-decision spool file (Redis and the SQL store both down)',
 
     // a new process: the SQL store is back, and so is Redis
     const spool = spoolOver(sqlUp);
-    const store = new FeatureStore(redis, keys, config, (err) => {
+    const store = new FeatureStore(redis, keys, featureStoreOptions(config), (err) => {
       throw err;
     });
     const reconciler = new DegradedReconciler({

@@ -138,7 +138,8 @@ describe('npm run replay', () => {
     writeFileSync(file, `${HEADER}\n${lines.join('\n')}\n`);
     const window = { fromMs: at(0, '00:00:00'), toMs: at(12, '00:00:00'), labelDelayDays: 7 };
     const outcome = await runReplay({
-      config: loadConfig({}, dir),
+      ageBands: loadConfig({}, dir).features.ageBands,
+      policy: loadConfig({}, dir).scoring,
       ruleSet: rules.ruleSet,
       rows: fdhRows(file, window, { linesRead: 0, skippedZeroAmount: 0 }),
       windows: [
@@ -190,7 +191,8 @@ describe('npm run replay', () => {
     const windows = [first, { ...first, trainFromMs: first.trainFromMs + 7 * DAY, trainToMs: first.trainToMs + 7 * DAY, testFromMs: first.testFromMs + 7 * DAY, testToMs: first.testToMs + 7 * DAY }];
     const run = (features?: FeatureReplay) =>
       runReplay({
-        config,
+        ageBands: config.features.ageBands,
+        policy: config.scoring,
         ruleSet: rules.ruleSet,
         rows: fdhRows(file, { fromMs: T0, toMs: T0 + 28 * DAY, labelDelayDays: 7 }, { linesRead: 0, skippedZeroAmount: 0 }),
         windows,
@@ -200,7 +202,7 @@ describe('npm run replay', () => {
       });
     // all but the timings
     const figures = (o: Awaited<ReturnType<typeof run>>) => ({ replayed: o.replayed, weeks: o.weeks.map(({ trainSeconds: _t, ...w }) => w) });
-    const onRedis = figures(await run(new FeatureReplay({ redis, ageBands: config.ageBands, batchSize: 100 })));
+    const onRedis = figures(await run(new FeatureReplay({ redis, ageBands: config.features.ageBands, batchSize: 100 })));
     const inMemory = figures(await run());
     expect(onRedis.replayed).toBe(28 * 240);
     expect(onRedis.weeks[1]!.decisions.engine.fraud.transfers).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { featureStoreOptions } from '../../src/config-wiring.ts';
 import { idx } from '../../src/features/catalogue.ts';
 import { buildFeatureVector } from '../../src/features/build-vector.ts';
 import { eventHash, parseTransferEvent, type TransferEvent } from '../../src/features/transfer-event.ts';
@@ -51,10 +52,10 @@ function post(app: TestApp, url: string, body?: unknown) {
 /** The claim a score makes, made without deciding or recording: an engine killed right after it. */
 async function claimOnly(app: TestApp, e: TransferEvent, atMs: number) {
   const config = loadConfig({ REDIS_KEY_PREFIX: app.prefix });
-  const dead = new FeatureStore(app.redis, makeKeys(app.prefix), config, () => undefined);
+  const dead = new FeatureStore(app.redis, makeKeys(app.prefix), featureStoreOptions(config), () => undefined);
   const claim = await dead.claimAndUpdate(e, Date.parse(e.occurredAt), eventHash(e), atMs);
   if (claim.kind !== 'new') throw new Error(`${e.transferId} was claimed before`);
-  return buildFeatureVector(e, Date.parse(e.occurredAt), claim.state, config.ageBands);
+  return buildFeatureVector(e, Date.parse(e.occurredAt), claim.state, config.features.ageBands);
 }
 
 const IN_PROGRESS = { code: 'CALMPAY_ERR_TRANSFER_IN_PROGRESS', message: 'This transferId is being scored by another request; retry shortly', details: [] };

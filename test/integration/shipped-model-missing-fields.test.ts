@@ -28,7 +28,7 @@ describe('the shipped model on events without optional fields', () => {
   let redis: Redis;
   let scorer: ModelScorer;
   let ruleSet: RuleSet;
-  const policy = enginePolicy(loadConfig({}));
+  const policy = enginePolicy(loadConfig({}).scoring);
   beforeAll(async () => {
     redis = new Redis(redisUrl());
     scorer = await ModelScorer.open({ dir: path.join(ROOT, 'models'), watch: false, topFactors: 0 });
@@ -56,7 +56,7 @@ describe('the shipped model on events without optional fields', () => {
       }),
     );
     const out: { payment: number; action: string; modelScore: number | null; modelVersion: string | null; hits: string[] }[] = [];
-    const replay = new FeatureReplay({ redis, ageBands: loadConfig({}).ageBands });
+    const replay = new FeatureReplay({ redis, ageBands: loadConfig({}).features.ageBands });
     try {
       const vectors: (readonly (string | number | boolean | null)[])[] = [];
       await replay.replay(events, (_e, v) => vectors.push(v));

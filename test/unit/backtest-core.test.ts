@@ -9,7 +9,7 @@ import type { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { compileRuleSetFromText, type RuleSet } from '../../src/rules/language/rule-set.ts';
 import { compileRules } from '../helpers/rules.ts';
 
-const policy = replayPolicy(loadConfig({ DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }));
+const policy = replayPolicy(loadConfig({ DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }).scoring);
 
 const rules = (text: string): RuleSet => compileRules(text, 'r.yaml');
 
@@ -193,7 +193,7 @@ describe('BacktestJobs: at most maxJobs queued or running', () => {
   if (!rules.ok) throw new Error('rules');
   const spec: BacktestJobSpec = { active: rules.ruleSet, candidate: rules.ruleSet, window: { fromMs: 0, toMs: 1 }, requestedBy: null };
   const jobsOver = (sql: SqlStore, maxJobs: number) =>
-    new BacktestJobs({ sql, policy: replayPolicy(loadConfig({})), clock: Date.now, log: { error: () => undefined }, maxJobs });
+    new BacktestJobs({ sql, policy: replayPolicy(loadConfig({}).scoring), clock: Date.now, log: { error: () => undefined }, maxJobs });
 
   it('refuses a job beyond the limit before writing anything, and takes one again when a job ends', async () => {
     const { sql, statements, release } = heldStore();

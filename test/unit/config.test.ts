@@ -5,24 +5,24 @@ import { loadConfig } from '../../src/config.ts';
 describe('loadConfig: segments', () => {
   it('gives minors the general policy and the elderly a lower warn threshold unless configured', () => {
     const c = loadConfig({}, '/srv');
-    expect(c.segments.elderly).toEqual({ thresholds: { warn: 10.02, coolOff: 60, block: 95 }, coolingOffSeconds: 900 });
-    expect(c.segments.minor).toEqual(c.segments.adult);
+    expect(c.scoring.segments.elderly).toEqual({ thresholds: { warn: 10.02, coolOff: 60, block: 95 }, coolingOffSeconds: 900 });
+    expect(c.scoring.segments.minor).toEqual(c.scoring.segments.adult);
     // never above the general warn threshold
-    expect(loadConfig({ RISK_WARN_AT: '8' }, '/srv').segments.elderly.thresholds.warn).toBe(8);
-    expect(loadConfig({ RISK_WARN_AT: '40' }, '/srv').segments.elderly.thresholds.warn).toBe(10.02);
-    expect(c.ageBands).toEqual({ minorBelow: 18, elderlyFrom: 60 });
+    expect(loadConfig({ RISK_WARN_AT: '8' }, '/srv').scoring.segments.elderly.thresholds.warn).toBe(8);
+    expect(loadConfig({ RISK_WARN_AT: '40' }, '/srv').scoring.segments.elderly.thresholds.warn).toBe(10.02);
+    expect(c.features.ageBands).toEqual({ minorBelow: 18, elderlyFrom: 60 });
   });
 
   it('inherits an unset threshold of a band from the general one', () => {
     const c = loadConfig({ RISK_WARN_AT: '25', RISK_WARN_AT_ELDERLY: '15', COOLING_OFF_SECONDS_ELDERLY: '1800' }, '/srv');
-    expect(c.segments.elderly).toEqual({ thresholds: { warn: 15, coolOff: 60, block: 95 }, coolingOffSeconds: 1800 });
-    expect(c.segments.adult.thresholds.warn).toBe(25);
+    expect(c.scoring.segments.elderly).toEqual({ thresholds: { warn: 15, coolOff: 60, block: 95 }, coolingOffSeconds: 1800 });
+    expect(c.scoring.segments.adult.thresholds.warn).toBe(25);
   });
 
   it('takes thresholds to the hundredth, the resolution of riskScore, and refuses finer ones', () => {
     const c = loadConfig({ RISK_WARN_AT_ELDERLY: '13.35', RISK_WARN_AT: '30.5' }, '/srv');
-    expect(c.segments.elderly.thresholds).toEqual({ warn: 13.35, coolOff: 60, block: 95 });
-    expect(c.thresholds.warn).toBe(30.5);
+    expect(c.scoring.segments.elderly.thresholds).toEqual({ warn: 13.35, coolOff: 60, block: 95 });
+    expect(c.scoring.thresholds.warn).toBe(30.5);
     expect(() => loadConfig({ RISK_WARN_AT_ELDERLY: '13.355' }, '/srv')).toThrow(
       'RISK_WARN_AT_ELDERLY must be a number between 1 and 100 with at most two decimals, got "13.355"',
     );
@@ -40,13 +40,13 @@ describe('loadConfig: segments', () => {
 
 describe('loadConfig: API keys', () => {
   it('is off without API_KEYS', () => {
-    expect(loadConfig({}, '/srv').apiKeys).toEqual([]);
+    expect(loadConfig({}, '/srv').http.apiKeys).toEqual([]);
   });
 
   it('reads hashed keys and never keeps the key itself', () => {
     const { key, entry } = newApiKey('backend', ['score', 'transfer']);
     const c = loadConfig({ API_KEYS: JSON.stringify([entry]) }, '/srv');
-    expect(c.apiKeys).toEqual([{ name: 'backend', scopes: ['score', 'transfer'], sha256: entry.sha256 }]);
+    expect(c.http.apiKeys).toEqual([{ name: 'backend', scopes: ['score', 'transfer'], sha256: entry.sha256 }]);
     expect(JSON.stringify(c)).not.toContain(key);
   });
 
@@ -74,14 +74,14 @@ describe('loadConfig: backtest bounds', () => {
 
 describe('loadConfig: the claim lease of a score', () => {
   it('needs the lease to outlast every deadline a live score can spend', () => {
-    expect(loadConfig({}, '/srv')).toMatchObject({ recordDeadlineMs: 500, claimLeaseMs: 5_000 });
-    expect(loadConfig({ CLAIM_LEASE_MS: '621' }, '/srv').claimLeaseMs).toBe(621);
+    expect(loadConfig({}, '/srv').scoring).toMatchObject({ recordDeadlineMs: 500, claimLeaseMs: 5_000 });
+    expect(loadConfig({ CLAIM_LEASE_MS: '621' }, '/srv').scoring.claimLeaseMs).toBe(621);
     expect(() => loadConfig({ CLAIM_LEASE_MS: '620' }, '/srv')).toThrow(
       'CLAIM_LEASE_MS (620) must exceed FEATURES_DEADLINE_MS + MODEL_DEADLINE_MS + RECORD_DEADLINE_MS (620)',
     );
   });
 
   it('follows long deadlines when CLAIM_LEASE_MS is unset', () => {
-    expect(loadConfig({ FEATURES_DEADLINE_MS: '10000' }, '/srv').claimLeaseMs).toBe(11_520);
+    expect(loadConfig({ FEATURES_DEADLINE_MS: '10000' }, '/srv').scoring.claimLeaseMs).toBe(11_520);
   });
 });

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, segmentPolicy } from '../../src/config.ts';
+import { loadConfig } from '../../src/config.ts';
+import { registrationTimes } from '../../src/config-wiring.ts';
+import { segmentPolicy } from '../../src/scoring/scoring-config.ts';
 import { enginePolicy } from '../../src/scoring/decide.ts';
 import { loadLifecycleConfig } from '../../src/cooling/lifecycle-config.ts';
 import { trustedContactNotice, voiceWarning, type LifecycleEvent } from '../../src/cooling/notifications.ts';
@@ -119,15 +121,16 @@ describe('registrationFor', () => {
   const v: FeatureValue[] = new Array<FeatureValue>(FEATURE_COUNT).fill(null);
   v[idx('payee.report_count')] = 2;
   // as the score chose them: the event's language, the elderly payer's policy
-  const choices = { language: pickLanguage(undefined, event.language, config.defaultLanguage), policy: segmentPolicy(config, 'elderly') };
+  const choices = { language: pickLanguage(undefined, event.language, config.i18n.defaultLanguage), policy: segmentPolicy(config.scoring, 'elderly') };
+  const times = registrationTimes(config);
 
   it('is nothing for allow and block decisions', () => {
-    expect(registrationFor(decision({ action: 'allow' }), event, v, '[]', choices, config)).toBeNull();
-    expect(registrationFor(decision({ action: 'block' }), event, v, '[]', choices, config)).toBeNull();
+    expect(registrationFor(decision({ action: 'allow' }), event, v, '[]', choices, times)).toBeNull();
+    expect(registrationFor(decision({ action: 'block' }), event, v, '[]', choices, times)).toBeNull();
   });
 
   it('carries what the lifecycle needs after the decision has expired', () => {
-    const r = registrationFor(decision(), event, v, '[1,2]', choices, config)!;
+    const r = registrationFor(decision(), event, v, '[1,2]', choices, times)!;
     const decided = Date.parse('2026-11-21T03:10:00.000Z');
     expect(r.args.slice(0, 6)).toEqual([
       't-1',
@@ -161,7 +164,7 @@ describe('registrationFor', () => {
 describe('recheckHold', () => {
   const rules = (yaml: string) => compileRules(yaml, 'r.yaml');
   // the general thresholds (the vectors name no age band): warn 30, cool_off 60, block 95
-  const policy = enginePolicy(loadConfig({}));
+  const policy = enginePolicy(loadConfig({}).scoring);
   const v: FeatureValue[] = new Array<FeatureValue>(FEATURE_COUNT).fill(null);
   v[idx('amount')] = 48_000;
   v[idx('payee.report_count')] = 0;

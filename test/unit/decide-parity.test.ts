@@ -31,7 +31,7 @@ const AGE_BAND = idx('payer.age_band');
 const AMOUNT = idx('amount');
 
 // the elderly warn from 20, minors' block from 80; degraded transfers below 2,000 are allowed, above held
-const config = loadConfig({ RISK_WARN_AT_ELDERLY: '20', RISK_BLOCK_AT_MINOR: '80', DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }, '/tmp');
+const config = loadConfig({ RISK_WARN_AT_ELDERLY: '20', RISK_BLOCK_AT_MINOR: '80', DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }, '/tmp').scoring;
 const engine = enginePolicy(config);
 const MARKS = { startedAt: 0, validatedAt: 0, rulesStart: 0, rulesEnd: 0, modelEnd: 0 };
 const GUARDIAN: GuardianBlock = { reason: 'guardian_limit_daily', currency: 'CNY', limit: 500, spentToday: 480 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type PolicyThresholds } from '../../src/config.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { PolicyThresholds } from '../../src/scoring/scoring-config.ts';
 import { ACTIONS, type Action } from '../../src/scoring/actions.ts';
 import {
   decide,
@@ -45,7 +46,7 @@ const RULES = `
 const ruleSet = (): RuleSet => compileRules(RULES);
 
 // general 30 / 60 / 95; the elderly warn from 20; below 2,000 degraded transfers are allowed, above held
-const config = loadConfig({ RISK_WARN_AT_ELDERLY: '20', DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }, '/tmp');
+const config = loadConfig({ RISK_WARN_AT_ELDERLY: '20', DEGRADED_FEATURES_POLICY: '2000:allow,*:cool_off' }, '/tmp').scoring;
 const policy = enginePolicy(config);
 const thresholdsOf = (p: EnginePolicy, v: RuleVerdict): PolicyThresholds => p.segment(v.segment).thresholds;
 

@@ -5,7 +5,7 @@ import { parseClusterNodes } from '../../src/store/redis-target.ts';
 
 describe('REDIS_CLUSTER_NODES', () => {
   it('is unset by default: one Redis', () => {
-    expect(loadConfig({}).redisCluster).toBeNull();
+    expect(loadConfig({}).store.redisCluster).toBeNull();
     expect(parseClusterNodes('  ')).toBeNull();
   });
 
@@ -18,7 +18,7 @@ describe('REDIS_CLUSTER_NODES', () => {
     });
     const t = parseClusterNodes('rediss://calm:p%40ss@redis-a:6380,redis-b:6380')!;
     expect(t).toMatchObject({ username: 'calm', password: 'p@ss', tls: true, nodes: [{ host: 'redis-a', port: 6380 }, { host: 'redis-b', port: 6380 }] });
-    expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).redisCluster?.nodes).toEqual([{ host: '127.0.0.1', port: 7000 }]);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).store.redisCluster?.nodes).toEqual([{ host: '127.0.0.1', port: 7000 }]);
   });
 
   it.each([

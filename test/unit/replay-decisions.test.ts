@@ -36,7 +36,7 @@ const RULES = `
 const ruleSet = (): RuleSet => compileRules(RULES);
 
 // general thresholds 30 / 60 / 95; the elderly warn from 20 and hold from 40
-const config = loadConfig({ RISK_WARN_AT_ELDERLY: '20', RISK_COOL_OFF_AT_ELDERLY: '40' }, '/tmp');
+const config = loadConfig({ RISK_WARN_AT_ELDERLY: '20', RISK_COOL_OFF_AT_ELDERLY: '40' }, '/tmp').scoring;
 
 describe('the engine decisions on replayed transfers', () => {
   const rules = ruleSet();
