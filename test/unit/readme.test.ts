@@ -47,7 +47,8 @@ describe('the README', () => {
 
   it("shows an example whose request is a valid transfer event and whose reply is the example's decision", () => {
     const example = section(readme, '### Example');
-    const request = /-d '(\{[\s\S]*?\})'/.exec(example)?.[1];
+    // the shell puts the current time where the example calls `date` (occurredAt has a 30-day window)
+    const request = /-d '(\{[\s\S]*?\})'/.exec(example)?.[1]?.replace(`'"$(date -u +%FT%TZ)"'`, new Date().toISOString());
     const parsed = parseTransferEvent(JSON.parse(request!));
     expect(parsed.success).toBe(true);
     const reply = JSON.parse(/```json\n([\s\S]*?)```/.exec(example)![1]!) as { transferId: string; action: string };
