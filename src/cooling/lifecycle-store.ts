@@ -101,6 +101,15 @@ export interface AuditEntry {
   readonly eventId: string;
 }
 
+/** What was done to a dead letter, as dead-letter-remove.lua records it (cjson: a null is JSON null). */
+export interface DeadLetterAuditEntry {
+  readonly action: 'redrive' | 'clear';
+  readonly actor: string;
+  readonly at: string;
+  readonly eventId: string | null;
+  readonly target: string | null;
+}
+
 /** The raw lifecycle of a transfer: its hash, audit trail and (while it lasts) decision JSON. */
 export interface StoredLifecycle {
   readonly fields: Readonly<Record<string, string>> | null;
@@ -328,10 +337,10 @@ export class LifecycleStore {
   }
 
   /** What was done to dead letters, newest first. */
-  async deadLetterAudit(offset: number, limit: number): Promise<{ total: number; entries: unknown[] }> {
+  async deadLetterAudit(offset: number, limit: number): Promise<{ total: number; entries: DeadLetterAuditEntry[] }> {
     const key = this.keys.deadLetterAudit();
     const [total, raw] = await Promise.all([this.redis.llen(key), this.redis.lrange(key, offset, offset + limit - 1)]);
-    return { total, entries: raw.map((s) => JSON.parse(s) as unknown) };
+    return { total, entries: raw.map((s) => JSON.parse(s) as DeadLetterAuditEntry) };
   }
 
   async setContact(accountId: string, contact: TrustedContact): Promise<void> {

@@ -5,7 +5,8 @@
  * - validation: fastify runs `requestValidator` on each declared part before the handler, which
  *   then sees the parsed values (coerced numbers, defaults, trimmed strings);
  * - types: routes are registered through `app.withTypeProvider<ZodRequestTypes>()`, so the
- *   handler's `request.body`, `request.params` and `request.query` are the schemas' outputs;
+ *   handler's `request.body`, `request.params` and `request.query` are the schemas' outputs, and
+ *   its answer for each status code must fit that code's response schema;
  * - OpenAPI: `jsonSchemaTransform` (server.ts) turns the same schemas into the document at /docs.
  *
  * Bad input is a 400 `CALMPAY_ERR_VALIDATION` from the error registry, naming every offending
@@ -17,14 +18,26 @@ import { z, type ZodError } from 'zod';
 import { validationError, type CalmpayError, type FieldProblem } from '../errors.ts';
 
 /**
- * fastify-type-provider-zod's ZodTypeProvider for requests. Answers stay untyped: the domain
- * types the handlers answer with hold readonly arrays, which zod's mutable outputs refuse
- * (typing answers needs `.readonly()` across the response schemas; not done yet).
+ * The type provider of every route: a request part is its schema's output; an answer (what a
+ * handler returns or `reply.send`s, per status code) must fit its response schema's input, read
+ * as `Answer` (readonly, so the domain's readonly values fit). Checked by tsc, not at run time
+ * (test/unit/reply-types.test.ts).
  */
 export interface ZodRequestTypes extends FastifyTypeProvider {
   readonly validator: this['schema'] extends z.ZodType ? z.output<this['schema']> : unknown;
-  readonly serializer: unknown;
+  readonly serializer: this['schema'] extends z.ZodType ? Answer<z.input<this['schema']>> : unknown;
 }
+
+/**
+ * A response schema's input, read-only all the way down, so that the domain's readonly values
+ * are accepted; the index signature of a loose object (`z.looseObject`: any further keys) is
+ * left out, so an interface without one is accepted too.
+ */
+type Answer<T> = T extends readonly (infer E)[]
+  ? readonly Answer<E>[]
+  : T extends object
+    ? { readonly [K in keyof T as string extends K ? (unknown extends T[K] ? never : K) : K]: Answer<T[K]> }
+    : T;
 
 /** Parse-level messages: a missing required field (or a missing enum value) reads "is required". */
 export const PARSE_MESSAGES = {

@@ -107,7 +107,17 @@ function notFound(id: number): CalmpayError {
 }
 
 /** RuleErrors as `details`: each with the index of its file in the request (`files.<i>`). */
-export function ruleErrorDetails(errors: readonly RuleError[], files: readonly RuleFileText[]): object[] {
+/** A rule error as the API reports it: the file's place in the request (`files.<i>`) and where in it. */
+export interface RuleErrorDetail {
+  readonly field: string;
+  readonly file: string | null;
+  readonly ruleId: string | null;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+export function ruleErrorDetails(errors: readonly RuleError[], files: readonly RuleFileText[]): RuleErrorDetail[] {
   return errors.map((e) => {
     const i = e.file === null ? -1 : files.findIndex((f) => f.name === e.file);
     return { field: i < 0 ? 'files' : `files.${i}`, file: e.file, ruleId: e.ruleId, line: e.line, column: e.column, message: e.message };
