@@ -258,3 +258,52 @@ describe('the slot audit (src/store/key-slots.ts) against the scripts and a real
     );
   });
 });
+
+describe('the local cluster with a replica per primary (for failover tests)', () => {
+  let withReplicas: LocalCluster;
+  beforeAll(async () => {
+    withReplicas = await startTestCluster({ replicasPerPrimary: 1 });
+  }, 60_000);
+  afterAll(async () => {
+    await withReplicas?.stop();
+  });
+
+  it('a stopped primary is replaced by its replica, and what was written and replicated is still read', async () => {
+    expect(withReplicas.nodes.filter((n) => n.role === 'replica')).toHaveLength(3);
+    const client = await new RedisConnections(parseClusterNodes(withReplicas.nodeList)!, 2_000).openClient('lifecycle');
+    try {
+      const key = `cp-test:{a:${randomUUID()}}:out`;
+      await client.set(key, 'kept');
+      const slot = (await client.call('CLUSTER', 'KEYSLOT', key)) as number;
+      const ownerOf = async (host: string, port: number): Promise<number | undefined> => {
+        const node = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+        try {
+          const slots = (await node.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+          return slots.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+        } finally {
+          node.disconnect();
+        }
+      };
+      const first = withReplicas.nodes[0]!;
+      const ownerPort = (await ownerOf(first.host, first.port))!;
+      const owner = (client as Cluster).nodes('master').find((n) => n.options.port === ownerPort)!;
+      // the replica has the write before its primary goes
+      expect(await owner.call('WAIT', 1, 2_000)).toBe(1);
+      const stoppedAt = Date.now();
+      await withReplicas.nodes.find((n) => n.port === ownerPort)!.stop();
+      const survivor = withReplicas.nodes.find((n) => n.port !== ownerPort)!;
+      for (;;) {
+        const now = await ownerOf(survivor.host, survivor.port);
+        const state = (await clusterInfo(survivor.host, survivor.port)).get('cluster_state');
+        if (now !== undefined && now !== ownerPort && state === 'ok') break;
+        if (Date.now() - stoppedAt > 30_000) throw new Error(`no failover within 30 s (slot ${slot} on ${now}, ${state})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // cluster-node-timeout 2 s, then the replica's election
+      expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+      expect(await client.get(key)).toBe('kept');
+    } finally {
+      await closeRedis(client);
+    }
+  }, 60_000);
+});
