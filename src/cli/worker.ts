@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.ts';
 import { lifecycleSettings } from '../config-wiring.ts';
 import { Lifecycle } from '../cooling/lifecycle.ts';
-import { jsonLog } from '../cooling/log.ts';
+import { jsonLog, type Log } from '../cooling/log.ts';
 import { loadRuleDir } from '../rules/language/index.ts';
 import { RuleVersionFollower } from '../rules/versions/rule-version-follower.ts';
 import { closeWithin, onStopSignals, watchLauncher } from '../process-lifetime.ts';
@@ -11,6 +11,9 @@ import { clusterRefusal } from '../store/key-slots.ts';
 import { plainIds, storedIds } from '../store/pseudonyms.ts';
 import { closeRedis, RedisConnections, type RedisRole } from '../store/redis-connections.ts';
 import { build } from '../lifetime.ts';
+import { CaseRepository } from '../cases/case-repository.ts';
+import { openSqlStore, type SqlStore } from '../store/sql/sql-store.ts';
+import type { StoreConfig } from '../store/store-config.ts';
 
 /**
  * `npm run worker`: the lifecycle worker alone (cooling-off timers, the outbox relay, sweeps,
@@ -25,10 +28,16 @@ import { build } from '../lifetime.ts';
  *
  * Rules (the end-of-hold re-check): the active rule version the API nodes serve, read from
  * Redis (the API stores its files beside the version pointer) and followed through pub/sub
- * and a poll every RULES_POLL_MS (src/rules/versions/rule-version-follower.ts). The worker opens no SQL
- * connection: with the default embedded PGlite it could not (single-process). Only while no
+ * and a poll every RULES_POLL_MS (src/rules/versions/rule-version-follower.ts). Only while no
  * API node has announced a version does it use the rule files in RULES_DIR; it does not watch
  * them (an API node with WATCH_RULES publishes file edits as versions, which reach it).
+ *
+ * Scam reports (issue 19): with DATABASE_URL (the API's Postgres, same DATABASE_SCHEMA) the end
+ * of a hold asks the case library, as an API node does, whether a report on the payee is not yet
+ * applied to its Redis flags, and then holds for review instead of releasing (a SQL store that
+ * does not answer postpones the end). It runs no migrations (the API does). Without DATABASE_URL
+ * it cannot: the embedded PGlite belongs to the one API process, so it sees the Redis flags only
+ * and says so at start; run the worker inside the API (RUN_WORKER=true) or share a Postgres.
  */
 
 async function main(): Promise<void> {
@@ -75,9 +84,20 @@ async function main(): Promise<void> {
       (f) => f.close(),
     );
     const rules = follower.rules;
+    const cases = await openCaseLibrary(config.store, log);
+    if (cases !== null) lifetime.opened('SQL store (case library)', cases.sql, (s) => s.close());
     const lifecycle = lifetime.opened(
       'lifecycle worker (BullMQ workers, outbox relay, queues)',
-      new Lifecycle({ ...lifecycleSettings(config), redis, connections, keys, ruleSet: () => rules.current, clock: Date.now, log }),
+      new Lifecycle({
+        ...lifecycleSettings(config),
+        redis,
+        connections,
+        keys,
+        ruleSet: () => rules.current,
+        clock: Date.now,
+        log,
+        ...(cases === null ? {} : { unappliedReports: (payeeId: string) => cases.repo.unappliedOf(payeeId) }),
+      }),
       (l) => l.close(),
     );
     lifetime.loop('lifecycle worker', () => lifecycle.startWorker());
@@ -96,6 +116,31 @@ async function main(): Promise<void> {
   onLauncherGone = (why) => void stop(`launcher gone: ${why}`);
   await lifetime.start();
   log.info({ pid: process.pid, rules: follower.rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: redisUrl }, 'worker ready');
+}
+
+/**
+ * The case library on the API's Postgres (DATABASE_URL), for the end-of-hold check of reports
+ * not yet applied to the Redis flags; null without DATABASE_URL (logged: see the file comment).
+ */
+async function openCaseLibrary(store: StoreConfig, log: Log): Promise<{ sql: SqlStore; repo: CaseRepository } | null> {
+  const { databaseUrl, pgliteDir, schema } = store.sql;
+  if (databaseUrl === undefined) {
+    log.warn(
+      {},
+      'no DATABASE_URL: the end of a hold sees the Redis report flags only, not a report filed while Redis was failing; share the API\'s Postgres, or run the worker in the API (RUN_WORKER=true)',
+    );
+    return null;
+  }
+  const sql = await openSqlStore({
+    databaseUrl,
+    pgliteDir,
+    schema,
+    deadlineMs: store.storeDeadlineMs,
+    onIdleError: (err) => log.error({ err }, 'an idle Postgres connection failed'),
+  }).catch((err: Error) => {
+    throw new ConfigError(err.message);
+  });
+  return { sql, repo: new CaseRepository(sql) };
 }
 
 main().catch((err: unknown) => {
