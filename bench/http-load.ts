@@ -33,6 +33,8 @@ export interface StageResult {
   /** open loop: from the actual send to the end of the answer (the latency less the sender's lag; flatters a stalled server) */
   readonly serviceMs: LatencySummary | null;
   readonly non2xx: number;
+  /** the non-2xx answers by status and error code (`503 CALMPAY_ERR_...`) */
+  readonly non2xxByStatus: Record<string, number>;
   /** timeouts and connection errors */
   readonly errors: number;
   /** the traffic ran out before the stage ended */
@@ -92,14 +94,19 @@ class Recorder {
   readonly service: number[] = [];
   readonly actions = new ActionTally();
   non2xx = 0;
+  readonly non2xxByStatus: Record<string, number> = {};
   errors = 0;
   exhausted = false;
 
   record(a: Answer, latencyMs: number, label: TrafficLabel, tally: boolean): void {
     this.latencies.push(latencyMs);
     if (a.status === 0) this.errors++;
-    else if (a.status < 200 || a.status >= 300) this.non2xx++;
-    else if (tally) {
+    else if (a.status < 200 || a.status >= 300) {
+      this.non2xx++;
+      const code = /"code":"(\w+)"/.exec(a.body)?.[1];
+      const key = code === undefined ? String(a.status) : `${a.status} ${code}`;
+      this.non2xxByStatus[key] = (this.non2xxByStatus[key] ?? 0) + 1;
+    } else if (tally) {
       const m = ACTION.exec(a.body);
       if (m === null) return;
       this.actions.add(m[1]!, label);
@@ -138,6 +145,7 @@ function finish(
     sendLagMs: mode === 'open' ? summarizeLatencies(rec.lags) : null,
     serviceMs: mode === 'open' ? summarizeLatencies(rec.service) : null,
     non2xx: rec.non2xx,
+    non2xxByStatus: rec.non2xxByStatus,
     errors: rec.errors,
     exhausted: rec.exhausted,
     actions: rec.actions,

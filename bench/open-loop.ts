@@ -118,7 +118,7 @@ function row(s: StageResult): string {
   return (
     `${s.name.padEnd(22)} ${(s.targetRate === null ? 'closed' : String(s.targetRate)).padStart(7)} ${s.achievedRate.toFixed(0).padStart(8)}` +
     ` ${f(l.p50)} ${f(l.p99)} ${f(l.p999)} ${f(l.max)} ${String(s.requests).padStart(8)} ${String(s.non2xx).padStart(7)} ${String(s.errors).padStart(6)}` +
-    `${s.sendLagMs === null || s.serviceMs === null ? '' : `   sender lag p99 ${s.sendLagMs.p99.toFixed(1)} ms, from send p50/p99 ${s.serviceMs.p50.toFixed(1)}/${s.serviceMs.p99.toFixed(1)} ms`}${s.exhausted ? '   TRAFFIC RAN OUT' : ''}`
+    `${s.sendLagMs === null || s.serviceMs === null ? '' : `   sender lag p99 ${s.sendLagMs.p99.toFixed(1)} ms, from send p50/p99 ${s.serviceMs.p50.toFixed(1)}/${s.serviceMs.p99.toFixed(1)} ms`}${s.non2xx > 0 ? `   non-2xx ${Object.entries(s.non2xxByStatus).map(([code, n]) => `${code} x${n}`).join(', ')}` : ''}${s.exhausted ? '   TRAFFIC RAN OUT' : ''}`
   );
 }
 
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   for (const s of [engineMax, ...stages]) timed.merge(s.actions);
   console.log('\nactions of the engine');
   for (const [what, tally] of [
-    ['warm-up history', warm.actions],
+    [mix === 'sim' ? 'warm-up history' : 'warm-up (3 s)', warm.actions],
     ['timed run', timed],
   ] as const) {
     for (const label of tally.labels()) console.log(`  ${what.padEnd(16)} ${label.padEnd(10)} ${String(tally.total(label)).padStart(7)} events: ${formatShares(tally.shares(label))}`);
