@@ -19,6 +19,8 @@ export interface RouteScope {
   readonly scope: Scope | null;
   /** reachable without an API key (`config: { public: true }`) */
   readonly public: boolean;
+  /** the response schemas it declares, by status code (zod on the API's routes; test/integration/reply-schemas.test.ts) */
+  readonly responses: Readonly<Record<string, unknown>>;
 }
 
 declare module 'fastify' {
@@ -88,6 +90,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           },
           get public() {
             return r.config?.public === true;
+          },
+          get responses() {
+            return (r.schema?.response ?? {}) as Readonly<Record<string, unknown>>;
           },
         });
       }

@@ -21,7 +21,8 @@ import { validationError, type CalmpayError, type FieldProblem } from '../errors
  * The type provider of every route: a request part is its schema's output; an answer (what a
  * handler returns or `reply.send`s, per status code) must fit its response schema's input, read
  * as `Answer` (readonly, so the domain's readonly values fit). Checked by tsc, not at run time
- * (test/unit/reply-types.test.ts).
+ * (test/unit/reply-types.test.ts); test/integration/reply-schemas.test.ts parses real answers of
+ * every /v1 route with their schemas.
  */
 export interface ZodRequestTypes extends FastifyTypeProvider {
   readonly validator: this['schema'] extends z.ZodType ? z.output<this['schema']> : unknown;
