@@ -10,7 +10,8 @@
  * scam reports `--label-delay-days` after each fraud; for each of `--weeks` protocols (the given
  * windows, then each moved `--step-days` later) trains on the training window, scores the test
  * window, takes the engine's decisions (active rules of --rules-dir + the policy) on it, and
- * prints one JSON report (src/replay/replay-run.ts) and a summary table on stderr. Dates are
+ * prints one JSON report (src/replay/replay-run.ts) and, on stderr, a summary table and each
+ * week's rule performance table (src/rules/performance/rule-performance.ts). Dates are
  * UTC days, inclusive. No Redis: the features come from the score script's velocity model in
  * memory (src/features/window-replay.ts), which gives the script's vectors.
  */
@@ -21,6 +22,7 @@ import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { progressLine } from './progress.ts';
 import { summaryTable, weekSummary } from '../replay/replay-summary.ts';
+import { rulePerformanceTable } from '../rules/performance/rule-performance.ts';
 import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
 import { formatRuleError, loadRuleDir } from '../rules/language/index.ts';
 import { DEFAULT_GBDT_PARAMS } from '../train/gbdt.ts';
@@ -135,6 +137,7 @@ async function main(argv: string[]): Promise<number> {
       gbdt: w.gbdt,
       logisticBaseline: w.logisticBaseline,
       decisions: w.decisions,
+      rulePerformance: w.rulePerformance,
       trainSeconds: Math.round(w.trainSeconds),
     })),
     summary: weekSummary(outcome.weeks),
@@ -146,6 +149,10 @@ async function main(argv: string[]): Promise<number> {
     },
   };
   log(summaryTable(report.summary));
+  for (const w of outcome.weeks) {
+    log(`\nRule performance, test week ${dayOf(w.windows.testFromMs)}..${dayOf(w.windows.testToMs - DAY_MS)} (the engine's decisions: rules + the week's GBDT):`);
+    log(rulePerformanceTable(w.rulePerformance));
+  }
   console.log(JSON.stringify(report, (_, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v), 2));
   return 0;
 }

@@ -1,13 +1,16 @@
 import type { AgeBandBounds } from '../features/build-vector.ts';
 import type { ScoringPolicyConfig } from '../scoring/scoring-config.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
+import type { Action } from '../scoring/actions.ts';
 import { selectRows } from '../train/dataset.ts';
 import { DEFAULT_GBDT_PARAMS, gbdtMargins, gbdtProbabilities, trainGbdt, type GbdtParams } from '../train/gbdt.ts';
 import { logisticProbabilities, trainLogistic } from '../train/logistic.ts';
 import { replayLabelled, type ReplayedSet } from '../train/pipeline.ts';
 import type { VectorReplay } from '../features/replay-batches.ts';
 import { WindowReplay } from '../features/window-replay.ts';
-import { decisionReport, replayAction, ruleVerdict, type DecisionReport, type RuleVerdict } from './replay-decisions.ts';
+import { decisionReport, replayAction, type DecisionReport, type RuleVerdict } from './replay-decisions.ts';
+import { enginePolicy, replayedContext, verdictOf } from '../scoring/decide.ts';
+import { rulePerformance, type DecidedTransfer, type PerformanceHit, type RulePerformanceReport } from '../rules/performance/rule-performance.ts';
 import { detectionReport, type DetectionReport, type ScoredRows } from './replay-metrics.ts';
 import type { ReplayRow } from './replay-row.ts';
 
@@ -138,6 +141,12 @@ export interface WeekOutcome {
    * runs while no model is loaded).
    */
   readonly decisions: { readonly engine: DecisionReport; readonly rulesOnly: DecisionReport };
+  /**
+   * Per rule on the test window (issue 16): hits (shadow ones too), precision, legitimate hit
+   * rate, share of caught fraud, unique catches and the budget flag, of the engine's decisions
+   * (`engine` above: the rules and the week's GBDT); the label is the fraud a report names.
+   */
+  readonly rulePerformance: RulePerformanceReport;
   readonly trainSeconds: number;
 }
 
@@ -153,9 +162,16 @@ interface Replayed {
   readonly payers: readonly string[];
   readonly amounts: readonly number[];
   readonly scenarios: readonly string[];
-  /** the rules' verdict on each row from the earliest test window on */
-  readonly verdicts: readonly (RuleVerdict | undefined)[];
+  /** the rules' verdict on each row from the earliest test window on (active hits with their rule ids) */
+  readonly verdicts: readonly (RuleVerdict<PerformanceHit> | undefined)[];
+  /** the shadow rules that fired on each row from the earliest test window on */
+  readonly shadowHits: readonly (readonly string[] | undefined)[];
+  readonly currencies: readonly string[];
+  readonly ruleSet: RuleSet;
 }
+
+const NO_SHADOW: readonly string[] = Object.freeze([]);
+const withRuleId = (h: PerformanceHit): PerformanceHit => ({ ruleId: h.ruleId, score: h.score, action: h.action, scamType: h.scamType });
 
 export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   if (input.windows.length === 0) throw new Error('no windows to replay');
@@ -167,7 +183,9 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const payers: string[] = [];
   const amounts: number[] = [];
   const scenarios: string[] = [];
-  const verdicts: (RuleVerdict | undefined)[] = [];
+  const verdicts: (RuleVerdict<PerformanceHit> | undefined)[] = [];
+  const shadowHits: (readonly string[] | undefined)[] = [];
+  const currencies: string[] = [];
   const started = Date.now();
   const replay = input.features ?? new WindowReplay({ ageBands: input.ageBands, ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }) });
   const set = await replayLabelled(replay, input.rows, input.onProgress, {
@@ -175,11 +193,18 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
       payers[i] = r.event.payer.accountId;
       amounts[i] = r.event.amount;
       scenarios[i] = r.scenario;
-      if (Date.parse(r.event.occurredAt) >= firstTestMs) verdicts[i] = ruleVerdict(input.ruleSet, v);
+      currencies[i] = r.event.currency;
+      if (Date.parse(r.event.occurredAt) >= firstTestMs) {
+        const evaluation = input.ruleSet.evaluate(v);
+        verdicts[i] = verdictOf(evaluation, v, withRuleId);
+        let shadow: string[] | null = null;
+        for (const h of evaluation.hits) if (h.mode === 'shadow') (shadow ??= []).push(h.ruleId);
+        shadowHits[i] = shadow ?? NO_SHADOW;
+      }
     },
   });
   const replaySeconds = (Date.now() - started) / 1000;
-  const replayed: Replayed = { set, payers, amounts, scenarios, verdicts };
+  const replayed: Replayed = { set, payers, amounts, scenarios, verdicts, shadowHits, currencies, ruleSet: input.ruleSet };
   const params: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...input.gbdt };
   const fraudWeight = input.fraudWeight ?? 1;
   const weeks = input.windows.map((w) => runWeek(replayed, w, params, fraudWeight, input.policy));
@@ -229,13 +254,21 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
     scenarios: testScenarios,
   });
   const testVerdicts = testIdx.map((i) => r.verdicts[i]!);
-  const decided = (modelScore: (k: number) => number | null): DecisionReport =>
-    decisionReport({
-      actions: testVerdicts.map((v, k) => replayAction(v, modelScore(k), policy)),
-      labels: test.labels,
-      scenarios: testScenarios,
-      verdicts: testVerdicts,
-    });
+  const decided = (actions: readonly Action[]): DecisionReport =>
+    decisionReport({ actions, labels: test.labels, scenarios: testScenarios, verdicts: testVerdicts });
+  const engineActions = testVerdicts.map((v, k) => replayAction(v, gbdtScores[k]!, policy));
+  const transfers = testIdx.map(
+    (i, k): DecidedTransfer => ({
+      hits: testVerdicts[k]!.hits,
+      shadowRuleIds: r.shadowHits[i]!,
+      segment: testVerdicts[k]!.segment,
+      context: replayedContext(gbdtScores[k]!),
+      action: engineActions[k]!,
+      fraud: test.labels[k] === 1,
+      amount: r.amounts[i]!,
+      currency: r.currencies[i]!,
+    }),
+  );
   let trainFrauds = 0;
   for (let i = 0; i < train.nRows; i++) trainFrauds += train.labels[i]!;
   let testFrauds = 0;
@@ -245,7 +278,8 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
     rows: { train: train.nRows, trainFrauds, trainLabelNotYetKnown: unknown, test: test.nRows, testFrauds },
     gbdt: { trees: chosen.report.trees, stopReason: chosen.report.stopReason, metrics: detectionReport(scored(gbdtScores)) },
     logisticBaseline: { metrics: detectionReport(scored(logisticScores)) },
-    decisions: { engine: decided((k) => gbdtScores[k]!), rulesOnly: decided(() => null) },
+    decisions: { engine: decided(engineActions), rulesOnly: decided(testVerdicts.map((v) => replayAction(v, null, policy))) },
+    rulePerformance: rulePerformance(transfers, r.ruleSet.rules, enginePolicy(policy)),
     trainSeconds,
   };
 }

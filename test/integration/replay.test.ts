@@ -170,6 +170,27 @@ describe('npm run replay', () => {
       expect(d.byAgeBand).toEqual({ unavailable: expect.stringContaining('no payer ages') });
       expect(d.ruleErrors).toBe(0);
     }
+    // per rule (issue 16): the frauds caught are rows 1 (60), 3 (500) and 7 (350, both rules)
+    const perf = week.rulePerformance;
+    expect(perf).toMatchObject({ transfers: 8, legitimate: 5, fraud: { transfers: 3, amount: { EUR: 910 } }, caughtFraud: { transfers: 3, amount: { EUR: 910 } } });
+    expect(perf.legitimateRates).toEqual({ warn: 0.2, cool_off: 0.4, block: 0 });
+    const rule = (id: string) => perf.rules.find((r) => r.ruleId === id)!;
+    expect(rule('reported')).toMatchObject({
+      mode: 'active',
+      hits: 4,
+      fraudHits: 2,
+      precision: 0.5,
+      legitimateHitRate: 0.4,
+      legitimateInterventions: { warn: 0, cool_off: 2, block: 0 },
+      caughtFraud: { transfers: 2, amount: { EUR: 410 } },
+      caughtFraudShare: 2 / 3,
+      // row 1 only: row 7 is warned by `large` without it
+      uniqueCatches: { transfers: 1, amount: { EUR: 60 } },
+      // spends the hold budget, but is the only catch of a third of the caught fraud
+      flagged: false,
+    });
+    expect(rule('large')).toMatchObject({ hits: 3, fraudHits: 2, legitimateHitRate: 0.2, uniqueCatches: { transfers: 1, amount: { EUR: 500 } }, flagged: false });
+    expect(rule('shadow-all')).toMatchObject({ mode: 'shadow', hits: 8, fraudHits: 3, precision: 3 / 8, caughtFraud: { transfers: 0 }, missedFraudHits: 0, uniqueCatches: { transfers: 0 } });
   }, 60_000);
 
   it('reports the same weeks from the in-memory replay (the default) as from the score script on Redis', async () => {

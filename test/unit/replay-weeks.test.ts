@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { consecutiveWindows, unweightedProbabilities, weightFrauds, windowProblems, type ReplayWindows } from '../../src/replay/replay-run.ts';
 import { summaryTable, weekSummary } from '../../src/replay/replay-summary.ts';
 import type { WeekOutcome } from '../../src/replay/replay-run.ts';
+import { loadConfig } from '../../src/config.ts';
+import { enginePolicy } from '../../src/scoring/decide.ts';
+import { rulePerformance } from '../../src/rules/performance/rule-performance.ts';
 
 const DAY = 86_400_000;
 const d = (s: string): number => Date.parse(`${s}T00:00:00Z`);
@@ -76,6 +79,7 @@ describe('the summary over weeks', () => {
       gbdt: { trees: 40, stopReason: 'early_stopping', metrics: { overall: metrics(ap), byScenario: {} } },
       logisticBaseline: { metrics: { overall: metrics(0.4), byScenario: {} } },
       decisions: { engine: decisions, rulesOnly: decisions },
+      rulePerformance: rulePerformance([], [], enginePolicy(loadConfig({}).scoring)),
       trainSeconds: 1,
     };
   };

@@ -174,5 +174,8 @@ describe('rule performance (issue 16)', () => {
     expect(text).toContain('| c-noisy | active | 5 | 0.400 | 3.00% | 3.00% | 50.00% (50.00%) | 0 (0.00%, 0.00%) | 0 | FLAGGED |');
     expect(text).toContain('| a-strong | active | 5 | 0.400 | 3.00% | 3.00% | 50.00% (30.00%) | 1 (25.00%, 10.00%) | 0 |  |');
     expect(text).toContain('- c-noisy: spends 3 % of legitimate transfers warn');
+    const quiet = rulePerformanceTable(rulePerformance([t({ fraud: false, action: 'warn', hits: [A] })], RULES, policy));
+    expect(quiet).toContain('\nNo hits: b-points, c-noisy, d-points, s-shadow');
+    expect(quiet).not.toContain('| b-points |');
   });
 });

@@ -351,14 +351,15 @@ function valueShare(a: Amounts): number | null {
 }
 
 /**
- * The report as a Markdown table: one line per rule that fired or is in the set (value shares
- * shown where the window has one currency), flagged rules marked and their reasons listed below.
+ * The report as a Markdown table: one line per rule that fired (value shares shown where the
+ * window has one currency), flagged rules marked; below it the rules without a hit, and the
+ * flagged rules' reasons.
  */
 export function rulePerformanceTable(r: RulePerformanceReport): string {
   const head =
     '| rule | mode | hits | precision | legit hit rate | legit interventions | caught fraud share (value) | unique catches (share, value) | missed fraud hits | flag |';
   const line = `|${'---|'.repeat(10)}`;
-  const rows = r.rules.map(
+  const rows = r.rules.filter((k) => k.hits > 0).map(
     (k) =>
       `| ${k.ruleId}${k.inRuleSet ? '' : ' (not in set)'} | ${k.mode} | ${k.hits} | ${f3(k.precision)} | ${p2(k.legitimateHitRate)} | ${p2(k.legitimateInterventionRate)} | ` +
       `${p2(k.caughtFraudShare)} (${p2(valueShare(k.caughtFraudValueShare))}) | ${k.uniqueCatches.transfers} (${p2(k.uniqueCatchShare)}, ${p2(valueShare(k.uniqueCatchValueShare))}) | ` +
@@ -368,5 +369,14 @@ export function rulePerformanceTable(r: RulePerformanceReport): string {
   const totals =
     `${r.transfers} transfers, ${r.legitimate} legitimate (warned ${p2(r.legitimateRates.warn)}, held ${p2(r.legitimateRates.cool_off)}, blocked ${p2(r.legitimateRates.block)}), ` +
     `${r.fraud.transfers} fraud, ${r.caughtFraud.transfers} caught; budget: ${r.flagPolicy.budgetSource}`;
-  return [totals, '', head, line, ...rows, ...(reasons.length === 0 ? [] : ['', 'Flagged (spends budget, catches little):', ...reasons])].join('\n');
+  const silent = r.rules.filter((k) => k.hits === 0).map((k) => k.ruleId);
+  return [
+    totals,
+    '',
+    head,
+    line,
+    ...rows,
+    ...(silent.length === 0 ? [] : ['', `No hits: ${silent.join(', ')}`]),
+    ...(reasons.length === 0 ? [] : ['', 'Flagged (spends budget, catches little):', ...reasons]),
+  ].join('\n');
 }
