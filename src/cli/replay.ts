@@ -2,8 +2,9 @@
  * `npm run replay -- --format fdh --csv FILE --train-from D --train-to D --test-from D --test-to D
  *                    [--weeks 1] [--step-days 7] [--from D] [--label-delay-days 7] [--valid-days 2]
  *                    [--batch-size 500] [--rules-dir DIR] [--fraud-weight 1] [GBDT options]`
- * (`--format events --events FILE` for the simulator's JSONL; the GBDT options, shared with
- * `npm run train`: src/cli/gbdt-options.ts.)
+ * (`--format events --events FILE` for the simulator's JSONL; `--format paysim --csv FILE
+ * [--paysim-start 2025-01-01] [--currency CNY]` for a PaySim CSV, src/replay/paysim-row.ts; the
+ * GBDT options, shared with `npm run train`: src/cli/gbdt-options.ts.)
  *
  * Replays the file from `--from` (default 14 days before --train-from, to build history) to
  * the end of the last test window through the engine's feature code, labels arriving only as
@@ -16,6 +17,7 @@
  * memory (src/features/window-replay.ts), which gives the script's vectors.
  */
 import { existsSync } from 'node:fs';
+import { CURRENCY } from '../features/transfer-event.ts';
 import path from 'node:path';
 import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
@@ -26,10 +28,13 @@ import { rulePerformanceTable } from '../rules/performance/rule-performance.ts';
 import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
 import { formatRuleError, loadRuleDir } from '../rules/language/index.ts';
 import { DEFAULT_GBDT_PARAMS } from '../train/gbdt.ts';
-import { fdhRows, simEventRows, type SourceStats } from '../replay/row-sources.ts';
+import { fdhRows, paysimRows, simEventRows, type SourceStats } from '../replay/row-sources.ts';
+import { emptyPaySimStats } from '../replay/paysim-row.ts';
+import { flagBaseline } from '../replay/paysim-baseline.ts';
 
 const USAGE =
-  'usage: npm run replay -- (--format fdh --csv FILE | --format events --events FILE)\n' +
+  'usage: npm run replay -- (--format fdh --csv FILE | --format events --events FILE\n' +
+  '                          | --format paysim --csv FILE [--paysim-start 2025-01-01] [--currency CNY])\n' +
   '         --train-from YYYY-MM-DD --train-to YYYY-MM-DD --test-from YYYY-MM-DD --test-to YYYY-MM-DD\n' +
   '         [--weeks 1] [--step-days 7] [--from YYYY-MM-DD] [--label-delay-days 7] [--valid-days 2]\n' +
   '         [--batch-size 500] [--rules-dir DIR (RULES_DIR)] [--fraud-weight 1]\n' +
@@ -39,7 +44,7 @@ type Values = CliOptions['strings'];
 
 const OPTIONS = [
   'format', 'csv', 'events', 'from', 'train-from', 'train-to', 'test-from', 'test-to',
-  'label-delay-days', 'valid-days', 'batch-size', 'weeks', 'step-days', 'rules-dir', 'fraud-weight', ...GBDT_OPTION_NAMES,
+  'paysim-start', 'currency', 'label-delay-days', 'valid-days', 'batch-size', 'weeks', 'step-days', 'rules-dir', 'fraud-weight', ...GBDT_OPTION_NAMES,
 ];
 
 function day(values: Values, name: string, errors: string[]): number {
@@ -61,7 +66,20 @@ async function main(argv: string[]): Promise<number> {
   const values = parsed.strings;
   const errors: string[] = [];
   const format = values.format ?? 'fdh';
-  if (format !== 'fdh' && format !== 'events') errors.push(`--format must be fdh or events, got "${String(format)}"`);
+  if (format !== 'fdh' && format !== 'events' && format !== 'paysim') errors.push(`--format must be fdh, paysim or events, got "${String(format)}"`);
+  // PaySim's clock and currency (src/replay/paysim-row.ts): step 1 is the first hour of --paysim-start
+  let paysimStartMs = Date.parse('2025-01-01T00:00:00Z');
+  let currency = 'CNY';
+  if (format === 'paysim') {
+    if (values['paysim-start'] !== undefined) paysimStartMs = day(values, 'paysim-start', errors);
+    if (values.currency !== undefined) {
+      const c = CURRENCY.safeParse(values.currency);
+      if (c.success) currency = c.data;
+      else errors.push(`--currency ${c.error.issues[0]?.message ?? 'is not valid'}, got "${values.currency}"`);
+    }
+  } else {
+    for (const o of ['paysim-start', 'currency']) if (values[o] !== undefined) errors.push(`--${o} is for --format paysim only`);
+  }
   const fileOption = format === 'events' ? 'events' : 'csv';
   const file = values[fileOption];
   if (typeof file !== 'string') errors.push(`--${fileOption} FILE is required with --format ${String(format)}`);
@@ -101,7 +119,11 @@ async function main(argv: string[]): Promise<number> {
   const stats: SourceStats = { linesRead: 0, skippedZeroAmount: 0 };
   const lastTestToMs = windows[windows.length - 1]!.testToMs;
   const sourceWindow = { fromMs, toMs: lastTestToMs, labelDelayDays };
-  const rows = format === 'fdh' ? fdhRows(source, sourceWindow, stats) : simEventRows(source, sourceWindow, stats);
+  const paysim = emptyPaySimStats();
+  const rows =
+    format === 'fdh' ? fdhRows(source, sourceWindow, stats)
+    : format === 'paysim' ? paysimRows(source, { ...sourceWindow, startMs: paysimStartMs, currency }, stats, paysim)
+    : simEventRows(source, sourceWindow, stats);
 
   const started = Date.now();
   let outcome;
@@ -124,6 +146,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const report = {
     data: { format, file: path.basename(source), linesRead: stats.linesRead, skippedZeroAmount: stats.skippedZeroAmount, replayFrom: dayOf(fromMs), rowsReplayed: outcome.replayed },
+    ...(format === 'paysim'
+      ? {
+          paysim: {
+            stepOne: new Date(paysimStartMs).toISOString(),
+            currency,
+            scored: 'TRANSFER, CASH_OUT',
+            context: 'PAYMENT, DEBIT, CASH_IN (feature history only)',
+            rowsByType: paysim.byType,
+            contextRowsLabelledFraud: paysim.contextFrauds,
+          },
+        }
+      : {}),
     rules: { dir: rulesDir, version: rules.ruleSet.version, rules: rules.ruleSet.rules.length },
     policy: { thresholds: config.scoring.thresholds, modelScore: 'the GBDT trained on the week (rulesOnly: no model)', guardianLimits: 'none in replayed data' },
     trainer: { ...DEFAULT_GBDT_PARAMS, ...gbdt, earlyStoppingDays: validDays, fraudWeight },
@@ -138,6 +172,7 @@ async function main(argv: string[]): Promise<number> {
       logisticBaseline: w.logisticBaseline,
       decisions: w.decisions,
       rulePerformance: w.rulePerformance,
+      ...(format === 'paysim' ? { paysimFlagBaseline: flagBaseline(paysim.flagDays, w.windows.testFromMs, w.windows.testToMs, w.decisions.engine) } : {}),
       trainSeconds: Math.round(w.trainSeconds),
     })),
     summary: weekSummary(outcome.weeks),
@@ -152,6 +187,16 @@ async function main(argv: string[]): Promise<number> {
   for (const w of outcome.weeks) {
     log(`\nRule performance, test week ${dayOf(w.windows.testFromMs)}..${dayOf(w.windows.testToMs - DAY_MS)} (the engine's decisions: rules + the week's GBDT):`);
     log(rulePerformanceTable(w.rulePerformance));
+  }
+  for (const w of report.weeks) {
+    if (!('paysimFlagBaseline' in w) || w.paysimFlagBaseline === undefined) continue;
+    const b = w.paysimFlagBaseline;
+    const line = (name: string, f: typeof b.paysimIsFlaggedFraud): string =>
+      `  ${name}: ${f.alerts} alerts, precision ${f.precision.toFixed(3)}, recall ${f.recall.toFixed(3)}`;
+    log(`\nPaySim's isFlaggedFraud next to calmpay, test ${w.windows.test.from}..${w.windows.test.to} (${b.transfers} transfers, ${b.frauds} fraud):`);
+    log(line('isFlaggedFraud', b.paysimIsFlaggedFraud));
+    log(line('calmpay any intervention', b.calmpayAnyIntervention));
+    log(line('calmpay hold or block', b.calmpayHoldOrBlock));
   }
   console.log(JSON.stringify(report, (_, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(4)) : v), 2));
   return 0;

@@ -23,6 +23,7 @@ import type { ReplayRow } from './replay-row.ts';
  * window with the rows' labels — only rows whose label is known `labelDelayDays` after them by
  * the start of the test window — and scores the test window, and the engine's decisions (the
  * active rules and the policy, with the GBDT's score as the model score) are taken on it.
+ * Context rows (ReplayRow.context, PaySim's non-transfer types) only feed the feature history.
  */
 
 export const DAY_MS = 86_400_000;
@@ -162,6 +163,8 @@ interface Replayed {
   readonly payers: readonly string[];
   readonly amounts: readonly number[];
   readonly scenarios: readonly string[];
+  /** rows that only feed the history (ReplayRow.context): no training, test or decision */
+  readonly context: readonly boolean[];
   /** the rules' verdict on each row from the earliest test window on (active hits with their rule ids) */
   readonly verdicts: readonly (RuleVerdict<PerformanceHit> | undefined)[];
   /** the shadow rules that fired on each row from the earliest test window on */
@@ -183,6 +186,7 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const payers: string[] = [];
   const amounts: number[] = [];
   const scenarios: string[] = [];
+  const context: boolean[] = [];
   const verdicts: (RuleVerdict<PerformanceHit> | undefined)[] = [];
   const shadowHits: (readonly string[] | undefined)[] = [];
   const currencies: string[] = [];
@@ -194,7 +198,8 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
       amounts[i] = r.event.amount;
       scenarios[i] = r.scenario;
       currencies[i] = r.event.currency;
-      if (Date.parse(r.event.occurredAt) >= firstTestMs) {
+      context[i] = r.context === true;
+      if (!context[i] && Date.parse(r.event.occurredAt) >= firstTestMs) {
         const evaluation = input.ruleSet.evaluate(v);
         verdicts[i] = verdictOf(evaluation, v, withRuleId);
         let shadow: string[] | null = null;
@@ -204,7 +209,7 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
     },
   });
   const replaySeconds = (Date.now() - started) / 1000;
-  const replayed: Replayed = { set, payers, amounts, scenarios, verdicts, shadowHits, currencies, ruleSet: input.ruleSet };
+  const replayed: Replayed = { set, payers, amounts, scenarios, context, verdicts, shadowHits, currencies, ruleSet: input.ruleSet };
   const params: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...input.gbdt };
   const fraudWeight = input.fraudWeight ?? 1;
   const weeks = input.windows.map((w) => runWeek(replayed, w, params, fraudWeight, input.policy));
@@ -220,6 +225,7 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
   const validFromMs = w.trainToMs - w.validDays * DAY_MS;
   const delayMs = w.labelDelayDays * DAY_MS;
   for (let i = 0; i < set.times.length; i++) {
+    if (r.context[i]) continue;
     const t = set.times[i]!;
     if (t >= w.trainFromMs && t < w.trainToMs) {
       if (t + delayMs > w.testFromMs) unknown += 1;

@@ -4,6 +4,7 @@ import { createGunzip } from 'node:zlib';
 import { TransferEventSchema } from '../features/transfer-event.ts';
 import type { SimLabel } from '../sim/types.ts';
 import { checkFdhHeader, fdhReplayRow, parseFdhRow } from './fdh-row.ts';
+import { checkPaySimHeader, countPaySimRow, parsePaySimRow, paysimReplayRow, paysimStepMs, type PaySimStats } from './paysim-row.ts';
 import type { ReplayRow } from './replay-row.ts';
 
 /**
@@ -70,6 +71,50 @@ export async function* fdhRows(file: string, w: SourceWindow, stats: SourceStats
       continue;
     }
     yield fdhReplayRow(row, w.labelDelayDays);
+  }
+}
+
+/**
+ * A PaySim CSV (gzipped or not; src/replay/paysim-row.ts for the mapping). `startMs` is the UTC
+ * day of step 1; `paysim` counts the rows replayed by type and PaySim's own flag per day.
+ */
+export async function* paysimRows(
+  file: string,
+  w: SourceWindow & { readonly startMs: number; readonly currency: string },
+  stats: SourceStats,
+  paysim: PaySimStats,
+): AsyncGenerator<ReplayRow> {
+  let lineNo = 0;
+  let prevMs = Number.NEGATIVE_INFINITY;
+  for await (const line of lines(file)) {
+    lineNo += 1;
+    if (lineNo === 1) {
+      try {
+        checkPaySimHeader(line);
+      } catch (err) {
+        throw new Error(`${file}: ${(err as Error).message}`);
+      }
+      continue;
+    }
+    if (line.trim() === '') continue;
+    stats.linesRead += 1;
+    let row;
+    try {
+      row = parsePaySimRow(line, lineNo);
+    } catch (err) {
+      throw new Error(`${file}: ${(err as Error).message}`);
+    }
+    const ms = paysimStepMs(row.step, w.startMs);
+    checkOrder(file, lineNo, ms, prevMs);
+    prevMs = ms;
+    if (ms < w.fromMs) continue;
+    if (ms >= w.toMs) return;
+    if (row.amount <= 0) {
+      stats.skippedZeroAmount += 1;
+      continue;
+    }
+    countPaySimRow(paysim, row, ms);
+    yield paysimReplayRow(row, { startMs: w.startMs, currency: w.currency, labelDelayDays: w.labelDelayDays });
   }
 }
 
