@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { FEATURE_COUNT, type FeatureValue } from '../features/catalogue.ts';
+import { ageBandOf, FEATURE_COUNT, type FeatureValue } from '../features/catalogue.ts';
+import { RulePerformanceTally, type PerformanceHit, type RulePerformanceReport } from '../rules/performance/rule-performance.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import { BacktestTally, type BacktestCounts, type TallyRow } from './backtest-tally.ts';
 import { replayDecision, type ReplayContext, type ReplayOutcome, type ReplayPolicy } from './replay-decision.ts';
@@ -63,6 +64,23 @@ export interface BacktestOutcome extends BacktestCounts {
   readonly skippedOtherCatalogue: number;
   /** decisions whose stored vector is not a list of the catalogue's length: not replayed */
   readonly skippedMalformed: number;
+  /**
+   * Per rule of each side (issue 16, src/rules/performance/rule-performance.ts): hits, precision,
+   * legitimate hit rate, share of caught fraud, unique catches and the budget flag, on that
+   * side's decisions; fraud is a reported scam, legitimate every other decision.
+   */
+  readonly performance: { readonly active: RulePerformanceReport; readonly candidate: RulePerformanceReport };
+}
+
+/** One side's outcome on one decision, as the rule performance counts it. */
+function addPerformance(tally: RulePerformanceTally, r: StoredDecisionRow, v: readonly FeatureValue[], ctx: ReplayContext, o: ReplayOutcome): void {
+  const hits: PerformanceHit[] = [];
+  const shadow: string[] = [];
+  for (const h of o.hits) {
+    if (h.mode === 'shadow') shadow.push(h.ruleId);
+    else hits.push(h);
+  }
+  tally.add({ hits, shadowRuleIds: shadow, segment: ageBandOf(v), context: ctx, action: o.action, fraud: r.reported, amount: r.amount, currency: r.currency });
 }
 
 function parseVector(text: string): FeatureValue[] | null {
@@ -78,6 +96,8 @@ function parseVector(text: string): FeatureValue[] | null {
 export async function runBacktest(run: BacktestRun): Promise<BacktestOutcome> {
   const { source, active, candidate, policy } = run;
   const tally = new BacktestTally(active, candidate);
+  const activePerformance = new RulePerformanceTally(active.rules, policy);
+  const candidatePerformance = new RulePerformanceTally(candidate.rules, policy);
   const counted = await source.count();
   let done = 0;
   let malformed = 0;
@@ -119,17 +139,21 @@ export async function runBacktest(run: BacktestRun): Promise<BacktestOutcome> {
       }
       const ctx: ReplayContext = r;
       const a: ReplayOutcome = replayDecision(active, v, ctx, policy);
-      const c: ReplayOutcome = replayDecision(
-        candidate,
-        v,
-        modelScores === null ? ctx : { amount: r.amount, guardianBlocked: r.guardianBlocked, featuresDegraded: r.featuresDegraded, modelScore: modelScores[i]! },
-        policy,
-      );
+      const cctx: ReplayContext =
+        modelScores === null ? ctx : { amount: r.amount, guardianBlocked: r.guardianBlocked, featuresDegraded: r.featuresDegraded, modelScore: modelScores[i]! };
+      const c: ReplayOutcome = replayDecision(candidate, v, cctx, policy);
       tally.add(r, a, c);
+      addPerformance(activePerformance, r, v, ctx, a);
+      addPerformance(candidatePerformance, r, v, cctx, c);
     }
     done += page.value.length;
     await run.onProgress?.({ rowsDone: done, rowsTotal: Math.max(done, counted.current) });
     await nextTurn();
   }
-  return { ...tally.result(), skippedOtherCatalogue: counted.otherCatalogue, skippedMalformed: malformed };
+  return {
+    ...tally.result(),
+    skippedOtherCatalogue: counted.otherCatalogue,
+    skippedMalformed: malformed,
+    performance: { active: activePerformance.result(), candidate: candidatePerformance.result() },
+  };
 }

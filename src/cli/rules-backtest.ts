@@ -3,7 +3,7 @@
  *  [--database-url URL]`: the backtest of POST /v1/rules/backtest, in the foreground, printing the
  * JSON report on stdout (progress on stderr). The decisions are read from DATABASE_URL (or
  * --database-url), else from the embedded database under DATA_DIR, which must not be open in a
- * running engine. The baseline is the active rule version in the SQL store, or without one (or
+ * running engine; each side's rule performance (issue 16) is also printed as a table on stderr. The baseline is the active rule version in the SQL store, or without one (or
  * with --active DIR) the rule files of that directory (default RULES_DIR). Exit 2 on bad options,
  * naming every one; 1 when the candidate rules are invalid or the run fails.
  */
@@ -15,6 +15,7 @@ import { openCandidateModel, type CandidateModel } from '../backtest/candidate-m
 import { decisionPages } from '../backtest/decision-pages.ts';
 import { replayPolicy } from '../backtest/replay-decision.ts';
 import { requestWindow } from '../backtest/window.ts';
+import { rulePerformanceTable } from '../rules/performance/rule-performance.ts';
 import { compileRuleSetFromText, loadRuleDir, type RuleSet } from '../rules/language/index.ts';
 import { readActive, readVersion } from '../rules/versions/rule-version-store.ts';
 import { migrate } from '../store/sql/migrate.ts';
@@ -100,6 +101,8 @@ export async function backtestCommand(argv: string[]): Promise<number> {
       onProgress: (p) => progress.update(p.rowsDone, p.rowsTotal),
     });
     progress.end();
+    process.stderr.write(`Rule performance of the active set ${report.active.version}:\n${rulePerformanceTable(report.performance.active)}\n\n`);
+    process.stderr.write(`Rule performance of the candidate ${report.candidate.version}:\n${rulePerformanceTable(report.performance.candidate)}\n`);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
   } finally {

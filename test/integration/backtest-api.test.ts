@@ -16,7 +16,7 @@ import { compileRuleSetFromText } from '../../src/rules/language/rule-set.ts';
 import type { SqlParam, SqlStore } from '../../src/store/sql/sql-store.ts';
 import { FIXTURE_RULES, testApp } from '../helpers/app.ts';
 import { SQL_BACKENDS, testSql } from '../helpers/sql.ts';
-import { candidateFiles, EXPECTED, EXPECTED_RULES, EXPECTED_TRANSITIONS, seededRows, seedHistory, WINDOW } from './backtest-fixtures.ts';
+import { candidateFiles, EXPECTED, EXPECTED_PERFORMANCE, EXPECTED_RULES, EXPECTED_TRANSITIONS, seededRows, seedHistory, WINDOW } from './backtest-fixtures.ts';
 
 type TestApp = Awaited<ReturnType<typeof testApp>>;
 
@@ -75,6 +75,12 @@ describe.each(SQL_BACKENDS)('POST /v1/rules/backtest on a seeded history in %s',
     expect(r.window).toEqual({ from: '2026-11-10T00:00:00.000Z', to: '2026-11-11T00:00:00.000Z' });
     expect(r.active).toEqual({ version: app.rules.current.version, rules: 4 });
     expect(r.candidate).toMatchObject({ rules: 4, model: null });
+  });
+
+  it('reports each side\'s rule performance: unique catches and the rule that spends budget and catches little (issue 16)', async () => {
+    const { job } = await runJob(app, { files: candidateFiles(fixture), ...WINDOW });
+    expect(job.result!.performance).toMatchObject(EXPECTED_PERFORMANCE);
+    expect(job.result!.performance.active.rules.find((r) => r.ruleId === 'elderly-on-call-new-payee')!.flagReason).toContain('of legitimate transfers cool_off');
   });
 
   it('writes progress page by page while a job runs', async () => {

@@ -213,3 +213,46 @@ export const EXPECTED_TRANSITIONS = [
   { from: 'warn', to: 'allow', ...tally(1, 20000, 0, 0) },
   { from: 'warn', to: 'block', ...tally(1, 60000, 1, 60000) },
 ];
+
+/**
+ * Rule performance of each side (issue 16), from the table above: fraud is a reported decision
+ * (bt-2, bt-3, bt-6), every other replayed one is legitimate (bt-1, bt-4, bt-5, bt-9, bt-10).
+ */
+export const EXPECTED_PERFORMANCE = {
+  active: {
+    transfers: 8,
+    legitimate: 5,
+    fraud: { transfers: 3, amount: { CNY: 120100 } },
+    caughtFraud: { transfers: 1, amount: { CNY: 60000 } },
+    legitimateRates: { warn: 0.4, cool_off: 0.2, block: 0.2 },
+    rules: [
+      // warns bt-1 (legitimate) and bt-2 (reported): the only catch of the window, its alone
+      {
+        ruleId: 'large-to-new-payee',
+        hits: 2,
+        precision: 0.5,
+        legitimateHitRate: 0.2,
+        caughtFraudShare: 1,
+        uniqueCatches: { transfers: 1, amount: { CNY: 60000 } },
+        flagged: false,
+      },
+      // holds bt-4, legitimate: 20 % of legitimate transfers held, nothing caught
+      { ruleId: 'elderly-on-call-new-payee', hits: 1, legitimateInterventions: { warn: 0, cool_off: 1, block: 0 }, uniqueCatches: { transfers: 0 }, flagged: true },
+      { ruleId: 'rapid-repeat', hits: 0, precision: null, flagged: false },
+      { ruleId: 'night-shadow', mode: 'shadow', hits: 1, fraudHits: 1, missedFraudHits: 1, flagged: false },
+    ],
+  },
+  candidate: {
+    transfers: 8,
+    legitimate: 5,
+    caughtFraud: { transfers: 2, amount: { CNY: 120000 } },
+    legitimateRates: { warn: 0.2, cool_off: 0.2, block: 0.2 },
+    rules: [
+      { ruleId: 'elderly-on-call-new-payee', flagged: true },
+      { ruleId: 'rapid-repeat', hits: 0 },
+      { ruleId: 'night-shadow', mode: 'shadow', missedFraudHits: 1 },
+      // blocks bt-2 and bt-3: without it both are allowed (the guardian block of bt-10 is nobody's catch)
+      { ruleId: 'big-amount-block', hits: 2, precision: 1, legitimateHitRate: 0, caughtFraudShare: 1, uniqueCatches: { transfers: 2, amount: { CNY: 120000 } }, flagged: false },
+    ],
+  },
+};

@@ -10,7 +10,7 @@ import { activate, insertVersion } from '../../src/rules/versions/rule-version-s
 import { migrate } from '../../src/store/sql/migrate.ts';
 import { openSqlStore } from '../../src/store/sql/sql-store.ts';
 import { FIXTURE_RULES } from '../helpers/app.ts';
-import { candidateFiles, EXPECTED, EXPECTED_RULES, EXPECTED_TRANSITIONS, seedHistory, WINDOW } from './backtest-fixtures.ts';
+import { candidateFiles, EXPECTED, EXPECTED_PERFORMANCE, EXPECTED_RULES, EXPECTED_TRANSITIONS, seedHistory, WINDOW } from './backtest-fixtures.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -58,6 +58,9 @@ describe('npm run rules -- backtest', () => {
     expect(report).toMatchObject(EXPECTED);
     expect(report.changes.transitions).toEqual(EXPECTED_TRANSITIONS);
     expect(report.rules).toEqual(EXPECTED_RULES);
+    expect(report.performance).toMatchObject(EXPECTED_PERFORMANCE);
+    expect(r.stderr).toContain('Rule performance of the candidate');
+    expect(r.stderr).toMatch(/^\| elderly-on-call-new-payee \| active \| 1 \|.*\| FLAGGED \|$/m);
   }, 60_000);
 
   it('names every bad option and exits 2', async () => {
