@@ -23,7 +23,7 @@ import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { progressLine } from './progress.ts';
-import { summaryTable, weekSummary } from '../replay/replay-summary.ts';
+import { handbookTable, summaryTable, weekSummary } from '../replay/replay-summary.ts';
 import { rulePerformanceTable } from '../rules/performance/rule-performance.ts';
 import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
 import { formatRuleError, loadRuleDir } from '../rules/language/index.ts';
@@ -170,6 +170,7 @@ async function main(argv: string[]): Promise<number> {
       rows: w.rows,
       gbdt: w.gbdt,
       logisticBaseline: w.logisticBaseline,
+      handbookTestSet: w.handbookTestSet,
       decisions: w.decisions,
       rulePerformance: w.rulePerformance,
       ...(format === 'paysim' ? { paysimFlagBaseline: flagBaseline(paysim.flagDays, w.windows.testFromMs, w.windows.testToMs, w.decisions.engine) } : {}),
@@ -183,7 +184,10 @@ async function main(argv: string[]): Promise<number> {
       replayRowsPerSecond: Math.round(outcome.replayed / Math.max(outcome.replaySeconds, 1e-3)),
     },
   };
+  log('every test row:');
   log(summaryTable(report.summary));
+  log("\nthe handbook's test set (payers known compromised on the day left out), the set its published baselines are measured on:");
+  log(handbookTable(report.summary));
   for (const w of outcome.weeks) {
     log(`\nRule performance, test week ${dayOf(w.windows.testFromMs)}..${dayOf(w.windows.testToMs - DAY_MS)} (the engine's decisions: rules + the week's GBDT):`);
     log(rulePerformanceTable(w.rulePerformance));

@@ -123,7 +123,8 @@ export function detectionMetrics(r: ScoredRows): DetectionMetrics {
   };
 }
 
-function subset(r: ScoredRows, keep: (i: number) => boolean): ScoredRows {
+/** The rows `keep` accepts, every column alike. */
+export function subset(r: ScoredRows, keep: (i: number) => boolean): ScoredRows {
   const idx: number[] = [];
   for (let i = 0; i < r.scores.length; i++) if (keep(i)) idx.push(i);
   return {

@@ -11,7 +11,8 @@ import { WindowReplay } from '../features/window-replay.ts';
 import { decisionReport, replayAction, type DecisionReport, type RuleVerdict } from './replay-decisions.ts';
 import { enginePolicy, replayedContext, verdictOf } from '../scoring/decide.ts';
 import { rulePerformance, type DecidedTransfer, type PerformanceHit, type RulePerformanceReport } from '../rules/performance/rule-performance.ts';
-import { detectionReport, type DetectionReport, type ScoredRows } from './replay-metrics.ts';
+import { handbookTestRows, knownCompromised, type FraudDay } from './handbook-test-set.ts';
+import { detectionReport, subset, type DetectionReport, type ScoredRows } from './replay-metrics.ts';
 import type { ReplayRow } from './replay-row.ts';
 
 /**
@@ -137,6 +138,12 @@ export interface WeekOutcome {
   readonly gbdt: { readonly trees: number; readonly stopReason: string; readonly metrics: DetectionReport };
   readonly logisticBaseline: { readonly metrics: DetectionReport };
   /**
+   * The same models on the handbook's test set (src/replay/handbook-test-set.ts): the test rows
+   * less those of payers known compromised on the row's day (a fraud from the first training day
+   * on, its label known by then). The handbook's published baselines are measured on this set.
+   */
+  readonly handbookTestSet: HandbookTestSet;
+  /**
    * The engine's actions on the test window: the active rules and the policy with the GBDT's
    * score as the model score (`engine`), and with the rules alone (`rulesOnly`, as the engine
    * runs while no model is loaded).
@@ -149,6 +156,16 @@ export interface WeekOutcome {
    */
   readonly rulePerformance: RulePerformanceReport;
   readonly trainSeconds: number;
+}
+
+export interface HandbookTestSet {
+  readonly rows: number;
+  readonly frauds: number;
+  /** test rows, and frauds among them, of payers known compromised on the row's day */
+  readonly leftOutRows: number;
+  readonly leftOutFrauds: number;
+  readonly gbdt: DetectionReport;
+  readonly logisticBaseline: DetectionReport;
 }
 
 export interface ReplayOutcome {
@@ -259,6 +276,7 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
     days: testIdx.map((i) => Math.floor(set.times[i]! / DAY_MS)),
     scenarios: testScenarios,
   });
+  const handbook = handbookTestSet(r, w, testIdx, scored(gbdtScores), scored(logisticScores));
   const testVerdicts = testIdx.map((i) => r.verdicts[i]!);
   const decided = (actions: readonly Action[]): DecisionReport =>
     decisionReport({ actions, labels: test.labels, scenarios: testScenarios, verdicts: testVerdicts });
@@ -284,8 +302,45 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
     rows: { train: train.nRows, trainFrauds, trainLabelNotYetKnown: unknown, test: test.nRows, testFrauds },
     gbdt: { trees: chosen.report.trees, stopReason: chosen.report.stopReason, metrics: detectionReport(scored(gbdtScores)) },
     logisticBaseline: { metrics: detectionReport(scored(logisticScores)) },
+    handbookTestSet: handbook,
     decisions: { engine: decided(engineActions), rulesOnly: decided(testVerdicts.map((v) => replayAction(v, null, policy))) },
     rulePerformance: rulePerformance(transfers, r.ruleSet.rules, enginePolicy(policy)),
     trainSeconds,
+  };
+}
+
+const dayOf = (ms: number): number => Math.floor(ms / DAY_MS);
+
+/** The week's scored test rows cut to the handbook's test set, and the figures on it. */
+function handbookTestSet(r: Replayed, w: ReplayWindows, testIdx: readonly number[], gbdt: ScoredRows, logistic: ScoredRows): HandbookTestSet {
+  const { times, data } = r.set;
+  const frauds: FraudDay[] = [];
+  for (let i = 0; i < times.length; i++) {
+    if (data.labels[i] === 1 && times[i]! >= w.trainFromMs && times[i]! < w.testToMs) frauds.push({ payer: r.payers[i]!, day: dayOf(times[i]!) });
+  }
+  const testDays: number[] = [];
+  for (let d = dayOf(w.testFromMs); d < dayOf(w.testToMs); d++) testDays.push(d);
+  const known = knownCompromised(frauds, { firstDay: dayOf(w.trainFromMs), delayDays: w.labelDelayDays }, testDays);
+  const keep = handbookTestRows(gbdt.payers, gbdt.days, known);
+  let rows = 0;
+  let kept = 0;
+  let leftOutRows = 0;
+  let leftOutFrauds = 0;
+  for (let k = 0; k < testIdx.length; k++) {
+    if (keep[k]) {
+      rows += 1;
+      kept += gbdt.labels[k]!;
+    } else {
+      leftOutRows += 1;
+      leftOutFrauds += gbdt.labels[k]!;
+    }
+  }
+  return {
+    rows,
+    frauds: kept,
+    leftOutRows,
+    leftOutFrauds,
+    gbdt: detectionReport(subset(gbdt, (k) => keep[k]!)),
+    logisticBaseline: detectionReport(subset(logistic, (k) => keep[k]!)),
   };
 }

@@ -31,7 +31,7 @@ function fdhLine(id: number, ms: number, customer: number, terminal: number, amo
  * Scenario 1: amounts above 220. Scenario 2: terminals 3 and 4 compromised from day 3, every
  * transfer to them fraud afterwards (the payee's report count, after the delay, reveals them).
  */
-function syntheticCsv(): { text: string; fraudsInTest: number; rowsInTest: number } {
+function syntheticCsv(): { text: string; fraudsInTest: number; rowsInTest: number; rows: { customer: number; day: number; fraud: boolean }[] } {
   let seed = 12345;
   const rand = (): number => {
     seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
@@ -41,6 +41,7 @@ function syntheticCsv(): { text: string; fraudsInTest: number; rowsInTest: numbe
   let id = 0;
   let fraudsInTest = 0;
   let rowsInTest = 0;
+  const rows: { customer: number; day: number; fraud: boolean }[] = [];
   for (let day = 0; day < 28; day++) {
     const times = Array.from({ length: 240 }, () => T0 + day * DAY + Math.floor(rand() * DAY) - (Math.floor(rand() * DAY) % 1000)).sort((a, b) => a - b);
     for (const ms of times) {
@@ -53,13 +54,14 @@ function syntheticCsv(): { text: string; fraudsInTest: number; rowsInTest: numbe
         scenario = 1;
       } else if (day >= 3 && (terminal === 3 || terminal === 4)) scenario = 2;
       lines.push(fdhLine(id++, ms, customer, terminal, amount, scenario));
+      rows.push({ customer, day, fraud: scenario !== 0 });
       if (day >= 21) {
         rowsInTest += 1;
         if (scenario !== 0) fraudsInTest += 1;
       }
     }
   }
-  return { text: `${lines.join('\n')}\n`, fraudsInTest, rowsInTest };
+  return { text: `${lines.join('\n')}\n`, fraudsInTest, rowsInTest, rows };
 }
 
 describe('npm run replay', () => {
@@ -231,7 +233,7 @@ describe('npm run replay', () => {
   }, 180_000);
 
   it('replays a synthetic handbook file end to end over two test weeks and reports the detection figures and decisions', async () => {
-    const { text, fraudsInTest, rowsInTest } = syntheticCsv();
+    const { text, fraudsInTest, rowsInTest, rows } = syntheticCsv();
     const file = path.join(dir, 'synthetic.csv');
     writeFileSync(file, text);
     const { stdout, stderr } = await promisify(execFile)(
@@ -255,6 +257,7 @@ describe('npm run replay', () => {
         rows: { test: number; testFrauds: number; trainLabelNotYetKnown: number; train: number };
         gbdt: { metrics: Metrics };
         logisticBaseline: { metrics: { overall: Record<string, number> } };
+        handbookTestSet: { rows: number; frauds: number; leftOutRows: number; leftOutFrauds: number; gbdt: Metrics };
         decisions: { engine: { legitimate: Rates; fraud: Rates; byAgeBand: unknown }; rulesOnly: { legitimate: Rates; fraud: Rates } };
       }[];
       summary: { weeks: { testWeek: string; averagePrecision: number }[]; mean: { testWeek: string; averagePrecision: number } };
@@ -295,6 +298,26 @@ describe('npm run replay', () => {
     );
     expect(stderr).toContain('| 2018-04-22..2018-04-28 |');
     expect(report.handbookBaselines.randomForest.averagePrecision).toBe(0.658);
+
+    // the handbook's test set of the second week (train days 7..13, test days 21..27), its
+    // get_train_test_set written out: the training week's frauds, then day 13 + k for test day 21 + k
+    const known = new Set(rows.filter((r) => r.fraud && r.day >= 7 && r.day < 14).map((r) => r.customer));
+    let kept = 0;
+    let keptFrauds = 0;
+    for (let k = 0; k < 7; k++) {
+      for (const r of rows) if (r.fraud && r.day === 13 + k) known.add(r.customer);
+      for (const r of rows) {
+        if (r.day === 21 + k && !known.has(r.customer)) {
+          kept += 1;
+          keptFrauds += r.fraud ? 1 : 0;
+        }
+      }
+    }
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(rowsInTest);
+    expect(last.handbookTestSet).toMatchObject({ rows: kept, frauds: keptFrauds, leftOutRows: rowsInTest - kept, leftOutFrauds: fraudsInTest - keptFrauds });
+    expect(last.handbookTestSet.gbdt.overall['rows']).toBe(kept);
+    expect(stderr).toContain("the handbook's test set");
   }, 180_000);
 
   it('refuses bad options, naming each', async () => {

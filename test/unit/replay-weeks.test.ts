@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consecutiveWindows, unweightedProbabilities, weightFrauds, windowProblems, type ReplayWindows } from '../../src/replay/replay-run.ts';
-import { summaryTable, weekSummary } from '../../src/replay/replay-summary.ts';
+import { handbookTable, summaryTable, weekSummary } from '../../src/replay/replay-summary.ts';
 import type { WeekOutcome } from '../../src/replay/replay-run.ts';
 import { loadConfig } from '../../src/config.ts';
 import { enginePolicy } from '../../src/scoring/decide.ts';
@@ -71,7 +71,7 @@ describe('the summary over weeks', () => {
     fraudValueRecallAt1pct: 0.7,
     fraudValueRecallAt5pct: 0.9,
   });
-  const week = (testFrom: string, ap: number, legitHold: number): WeekOutcome => {
+  const week = (testFrom: string, ap: number, legitHold: number, handbookAp = 0.5): WeekOutcome => {
     const decisions = { legitimate: rates(0.01, legitHold, 0), fraud: rates(0.1, 0.3, 0.4), fraudByScenario: {}, byAgeBand: { unavailable: 'x' }, ruleErrors: 0 };
     return {
       windows: { fromMs: 0, trainFromMs: 0, trainToMs: 0, testFromMs: d(testFrom), testToMs: d(testFrom) + 7 * DAY, labelDelayDays: 7, validDays: 2 },
@@ -80,6 +80,14 @@ describe('the summary over weeks', () => {
       logisticBaseline: { metrics: { overall: metrics(0.4), byScenario: {} } },
       decisions: { engine: decisions, rulesOnly: decisions },
       rulePerformance: rulePerformance([], [], enginePolicy(loadConfig({}).scoring)),
+      handbookTestSet: {
+        rows: 90,
+        frauds: 6,
+        leftOutRows: 10,
+        leftOutFrauds: 4,
+        gbdt: { overall: { ...metrics(handbookAp), rocAuc: 0.85, cardPrecisionAt100: 0.35, cardPrecisionAt100ExcludingDetected: 0.3 }, byScenario: {} },
+        logisticBaseline: { overall: { ...metrics(0.2), rocAuc: 0.8, cardPrecisionAt100ExcludingDetected: 0.25 }, byScenario: {} },
+      },
       trainSeconds: 1,
     };
   };
@@ -96,5 +104,26 @@ describe('the summary over weeks', () => {
     expect(table).toHaveLength(5);
     expect(table[2]).toBe('| 2018-07-04..2018-07-10 | 10 | 40 | 0.900 | 0.600 | 0.500 (0.400) | 0.600 | 0.700 | 0.400 | 1.0% / 10.0% / 0.0% | 10.0% / 30.0% / 40.0% |');
     expect(table[4]).toContain('| mean | 10 | 40 | 0.900 | 0.650 |');
+  });
+
+  it("has the handbook test set's figures per week and their mean, with card precision as the handbook computes it", () => {
+    const s = weekSummary([week('2018-07-04', 0.6, 0.1, 0.5), week('2018-07-11', 0.7, 0.2, 0.4)]);
+    expect(s.weeks[0]!.handbook).toEqual({
+      testRows: 90,
+      testFrauds: 6,
+      leftOutRows: 10,
+      leftOutFrauds: 4,
+      rocAuc: 0.85,
+      averagePrecision: 0.5,
+      cardPrecisionAt100: 0.3,
+      logisticRocAuc: 0.8,
+      logisticAveragePrecision: 0.2,
+      logisticCardPrecisionAt100: 0.25,
+    });
+    expect(s.mean.handbook.averagePrecision).toBeCloseTo(0.45, 12);
+    const table = handbookTable(s).split('\n');
+    expect(table).toHaveLength(5);
+    expect(table[2]).toBe('| 2018-07-04..2018-07-10 | 90 (6) | 10 (4) | 0.850 | 0.500 | 0.300 | 0.800 | 0.200 | 0.250 |');
+    expect(table[4]).toBe('| mean | 90 (6) | 10 (4) | 0.850 | 0.450 | 0.300 | 0.800 | 0.200 | 0.250 |');
   });
 });
