@@ -169,6 +169,7 @@ export interface HandbookTestSet {
 }
 
 export interface ReplayOutcome {
+  /** events through the feature code, context rows included */
   readonly replayed: number;
   readonly weeks: readonly WeekOutcome[];
   readonly replaySeconds: number;
@@ -180,8 +181,6 @@ interface Replayed {
   readonly payers: readonly string[];
   readonly amounts: readonly number[];
   readonly scenarios: readonly string[];
-  /** rows that only feed the history (ReplayRow.context): no training, test or decision */
-  readonly context: readonly boolean[];
   /** the rules' verdict on each row from the earliest test window on (active hits with their rule ids) */
   readonly verdicts: readonly (RuleVerdict<PerformanceHit> | undefined)[];
   /** the shadow rules that fired on each row from the earliest test window on */
@@ -203,7 +202,6 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const payers: string[] = [];
   const amounts: number[] = [];
   const scenarios: string[] = [];
-  const context: boolean[] = [];
   const verdicts: (RuleVerdict<PerformanceHit> | undefined)[] = [];
   const shadowHits: (readonly string[] | undefined)[] = [];
   const currencies: string[] = [];
@@ -215,8 +213,7 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
       amounts[i] = r.event.amount;
       scenarios[i] = r.scenario;
       currencies[i] = r.event.currency;
-      context[i] = r.context === true;
-      if (!context[i] && Date.parse(r.event.occurredAt) >= firstTestMs) {
+      if (Date.parse(r.event.occurredAt) >= firstTestMs) {
         const evaluation = input.ruleSet.evaluate(v);
         verdicts[i] = verdictOf(evaluation, v, withRuleId);
         let shadow: string[] | null = null;
@@ -224,13 +221,15 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
         shadowHits[i] = shadow ?? NO_SHADOW;
       }
     },
+    // context rows feed the history only: no row of the dataset, so no training, test or decision
+    keep: (r) => r.context !== true,
   });
   const replaySeconds = (Date.now() - started) / 1000;
-  const replayed: Replayed = { set, payers, amounts, scenarios, context, verdicts, shadowHits, currencies, ruleSet: input.ruleSet };
+  const replayed: Replayed = { set, payers, amounts, scenarios, verdicts, shadowHits, currencies, ruleSet: input.ruleSet };
   const params: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...input.gbdt };
   const fraudWeight = input.fraudWeight ?? 1;
   const weeks = input.windows.map((w) => runWeek(replayed, w, params, fraudWeight, input.policy));
-  return { replayed: set.data.nRows, weeks, replaySeconds };
+  return { replayed: set.events, weeks, replaySeconds };
 }
 
 function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight: number, policy: ScoringPolicyConfig): WeekOutcome {
@@ -242,7 +241,6 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
   const validFromMs = w.trainToMs - w.validDays * DAY_MS;
   const delayMs = w.labelDelayDays * DAY_MS;
   for (let i = 0; i < set.times.length; i++) {
-    if (r.context[i]) continue;
     const t = set.times[i]!;
     if (t >= w.trainFromMs && t < w.trainToMs) {
       if (t + delayMs > w.testFromMs) unknown += 1;

@@ -50,10 +50,17 @@ export interface ReplayLabelledOptions<L extends LabelledEvent> {
    * catalogue order (per-row attributes the dataset does not carry; the vector is not kept)
    */
   readonly onRow?: (row: number, labelled: L, vector: readonly FeatureValue[]) => void;
+  /**
+   * whether an event becomes a row of the dataset (default: every one); an event it refuses
+   * still goes through the feature replay, so it feeds the history of later events, but is not
+   * encoded, kept or handed to `onRow` (the replay's context rows: PaySim's PAYMENT, DEBIT, CASH_IN)
+   */
+  readonly keep?: (labelled: L) => boolean;
 }
 
 /**
- * Replays and encodes every event, then closes `replay`. Reports are applied before each of the
+ * Replays every event and encodes those `keep` accepts (all by default), then closes `replay`;
+ * `events` is how many went through the feature replay. Reports are applied before each of the
  * replay's batches up to the time of its first event, so a report can reach the payee flags up
  * to one batch late, never early.
  */
@@ -62,8 +69,8 @@ export async function replayLabelled<L extends LabelledEvent = LabelledEvent>(
   source: AsyncIterable<L> | Iterable<L>,
   onProgress?: (rows: number) => void,
   options: ReplayLabelledOptions<L> = {},
-): Promise<ReplayedSet> {
-  const { onRow } = options;
+): Promise<ReplayedSet & { readonly events: number }> {
+  const { onRow, keep } = options;
   // reports due later, kept sorted by time when applied
   const pending: { payeeId: string; caseId: string; reporter: string; atMs: number }[] = [];
   let labels = new Uint8Array(4_096);
@@ -91,12 +98,14 @@ export async function replayLabelled<L extends LabelledEvent = LabelledEvent>(
       yield r.event;
     }
   }
+  let replayed: number;
   try {
-    await replay.replay(
+    replayed = await replay.replay(
       events(),
       (e, v) => {
         const r = labelOf.get(e.transferId)!;
         labelOf.delete(e.transferId);
+        if (keep !== undefined && !keep(r)) return;
         if (n === labels.length) grow();
         encodeVectorInto(v, x, n * MODEL_FEATURE_COUNT);
         labels[n] = r.fraud ? 1 : 0;
@@ -120,6 +129,7 @@ export async function replayLabelled<L extends LabelledEvent = LabelledEvent>(
   return {
     data: { x: x.slice(0, n * MODEL_FEATURE_COUNT), nRows: n, nFeatures: MODEL_FEATURE_COUNT, labels: labels.slice(0, n), featureNames: MODEL_FEATURE_NAMES },
     times: times.slice(0, n),
+    events: replayed,
   };
 }
 
