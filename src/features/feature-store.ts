@@ -48,12 +48,12 @@ interface PendingRecord {
   readonly reject: (err: Error) => void;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** payers with guardian limits whose time zone is remembered; a miss costs one extra call */
 const GUARDIAN_ZONE_CACHE = 100_000;
 
 /** Per window: bucket count, current bucket index and that bucket's field name (see the script header). */
-function windowArgs(tMs: number): string[] {
+export function windowArgs(tMs: number): string[] {
   const args: string[] = [];
   WINDOWS.forEach((w, k) => {
     const bucket = String(Math.floor(tMs / (w.bucketSeconds * 1000)));
@@ -63,7 +63,7 @@ function windowArgs(tMs: number): string[] {
 }
 const LONGEST = WINDOWS[WINDOWS.length - 1]!;
 /** the window hashes' TTL is refreshed once per 30d-window bucket: the window, plus two buckets */
-const WINDOW_TTL_MS = (LONGEST.seconds + 2 * LONGEST.bucketSeconds) * 1000;
+export const WINDOW_TTL_MS = (LONGEST.seconds + 2 * LONGEST.bucketSeconds) * 1000;
 
 /**
  * The keys and arguments of one score-script call (see the script's header), in order. Also

@@ -62,6 +62,31 @@ export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
     key('payee reports', 'payee', (k, i) => k.accountReports(i.payee)),
     key('payer guardian', 'payer', (k, i) => k.accountGuardian(i.payer)),
   ],
+  // the split score (issue 15): one slot each
+  scoreStepClaim: [
+    key('tx claim', 'transfer', (k, i) => k.tx(i.transferId)),
+    key('tx decision', 'transfer', (k, i) => k.txDecision(i.transferId)),
+  ],
+  scoreStepPayer: [
+    key('payer out', 'payer', (k, i) => k.accountOut(i.payer)),
+    key('payer payees', 'payer', (k, i) => k.accountPayees(i.payer)),
+    key('payer devices', 'payer', (k, i) => k.accountDevices(i.payer)),
+    payerGuardian,
+    key("payer's marker", 'payer', (k, i) => k.accountStep(i.payer, i.transferId)),
+  ],
+  scoreStepPayee: [
+    key('payee in', 'payee', (k, i) => k.accountIn(i.payee)),
+    key('payee out', 'payee', (k, i) => k.accountOut(i.payee)),
+    key('payee payers', 'payee', (k, i) => k.accountPayers(i.payee)),
+    key('payee new', 'payee', (k, i) => k.accountNewPayers(i.payee)),
+    payeeReports,
+    key('pair (in the payee slot)', 'payee', (k, i) => k.pairIn(i.payee, i.payer)),
+    key("payee's marker", 'payee', (k, i) => k.accountStep(i.payee, i.transferId)),
+  ],
+  scoreStepDevice: [
+    key('device payers', 'device', (k, i) => k.devicePayers(i.device)),
+    key("device's marker", 'device', (k, i) => k.deviceStep(i.device, i.transferId)),
+  ],
   reportFlags: [
     key('payee reports', 'payee', (k, i) => k.accountReports(i.payee)),
     key('payee cases', 'payee', (k, i) => k.accountReportCases(i.payee)),

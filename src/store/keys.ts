@@ -48,8 +48,14 @@ export interface Keys {
    * (no TTL: set and removed by a guardian; spend records are dropped with their day)
    */
   accountGuardian(accountId: string): string;
-  /** first time and count of payer -> payee transfers (in the payer's slot) */
+  /** first time and count of payer -> payee transfers (in the payer's slot; score-features.lua) */
   pair(payerId: string, payeeId: string): string;
+  /** the same pair in the payee's slot, for the split score (score-step-payee.lua; issue 15) */
+  pairIn(payeeId: string, payerId: string): string;
+  /** marker of an account's score step for a transfer: '<event hash>|<the step's reply>' (issue 15) */
+  accountStep(accountId: string, transferId: string): string;
+  /** marker of a device's score step for a transfer (issue 15) */
+  deviceStep(deviceId: string, transferId: string): string;
   /** payers seen on a device in the last 24h */
   devicePayers(deviceId: string): string;
   /** the bounded decision stream (DESIGN §4 step 6) */
@@ -116,6 +122,9 @@ export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds, opts
     accountReporters: (id: string) => `${a(id)}:reports:by`,
     accountGuardian: (id: string) => `${a(id)}:guardian`,
     pair: (payer: string, payee: string) => `${a(payer)}:pair:${storedId('a', payee)}`,
+    pairIn: (payee: string, payer: string) => `${a(payee)}:pairin:${storedId('a', payer)}`,
+    accountStep: (id: string, transferId: string) => `${a(id)}:s:${transferId}`,
+    deviceStep: (id: string, transferId: string) => `${prefix}{d:${storedId('d', id)}}:s:${transferId}`,
     devicePayers: (id: string) => `${prefix}{d:${storedId('d', id)}}:payers`,
     decisionStream: () => `${prefix}{decisions}`,
     txState: (id: string) => `${prefix}{t:${id}}:s`,
@@ -150,9 +159,18 @@ function unpaidEndLua(name: string): string {
   return `${lua('lifecycle-common')}\n${lua('guardian-refund')}\n${lua(name)}`;
 }
 
+/** An entity step of the split score: score-step-common.lua, the windows when it keeps some, then the step. */
+function scoreStepLua(name: string, windows: boolean): string {
+  return [lua('score-step-common'), ...(windows ? [lua('score-windows')] : []), lua(name)].join('\n');
+}
+
 /** Lua scripts, one file per atomic operation; each file's header lists KEYS, ARGV and returns. */
 export const SCRIPTS = {
   scoreFeatures: { lua: lua('score-features'), numberOfKeys: 13 },
+  scoreStepClaim: { lua: lua('score-step-claim'), numberOfKeys: 2 },
+  scoreStepPayer: { lua: scoreStepLua('score-step-payer', true), numberOfKeys: 5 },
+  scoreStepPayee: { lua: scoreStepLua('score-step-payee', true), numberOfKeys: 7 },
+  scoreStepDevice: { lua: scoreStepLua('score-step-device', false), numberOfKeys: 2 },
   reportFlags: { lua: lua('report-flags'), numberOfKeys: 3 },
   registerTransfer: { lua: lifecycleLua('register-transfer'), numberOfKeys: 4 },
   confirmTransfer: { lua: lifecycleLua('confirm-transfer'), numberOfKeys: 7 },

@@ -254,7 +254,8 @@ describe('the slot audit (src/store/key-slots.ts) against the scripts and a real
   it('names every Lua file of src/store/lua that is a script of its own', () => {
     expect(scripts.map(luaFile).sort()).toEqual(
       ['abandon-transfer', 'cancel-transfer', 'confirm-transfer', 'dead-letter', 'dead-letter-remove', 'escalate-hold', 'expire-hold', 'guardian-refund',
-        'register-transfer', 'report-flags', 'review-transfer', 'rules-pointer', 'score-features'].map((f) => `${f}.lua`).sort(),
+        'register-transfer', 'report-flags', 'review-transfer', 'rules-pointer', 'score-features',
+        'score-step-claim', 'score-step-payer', 'score-step-payee', 'score-step-device'].map((f) => `${f}.lua`).sort(),
     );
   });
 });

@@ -1,0 +1,143 @@
+/**
+ * The replies of the split score's steps (src/store/lua/score-step-*.lua, issue 15), as values,
+ * and how they add up to the velocity state the single score script answers
+ * (decodeVelocityReply's 33 integers and currency). Pure: no Redis here.
+ */
+import { ScriptReplyError, replyCode, replyString } from '../store/script-reply.ts';
+import { decodeVelocityReply, VELOCITY_REPLY_LENGTH, type VelocityState } from './velocity-state.ts';
+
+export type EntityStep = 'payer' | 'payee' | 'device';
+export type StepName = 'claim' | EntityStep;
+
+/** A transfer claim as stored in `{t:<id>}` (by the claim step, the record, or score-features.lua). */
+export type StoredClaim =
+  /** claimed by the claim step; the state is in the entity steps' markers */
+  | { readonly form: 'pending'; readonly eventHash: string; readonly claimedAtMs: number }
+  /** completed: the claim holds the state the score answered (score-features.lua's form) */
+  | { readonly form: 'complete'; readonly eventHash: string; readonly claimedAtMs: number; readonly state: VelocityState }
+  /** an earlier version's claim: the event hash only */
+  | { readonly form: 'legacy'; readonly eventHash: string };
+
+export type ClaimStepReply = { readonly kind: 'claimed' } | { readonly kind: 'claimed-before'; readonly claim: StoredClaim; readonly decision: string | null };
+
+/** An entity step's answer: ran now, ran before for this event (nothing changed), or another event's marker. */
+export type EntityStepReply<T> =
+  | { readonly kind: 'ran'; readonly part: T }
+  | { readonly kind: 'repeat'; readonly part: T }
+  | { readonly kind: 'conflict'; readonly eventHash: string };
+
+export interface PayerPart {
+  /** the 15 integers of score-step-payer.lua's reply */
+  readonly ints: readonly number[];
+  /** the guardian limits' currency, '' without limits */
+  readonly currency: string;
+}
+export type PayerStepReply = EntityStepReply<PayerPart> | { readonly kind: 'zone'; readonly zone: string };
+export type PayeeStepReply = EntityStepReply<readonly number[]>;
+export type DeviceStepReply = EntityStepReply<readonly number[]>;
+
+export const PAYER_INTS = 15;
+export const PAYEE_INTS = 17;
+export const DEVICE_INTS = 1;
+
+function integers(script: string, reply: unknown, text: string, n: number): number[] {
+  const parts = text.split(',');
+  const ints = parts.map(Number);
+  if (parts.length !== n || !ints.every(Number.isSafeInteger)) {
+    throw new ScriptReplyError(script, reply, `expected ${n} comma-separated integers, got ${JSON.stringify(text)}`);
+  }
+  return ints;
+}
+
+export function decodeClaimStep(reply: unknown): ClaimStepReply {
+  const script = 'score-step-claim';
+  if (replyCode(script, reply, [0, 1] as const, 0) === 0) return { kind: 'claimed' };
+  const decision = replyString(script, reply, 2);
+  return { kind: 'claimed-before', claim: decodeStoredClaim(replyString(script, reply, 1)), decision: decision === '' ? null : decision };
+}
+
+/** '<hash>' | '<hash>|<ms>|pending' | '<hash>|<ms>|<33 integers>|<currency>' (the last part absent in older claims). */
+export function decodeStoredClaim(claim: string): StoredClaim {
+  const [eventHash = '', at, body, currency] = claim.split('|');
+  if (at === undefined || body === undefined) return { form: 'legacy', eventHash };
+  const claimedAtMs = Number(at);
+  if (!Number.isSafeInteger(claimedAtMs)) throw new ScriptReplyError('score-step-claim', claim, 'claim time is not an integer');
+  if (body === 'pending') return { form: 'pending', eventHash, claimedAtMs };
+  const ints: (number | string)[] = integers('score-step-claim', claim, body, VELOCITY_REPLY_LENGTH);
+  if (currency !== undefined) ints.push(currency);
+  return { form: 'complete', eventHash, claimedAtMs, state: decodeVelocityReply(ints) };
+}
+
+function entityStep<T>(script: string, reply: unknown, codes: readonly (0 | 1 | 2 | 3)[], part: (text: string) => T): EntityStepReply<T> | { kind: 'zone'; zone: string } {
+  const code = replyCode(script, reply, codes, 0);
+  const text = replyString(script, reply, 1);
+  switch (code) {
+    case 0:
+      return { kind: 'ran', part: part(text) };
+    case 1:
+      return { kind: 'repeat', part: part(text) };
+    case 2:
+      return { kind: 'zone', zone: text };
+    case 3:
+      return { kind: 'conflict', eventHash: text };
+  }
+}
+
+/** {0|1, '<15 integers>|<currency>'} | {2, time zone} | {3, other event hash} */
+export function decodePayerStep(reply: unknown): PayerStepReply {
+  const script = 'score-step-payer';
+  return entityStep(script, reply, [0, 1, 2, 3], (text) => {
+    const sep = text.indexOf('|');
+    if (sep < 0) throw new ScriptReplyError(script, reply, "expected '<integers>|<currency>'");
+    return { ints: integers(script, reply, text.slice(0, sep), PAYER_INTS), currency: text.slice(sep + 1) };
+  });
+}
+
+/** {0|1, '<17 integers>'} | {3, other event hash} */
+export function decodePayeeStep(reply: unknown): PayeeStepReply {
+  const script = 'score-step-payee';
+  return entityStep(script, reply, [0, 1, 3], (text) => integers(script, reply, text, PAYEE_INTS)) as PayeeStepReply;
+}
+
+/** {0|1, '<1 integer>'} | {3, other event hash} */
+export function decodeDeviceStep(reply: unknown): DeviceStepReply {
+  const script = 'score-step-device';
+  return entityStep(script, reply, [0, 1, 3], (text) => integers(script, reply, text, DEVICE_INTS)) as DeviceStepReply;
+}
+
+/**
+ * The single script's reply body (33 integers, then the limits' currency) from the entity
+ * steps' parts: payer out windows, last, distinct payees, pair count and first (payee step),
+ * device new (payer step), device distinct payers (device step, -1 without a device), payee
+ * in windows, out sums, distinct and new payers, reports (payee step), guardian (payer step).
+ */
+export function velocityReplyFromParts(payer: PayerPart, payee: readonly number[], device: readonly number[] | null): (number | string)[] {
+  const p = payer.ints;
+  return [
+    ...p.slice(0, 10),
+    payee[15]!,
+    payee[16]!,
+    p[10]!,
+    device === null ? -1 : device[0]!,
+    ...payee.slice(0, 15),
+    ...p.slice(11, 15),
+    payer.currency,
+  ];
+}
+
+export function stateFromParts(payer: PayerPart, payee: readonly number[], device: readonly number[] | null): VelocityState {
+  return decodeVelocityReply(velocityReplyFromParts(payer, payee, device));
+}
+
+/**
+ * An entity step found another event's marker under this transfer id while this event holds
+ * the claim (two different events sent concurrently under one id: a client bug): the state
+ * cannot be assembled, and the other event's steps counted what they ran (no undo yet).
+ */
+export class StepConflictError extends Error {
+  constructor(transferId: string, steps: readonly EntityStep[]) {
+    super(`transfer ${transferId}: the ${steps.join(', ')} step(s) already hold another event under this transfer id`);
+    this.name = 'StepConflictError';
+  }
+}
+

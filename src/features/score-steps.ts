@@ -1,0 +1,356 @@
+/**
+ * The split score (issue 15, docs/cluster-keys.md "The split of the score"): the four
+ * per-entity steps of one transfer — claim (`{t:<id>}`), payer and payee (`{a:<x>}`), device
+ * (`{d:<x>}`) — sent at once, each answering for its own slot, added up to the velocity state
+ * the single score script (score-features.lua) answers today.
+ *
+ * Not wired into the score route yet: the route still calls score-features.lua through
+ * FeatureStore. The steps of every transfer scored in one event-loop turn go out together: one
+ * pipeline on one Redis; on a Cluster one command each (batched per node by ioredis when the
+ * connection has enableAutoPipelining).
+ */
+import { Cluster, type Redis, type Result } from 'ioredis';
+import { BoundedCache } from '../bounded-cache.ts';
+import { SCRIPTS, type Keys } from '../store/keys.ts';
+import type { RedisClient } from '../store/redis-connections.ts';
+import { DAY_MS, WINDOW_TTL_MS, windowArgs, type FeatureStoreOptions } from './feature-store.ts';
+import {
+  decodeClaimStep,
+  decodeDeviceStep,
+  decodePayeeStep,
+  decodePayerStep,
+  stateFromParts,
+  StepConflictError,
+  type ClaimStepReply,
+  type DeviceStepReply,
+  type EntityStep,
+  type EntityStepReply,
+  type PayeeStepReply,
+  type PayerPart,
+  type StepName,
+} from './score-step-replies.ts';
+import { isTimeZone, localDate } from './time-zones.ts';
+import type { TransferEvent } from './transfer-event.ts';
+import { toStoredAmount, type VelocityState } from './velocity-state.ts';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    cpScoreStepClaim(...args: (string | number)[]): Result<unknown, Context>;
+    cpScoreStepPayer(...args: (string | number)[]): Result<unknown, Context>;
+    cpScoreStepPayee(...args: (string | number)[]): Result<unknown, Context>;
+    cpScoreStepDevice(...args: (string | number)[]): Result<unknown, Context>;
+  }
+}
+
+/** One transfer to score by steps. */
+export interface StepsInput {
+  readonly e: TransferEvent;
+  readonly tMs: number;
+  readonly eventHash: string;
+  /** the claim time (the caller's clock), stored with the claim */
+  readonly claimMs: number;
+}
+
+const COMMANDS = {
+  claim: 'cpScoreStepClaim',
+  payer: 'cpScoreStepPayer',
+  payee: 'cpScoreStepPayee',
+  device: 'cpScoreStepDevice',
+} as const satisfies Record<StepName, string>;
+const SCRIPT_OF = { claim: SCRIPTS.scoreStepClaim, payer: SCRIPTS.scoreStepPayer, payee: SCRIPTS.scoreStepPayee, device: SCRIPTS.scoreStepDevice };
+
+/** How many of a step call's args are KEYS. */
+export function stepKeyCount(step: StepName): number {
+  return SCRIPT_OF[step].numberOfKeys;
+}
+
+/** One step's call: its command (a script defined on the connection) and KEYS then ARGV. */
+export interface StepCall {
+  readonly step: StepName;
+  readonly args: readonly (string | number)[];
+}
+
+/**
+ * Markers outlive the claim by this much: a marker is written within milliseconds of its
+ * claim (before or after it), and a duplicate the claim still answers must still find it.
+ */
+export const MARKER_MARGIN_MS = 60_000;
+
+/** Defines the four step scripts on a connection (once). */
+export function defineScoreSteps(redis: RedisClient): void {
+  for (const step of Object.keys(COMMANDS) as StepName[]) {
+    if (typeof (redis as Partial<Redis>)[COMMANDS[step]] !== 'function') redis.defineCommand(COMMANDS[step], SCRIPT_OF[step]);
+  }
+}
+
+/**
+ * The calls of one transfer's steps (the scripts' headers list KEYS and ARGV): claim, payer,
+ * payee, and device when the transfer has one. `zone`: the time zone assumed for the payer's
+ * guardian limits ('' when none is known).
+ */
+export function scoreStepCalls(k: Keys, opts: FeatureStoreOptions, x: StepsInput, zone: string): StepCall[] {
+  const steps: StepName[] = x.e.payer.deviceId === undefined ? ['claim', 'payer', 'payee'] : ['claim', 'payer', 'payee', 'device'];
+  return steps.map((s) => stepCall(k, opts, x, s, zone));
+}
+
+export function stepCall(k: Keys, opts: FeatureStoreOptions, x: StepsInput, step: StepName, zone: string): StepCall {
+  const { e, tMs, eventHash } = x;
+  const id = e.transferId;
+  const payer = e.payer.accountId;
+  const payee = e.payee.accountId;
+  const ttlMs = opts.idempotencyTtlSeconds * 1000;
+  if (step === 'claim') return { step, args: [k.tx(id), k.txDecision(id), eventHash, x.claimMs, ttlMs] };
+  const common = [tMs, toStoredAmount(e.amount), eventHash, id, ttlMs + MARKER_MARGIN_MS, opts.distinctCap, tMs - DAY_MS];
+  const pairTtlMs = opts.pairTtlDays * DAY_MS;
+  switch (step) {
+    case 'payer': {
+      const device = e.payer.deviceId;
+      return {
+        step,
+        args: [
+          k.accountOut(payer),
+          k.accountPayees(payer),
+          k.accountDevices(payer),
+          k.accountGuardian(payer),
+          k.accountStep(payer, id),
+          ...common,
+          WINDOW_TTL_MS,
+          ...windowArgs(tMs),
+          pairTtlMs,
+          k.storedId('a', payee),
+          device === undefined ? '' : k.storedId('d', device),
+          zone,
+          zone === '' ? '' : localDate(tMs, zone),
+          e.currency,
+        ],
+      };
+    }
+    case 'payee':
+      return {
+        step,
+        args: [
+          k.accountIn(payee),
+          k.accountOut(payee),
+          k.accountPayers(payee),
+          k.accountNewPayers(payee),
+          k.accountReports(payee),
+          k.pairIn(payee, payer),
+          k.accountStep(payee, id),
+          ...common,
+          WINDOW_TTL_MS,
+          ...windowArgs(tMs),
+          pairTtlMs,
+          k.storedId('a', payer),
+        ],
+      };
+    case 'device': {
+      const device = e.payer.deviceId;
+      if (device === undefined) throw new Error(`transfer ${id} has no device: no device step`);
+      return { step, args: [k.devicePayers(device), k.deviceStep(device, id), ...common, k.storedId('a', payer)] };
+    }
+  }
+}
+
+/**
+ * Sends step calls at once and answers each one's reply or error, in order: one pipeline on
+ * one Redis; one command each on a Cluster (ioredis refuses a pipeline spanning nodes). The
+ * connection must have the steps defined (defineScoreSteps).
+ */
+export async function sendStepCalls(redis: RedisClient, calls: readonly StepCall[]): Promise<[Error | null, unknown][]> {
+  if (calls.length === 0) return [];
+  if (redis instanceof Cluster) {
+    return Promise.all(
+      calls.map((c) =>
+        redis[COMMANDS[c.step]](...c.args).then(
+          (r): [Error | null, unknown] => [null, r],
+          (err: Error): [Error | null, unknown] => [err, null],
+        ),
+      ),
+    );
+  }
+  const p = redis.pipeline();
+  for (const c of calls) p[COMMANDS[c.step]](...c.args);
+  const results = await p.exec();
+  if (results === null || results.length !== calls.length) throw new Error('the score-step pipeline was aborted');
+  return results;
+}
+
+/** What scoring one transfer by steps found. */
+export type StepsResult =
+  /** claimed now; the state before this transfer (each entity step ran now, or ran before for this event) */
+  | { readonly kind: 'new'; readonly state: VelocityState }
+  | {
+      readonly kind: 'duplicate';
+      /** the claim's event hash: another event's under this id is a conflict for the caller */
+      readonly eventHash: string;
+      readonly decision: string | null;
+      readonly claimedAtMs: number | null;
+      /** the claim's state (completed claim), or for a pending claim of this event the entity steps' (their markers' and any that ran now), else null */
+      readonly state: VelocityState | null;
+      /** the claim was written by the claim step and not completed by a record yet */
+      readonly pending: boolean;
+      /**
+       * entity steps that changed state on this call: completing a crashed score (pending claim of
+       * this event), or counting a conflicting event (another event's claim; no undo yet), or
+       * counting a duplicate of a transfer claimed by score-features.lua (no markers)
+       */
+      readonly countedNow: readonly EntityStep[];
+    };
+
+export interface StepReplies {
+  readonly claim: ClaimStepReply;
+  readonly payer: EntityStepReply<PayerPart>;
+  readonly payee: PayeeStepReply;
+  /** null without a device */
+  readonly device: DeviceStepReply | null;
+}
+
+/** Adds up the steps' replies of one transfer (pure). */
+export function assembleSteps(transferId: string, eventHash: string, r: StepReplies): StepsResult {
+  const entity: [EntityStep, EntityStepReply<unknown> | null][] = [
+    ['payer', r.payer],
+    ['payee', r.payee],
+    ['device', r.device],
+  ];
+  const countedNow = entity.filter(([, x]) => x?.kind === 'ran').map(([s]) => s);
+  const conflicts = entity.filter(([, x]) => x?.kind === 'conflict').map(([s]) => s);
+  const parts = (): VelocityState => {
+    if (conflicts.length > 0 || r.payer.kind === 'conflict' || r.payee.kind === 'conflict' || r.device?.kind === 'conflict') {
+      throw new StepConflictError(transferId, conflicts);
+    }
+    return stateFromParts(r.payer.part, r.payee.part, r.device === null ? null : r.device.part);
+  };
+  if (r.claim.kind === 'claimed') return { kind: 'new', state: parts() };
+  const c = r.claim.claim;
+  const base = { kind: 'duplicate', eventHash: c.eventHash, decision: r.claim.decision, pending: c.form === 'pending', countedNow } as const;
+  if (c.form === 'legacy') return { ...base, claimedAtMs: null, state: null };
+  if (c.form === 'complete') return { ...base, claimedAtMs: c.claimedAtMs, state: c.state };
+  return { ...base, claimedAtMs: c.claimedAtMs, state: c.eventHash === eventHash ? parts() : null };
+}
+
+interface Pending {
+  readonly x: StepsInput;
+  zone: string;
+  zoneAsked: boolean;
+  claim: ClaimStepReply | null;
+  payer: EntityStepReply<PayerPart> | null;
+  payee: PayeeStepReply | null;
+  device: DeviceStepReply | null;
+  readonly resolve: (r: StepsResult) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** payers with guardian limits whose time zone is remembered; a miss costs one more payer step */
+const GUARDIAN_ZONE_CACHE = 100_000;
+
+/**
+ * Scores transfers by steps on one connection (one Redis or a Cluster). Each score() joins the
+ * steps sent at the end of this event-loop turn. A payer step answering that the guardian
+ * limits use another time zone is sent again alone, with that zone's local date.
+ */
+export class ScoreSteps {
+  private readonly redis: RedisClient;
+  private readonly keys: Keys;
+  private readonly opts: FeatureStoreOptions;
+  private readonly guardianZones = new BoundedCache<string, string>(GUARDIAN_ZONE_CACHE);
+  private pending: Pending[] = [];
+  private scheduled = false;
+
+  constructor(redis: RedisClient, keys: Keys, opts: FeatureStoreOptions) {
+    this.redis = redis;
+    this.keys = keys;
+    this.opts = opts;
+    defineScoreSteps(redis);
+  }
+
+  score(x: StepsInput): Promise<StepsResult> {
+    return new Promise((resolve, reject) => {
+      const zone = this.guardianZones.get(x.e.payer.accountId) ?? '';
+      this.queue({ x, zone, zoneAsked: false, claim: null, payer: null, payee: null, device: null, resolve, reject });
+    });
+  }
+
+  private queue(p: Pending): void {
+    this.pending.push(p);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const calls: StepCall[] = [];
+    const owners: Pending[] = [];
+    for (const p of batch) {
+      const steps: StepName[] = p.claim === null ? ['claim', 'payer', 'payee'] : ['payer'];
+      if (p.claim === null && p.x.e.payer.deviceId !== undefined) steps.push('device');
+      for (const s of steps) {
+        calls.push(stepCall(this.keys, this.opts, p.x, s, p.zone));
+        owners.push(p);
+      }
+    }
+    let results: [Error | null, unknown][];
+    try {
+      results = await sendStepCalls(this.redis, calls);
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
+      return;
+    }
+    const failed = new Map<Pending, Error>();
+    for (const [i, [err, reply]] of results.entries()) {
+      const p = owners[i]!;
+      if (err !== null) {
+        if (!failed.has(p)) failed.set(p, err);
+        continue;
+      }
+      try {
+        this.take(p, calls[i]!.step, reply);
+      } catch (e) {
+        if (!failed.has(p)) failed.set(p, e as Error);
+      }
+    }
+    for (const p of batch) {
+      const err = failed.get(p);
+      if (err !== undefined) p.reject(err);
+      else if (p.payer === null) this.queue(p); // the payer step, again in the guardian limits' zone
+      else {
+        try {
+          p.resolve(assembleSteps(p.x.e.transferId, p.x.eventHash, { claim: p.claim!, payer: p.payer, payee: p.payee!, device: p.device }));
+        } catch (e) {
+          p.reject(e as Error);
+        }
+      }
+    }
+  }
+
+  private take(p: Pending, step: StepName, reply: unknown): void {
+    switch (step) {
+      case 'claim':
+        p.claim = decodeClaimStep(reply);
+        return;
+      case 'payee':
+        p.payee = decodePayeeStep(reply);
+        return;
+      case 'device':
+        p.device = decodeDeviceStep(reply);
+        return;
+      case 'payer': {
+        const r = decodePayerStep(reply);
+        if (r.kind !== 'zone') {
+          p.payer = r;
+          return;
+        }
+        const payer = p.x.e.payer.accountId;
+        if (p.zoneAsked || !isTimeZone(r.zone)) {
+          throw new Error(`guardian limits of ${payer} name the time zone "${r.zone}", which changed during the call or is invalid`);
+        }
+        this.guardianZones.set(payer, r.zone);
+        p.zone = r.zone;
+        p.zoneAsked = true;
+      }
+    }
+  }
+}
