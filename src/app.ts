@@ -29,6 +29,7 @@ import { BacktestJobs } from './backtest/backtest-jobs.ts';
 import { replayPolicy } from './backtest/replay-decision.ts';
 import { featureStoreOptions, lifecycleSettings, scoreSettings } from './config-wiring.ts';
 import { backtestRoutes } from './http/routes/backtest.ts';
+import { rulePerformanceRoutes } from './http/routes/rule-performance.ts';
 import { Lifecycle } from './cooling/lifecycle.ts';
 import { CaseService, type ReportListener } from './cases/case-service.ts';
 import { ReportFlags } from './cases/report-flags.ts';
@@ -386,6 +387,14 @@ async function wire(
     clock,
     maxWindowDays: config.backtest.maxWindowDays,
     shadowMaxWindowDays: config.backtest.shadowMaxWindowDays,
+  });
+  rulePerformanceRoutes(server, {
+    sql,
+    activeRules: () => rules.current,
+    policy: replayPolicy(config.scoring),
+    clock,
+    maxWindowDays: config.backtest.maxWindowDays,
+    labelMaturityDays: config.cases.labelMaturityDays,
   });
   lifecycle.routes(server);
   reportListeners.push(async (payeeId, caseId) => {

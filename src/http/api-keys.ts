@@ -10,7 +10,8 @@ import { ConfigError } from '../config-env.ts';
  * remove the old entry — both are valid in between.
  */
 
-export const SCOPES = ['score', 'transfer', 'cases:write', 'rules:write', 'rules:approve', 'guardian', 'admin'] as const;
+/** `rules:read`: reading how the rules perform (GET /v1/rules/performance), without changing any (issue 16). */
+export const SCOPES = ['score', 'transfer', 'cases:write', 'rules:read', 'rules:write', 'rules:approve', 'guardian', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKeyEntry {

@@ -145,6 +145,8 @@ describe('authentication follows the matched route (issue 19)', () => {
     expect(open).toEqual(expect.arrayContaining(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /docs', 'GET /docs/json']));
     expect(keyed().length).toBeGreaterThanOrEqual(28);
     expect(keyed().every((r) => r.url.startsWith('/v1/'))).toBe(true);
+    // the read-only rule route (issue 16) is keyed with its own scope, so the forms below cover it
+    expect(keyed().filter((r) => r.url === '/v1/rules/performance').map((r) => `${r.method} ${r.scope}`)).toEqual(['GET rules:read']);
   });
 
   it('refuses every keyed route, under every encoding and request-line form, without a key or with another scope', async () => {

@@ -97,6 +97,8 @@ const STEPS: readonly Step[] = [
   { method: 'POST', route: '/v1/rules/backtest', body: { files: badFiles } },
   { method: 'GET', route: '/v1/rules/backtest/:id', url: '/v1/rules/backtest/nope' },
   { method: 'GET', route: '/v1/rules/shadow' },
+  { method: 'GET', route: '/v1/rules/performance' },
+  { method: 'GET', route: '/v1/rules/performance', url: '/v1/rules/performance?from=monday' },
 ];
 
 describe('answers of the /v1 routes', () => {
