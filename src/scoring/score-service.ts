@@ -16,6 +16,7 @@ import type { ClaimResult, FeatureStore, RecordOutcome } from '../features/featu
 import { registrationFor, type RegistrationTimes } from '../cooling/registration.ts';
 import { degradedRecord } from '../decisions/degraded-record.ts';
 import type { DegradedSpool, SpooledAnswer } from '../decisions/degraded-spool.ts';
+import { BoundedCache } from '../bounded-cache.ts';
 
 /**
  * One score, the hot path of DESIGN §4: features (one Redis call) → rules → policy → record.
@@ -184,6 +185,23 @@ export function routeDecision(
   return { decision, policy: d.policy };
 }
 
+/**
+ * Decisions this node recorded in Redis lately, for a re-send that arrives while Redis is
+ * unavailable (issue 19): the decision history has a decision only once the sink has copied it
+ * (normally within milliseconds, longer when the sink lags), so without this memory such a
+ * re-send was decided anew in degraded mode. Sized for seconds of sink lag at thousands of
+ * scores per second; beyond that, and on another node, the window stays (docs/score-durability.md).
+ */
+export const RECENT_DECISIONS = 5_000;
+
+interface RecentDecision {
+  readonly eventHash: string;
+  /** as written to the decision key (what a replay from Redis answers) */
+  readonly decision: StoredDecision;
+  /** ms since the epoch when it was recorded: a re-send after IDEMPOTENCY_TTL_SECONDS is no replay */
+  readonly atMs: number;
+}
+
 /** How long a duplicate waits for the first request's decision to be written. */
 const IN_FLIGHT_POLLS = 20;
 const IN_FLIGHT_POLL_MS = 10;
@@ -192,6 +210,7 @@ export class ScoreService {
   private readonly deps: ScoreServiceDeps;
   private readonly policy: EnginePolicy;
   private readonly registrationTimes: RegistrationTimes;
+  private readonly recent = new BoundedCache<string, RecentDecision>(RECENT_DECISIONS);
 
   constructor(deps: ScoreServiceDeps) {
     this.deps = deps;
@@ -229,6 +248,12 @@ export class ScoreService {
       return this.complete(e, tMs, claim, ruleSet, language, startedAt, validatedAt);
     }
     if (claim.kind === 'unavailable') {
+      // decided here lately and not yet in the history: that decision, not a new one
+      const known = this.recentDecision(e.transferId, now);
+      if (known !== null) {
+        if (known.eventHash !== hash) throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${e.transferId} was scored with a different event` }]);
+        return { decision: known.decision, replayed: true, language };
+      }
       const v = eventOnlyVector(e, tMs, ageBands);
       const { decision, choices } = await this.decideOn(e, v, null, ruleSet, language, now, startedAt, validatedAt, true);
       const standing = await this.spool(e, hash, decision, v, choices, now);
@@ -248,7 +273,7 @@ export class ScoreService {
     }
     const v = buildFeatureVector(e, tMs, claim.state, ageBands);
     const decided = await this.decideOn(e, v, guardianBlock(claim.state.guardian, e.currency), ruleSet, language, now, startedAt, validatedAt, false);
-    return this.recordAndAnswer(e, decided, v, claim.state.guardian, startedAt);
+    return this.recordAndAnswer(e, hash, decided, v, claim.state.guardian, startedAt);
   }
 
   /**
@@ -280,7 +305,7 @@ export class ScoreService {
     const v = buildFeatureVector(e, tMs, claim.state, ageBands);
     const guardian = guardianBlock(claim.state.guardian, e.currency);
     const decided = await this.decideOn(e, v, guardian, ruleSet, language, clock(), startedAt, validatedAt, false);
-    return this.recordAndAnswer(e, decided, v, claim.state.guardian, startedAt);
+    return this.recordAndAnswer(e, claim.eventHash, decided, v, claim.state.guardian, startedAt);
   }
 
   /**
@@ -291,6 +316,7 @@ export class ScoreService {
    */
   private async recordAndAnswer(
     e: TransferEvent,
+    hash: string,
     { decision, choices }: Decided,
     v: readonly FeatureValue[],
     guardian: GuardianCheck | null,
@@ -300,6 +326,7 @@ export class ScoreService {
     const t0 = performance.now();
     const outcome = await this.recordWithin({ e, decision, choices, v, guardian });
     if (outcome.kind === 'existing') return { decision: JSON.parse(outcome.decision) as StoredDecision, replayed: true, language };
+    this.recent.set(e.transferId, { eventHash: hash, decision, atMs: this.deps.clock() });
     const t1 = performance.now();
     const t = decision.timingsUs;
     const recorded: StoredDecision = {
@@ -308,6 +335,13 @@ export class ScoreService {
     };
     this.deps.onDecision?.(recorded);
     return { decision: recorded, replayed: false, language };
+  }
+
+  /** This node's recent decision on the transfer (RECENT_DECISIONS), or null. */
+  private recentDecision(transferId: string, now: number): RecentDecision | null {
+    const r = this.recent.get(transferId);
+    if (r === undefined || now - r.atMs > this.deps.config.idempotencyTtlSeconds * 1000) return null;
+    return r;
   }
 
   private async recordWithin(r: ToRecord): Promise<RecordOutcome> {

@@ -11,6 +11,7 @@ import type { TransferEvent } from '../../src/features/transfer-event.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/store/local-redis.ts';
 import { SpoolFile } from '../../src/store/spool-file.ts';
 import { startedApp } from '../helpers/app.ts';
+import { until } from '../helpers/until.ts';
 import { testSql } from '../helpers/sql.ts';
 
 /**
@@ -52,13 +53,14 @@ describe('the bounded memory of degraded answers', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'calmpay-degraded-mem-data-'));
     redis = await startLocalRedis({ dataDir: redisDir, appendOnly: true, log: () => undefined });
     app = await startedApp(
-      { REDIS_URL: redis.url, DATA_DIR: dataDir, FEATURES_DEADLINE_MS: '2000', DEGRADED_FEATURES_POLICY: '1000:allow,5000:warn,*:cool_off' },
+      { REDIS_URL: redis.url, DATA_DIR: dataDir, RUN_WORKER: 'false', FEATURES_DEADLINE_MS: '2000', DEGRADED_FEATURES_POLICY: '1000:allow,5000:warn,*:cool_off' },
       { degradedAnswersInMemory: CAP },
     );
   }, 180_000);
   afterAll(async () => {
     // Redis back, so that closing does not wait on reconnects
     redis = await startLocalRedis({ dataDir: redisDir, port: redis.port, appendOnly: true, log: () => undefined });
+    await until(async () => (await app.server.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 'ready again', 60_000, 200);
     await app.close();
     await redis.stop();
     rmSync(redisDir, { recursive: true, force: true });
