@@ -11,7 +11,8 @@
  * CPU and wall time per score and the ratios to the single script.
  *
  * Env: SCRIPT_CALLS (30000 per mode and round), SCRIPT_CONCURRENCY (16; 64 with --steps),
- * SCRIPT_ROUNDS (2, --steps), BENCH_PAYERS, BENCH_PAYEES, BENCH_MIX.
+ * SCRIPT_ROUNDS (2, --steps), SCRIPT_AOF (1: the Redis writes an append-only file, as
+ * ./data/redis does; 0: no persistence), BENCH_PAYERS, BENCH_PAYEES, BENCH_MIX.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -60,7 +61,7 @@ function pipelinedScript(redis: Redis, keys: Keys): Score {
     });
 }
 
-const local = await startLocalRedis({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'calmpay-script-redis-')), appendOnly: true });
+const local = await startLocalRedis({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'calmpay-script-redis-')), appendOnly: process.env.SCRIPT_AOF !== '0' });
 const redis = new Redis(local.url);
 const stats = new Redis(local.url);
 try {

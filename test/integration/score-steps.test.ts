@@ -244,6 +244,10 @@ describe('the split score against score-features.lua (differential)', () => {
     expect(statesWith((s) => s.guardian?.outcome === 'daily')).toBeGreaterThan(0);
     expect(statesWith((s) => s.guardian?.outcome === 'currency')).toBeGreaterThan(0);
 
+    if (target instanceof Cluster) {
+      // the entities of the stream are spread over every primary: the steps ran on each
+      for (const node of target.nodes('master')) expect((await node.scan('0', 'MATCH', `${kb.prefix}*`, 'COUNT', 10_000))[1].length).toBeGreaterThan(0);
+    }
     const wa = await windowKeys(single, ka.prefix);
     const wb = await windowKeys(target, kb.prefix);
     expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
