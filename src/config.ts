@@ -1,4 +1,5 @@
 import { ConfigError, type Env } from './config-env.ts';
+import { BUDGET_VARIABLES, loadBudgetConfig, type BudgetConfig } from './calibration/budget-config.ts';
 import { BACKTEST_VARIABLES, loadBacktestConfig, type BacktestConfig } from './backtest/backtest-config.ts';
 import { CASES_VARIABLES, loadCasesConfig, type CasesConfig } from './cases/cases-config.ts';
 import { LIFECYCLE_VARIABLES, loadLifecycleConfig, type LifecycleConfig } from './cooling/lifecycle-config.ts';
@@ -52,6 +53,8 @@ export interface Config {
   readonly ruleVersions: RuleVersionsConfig;
   /** the transfer lifecycle: holds, warning expiry, webhooks, notifications, worker (src/cooling/lifecycle-config.ts) */
   readonly lifecycle: LifecycleConfig;
+  /** the intervention budget per age band, which `npm run calibrate` holds to (src/calibration/budget-config.ts) */
+  readonly budget: BudgetConfig;
 }
 
 export const CONFIG_VARIABLES = [
@@ -68,6 +71,7 @@ export const CONFIG_VARIABLES = [
   ...RULE_FILE_VARIABLES,
   ...RULE_VERSION_VARIABLES,
   ...LIFECYCLE_VARIABLES,
+  ...BUDGET_VARIABLES,
 ] as const;
 
 export { ConfigError };
@@ -97,5 +101,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ruleFiles: loadRuleFilesConfig(env, cwd),
     ruleVersions: loadRuleVersionsConfig(env),
     lifecycle: loadLifecycleConfig(env),
+    budget: loadBudgetConfig(env),
   });
 }

@@ -85,3 +85,29 @@ describe('loadConfig: the claim lease of a score', () => {
     expect(loadConfig({ FEATURES_DEADLINE_MS: '10000' }, '/srv').scoring.claimLeaseMs).toBe(11_520);
   });
 });
+
+describe('loadConfig: the intervention budget (issue 16)', () => {
+  it('defaults to warn 2 %, hold 0.5 %, block 0.1 %, and a 2.5 % warn budget for the elderly and minors', () => {
+    const b = loadConfig({}, '/srv').budget;
+    expect(b.general).toEqual({ warn: 0.02, coolOff: 0.005, block: 0.001 });
+    expect(b.bands.adult).toEqual(b.general);
+    expect(b.bands.elderly).toEqual({ warn: 0.025, coolOff: 0.005, block: 0.001 });
+    expect(b.bands.minor).toEqual({ warn: 0.025, coolOff: 0.005, block: 0.001 });
+  });
+
+  it('lets a band inherit the general hold and block budgets, and a larger general warn budget', () => {
+    const b = loadConfig({ INTERVENTION_BUDGET_WARN_PCT: '3', INTERVENTION_BUDGET_BLOCK_PCT: '0.05', INTERVENTION_BUDGET_COOL_OFF_PCT_ELDERLY: '1.25' }, '/srv').budget;
+    expect(b.general).toEqual({ warn: 0.03, coolOff: 0.005, block: 0.0005 });
+    expect(b.bands.elderly).toEqual({ warn: 0.03, coolOff: 0.0125, block: 0.0005 });
+    expect(b.bands.minor).toEqual({ warn: 0.03, coolOff: 0.005, block: 0.0005 });
+  });
+
+  it('stops start-up on a malformed budget, naming the variable', () => {
+    expect(() => loadConfig({ INTERVENTION_BUDGET_WARN_PCT: '2%' }, '/srv')).toThrow(
+      'INTERVENTION_BUDGET_WARN_PCT must be a percentage between 0 and 100 with at most three decimals, got "2%"',
+    );
+    expect(() => loadConfig({ INTERVENTION_BUDGET_BLOCK_PCT_ELDERLY: '101' }, '/srv')).toThrow('INTERVENTION_BUDGET_BLOCK_PCT_ELDERLY must be a percentage');
+    expect(() => loadConfig({ INTERVENTION_BUDGET_COOL_OFF_PCT_MINOR: '-1' }, '/srv')).toThrow('INTERVENTION_BUDGET_COOL_OFF_PCT_MINOR must be a percentage');
+    expect(() => loadConfig({ INTERVENTION_BUDGET_WARN_PCT: '0.0001' }, '/srv')).toThrow('INTERVENTION_BUDGET_WARN_PCT must be a percentage');
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * The calibration's proposal as a file (issue 16): what `npm run calibrate` writes for review.
+ * It changes nothing by itself: the thresholds become configuration (`env`, the RISK_*_AT*
+ * variables) and the rule actions a rule version (edit each rule's `action:` and submit the
+ * files through review, four-eyes approval and publish: docs/rules.md).
+ */
+import type { Action } from '../scoring/actions.ts';
+import type { PolicyThresholds } from '../scoring/scoring-config.ts';
+import { POLICY_GROUPS, type CalibrationResult, type GroupRates, type PolicyGroup } from './calibrate.ts';
+
+export const PROPOSAL_KIND = 'calmpay.intervention-policy-proposal';
+
+export interface PolicyProposal {
+  readonly kind: typeof PROPOSAL_KIND;
+  readonly formatVersion: 1;
+  readonly createdAt: string;
+  /** where the transfers came from (simulator options or the replayed file), and that it was tuned on them */
+  readonly source: Readonly<Record<string, unknown>>;
+  /** the rule set and model the transfers were decided with */
+  readonly rulesVersion: string;
+  readonly model: string | null;
+  /** the budget per group, as shares of legitimate transfers */
+  readonly budget: Readonly<Record<PolicyGroup, { readonly warn: number; readonly coolOff: number; readonly block: number }>>;
+  readonly withinBudget: boolean;
+  readonly thresholds: Readonly<Record<PolicyGroup, PolicyThresholds>>;
+  /** the same thresholds as the environment variables that configure them */
+  readonly env: Readonly<Record<string, string>>;
+  readonly ruleActions: readonly { readonly ruleId: string; readonly from: Action; readonly to: Action }[];
+  readonly before: Readonly<Record<PolicyGroup, GroupRates>>;
+  readonly after: Readonly<Record<PolicyGroup, GroupRates>>;
+}
+
+const SUFFIX: Readonly<Record<PolicyGroup, string>> = { general: '', minor: '_MINOR', elderly: '_ELDERLY' };
+
+/** The thresholds as RISK_WARN_AT, RISK_COOL_OFF_AT, RISK_BLOCK_AT (and their _MINOR, _ELDERLY). */
+export function thresholdEnv(thresholds: Readonly<Record<PolicyGroup, PolicyThresholds>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const g of POLICY_GROUPS) {
+    const t = thresholds[g];
+    env[`RISK_WARN_AT${SUFFIX[g]}`] = String(t.warn);
+    env[`RISK_COOL_OFF_AT${SUFFIX[g]}`] = String(t.coolOff);
+    env[`RISK_BLOCK_AT${SUFFIX[g]}`] = String(t.block);
+  }
+  return env;
+}
+
+export function proposal(
+  result: CalibrationResult,
+  meta: { readonly createdAt: string; readonly source: Readonly<Record<string, unknown>>; readonly rulesVersion: string; readonly model: string | null },
+): PolicyProposal {
+  const budget = Object.fromEntries(POLICY_GROUPS.map((g) => [g, result.after[g].budget])) as PolicyProposal['budget'];
+  return {
+    kind: PROPOSAL_KIND,
+    formatVersion: 1,
+    ...meta,
+    budget,
+    withinBudget: result.withinBudget,
+    thresholds: result.policy.thresholds,
+    env: thresholdEnv(result.policy.thresholds),
+    ruleActions: result.ruleChanges,
+    before: result.before,
+    after: result.after,
+  };
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
+const money = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+function line(name: string, r: GroupRates): string {
+  return (
+    `| ${name} | ${r.legitimate} | ${pct(r.warnRate)} | ${pct(r.holdRate)} | ${pct(r.blockRate)} | ${r.withinBudget ? 'yes' : 'no'} | ` +
+    `${r.fraudCaught} / ${r.fraud} | ${money(r.fraudCaughtValue)} / ${money(r.fraudValue)} (${r.fraudValue === 0 ? '-' : pct(r.fraudCaughtValue / r.fraudValue)}) |`
+  );
+}
+
+/** The rates before and after per group, the thresholds and the rule changes, as Markdown. */
+export function proposalTable(p: PolicyProposal): string {
+  const head = '| group | policy | legit transfers | legit warned | legit held | legit blocked | within budget | fraud caught | fraud value caught |';
+  const rows: string[] = [];
+  for (const g of POLICY_GROUPS) {
+    const b = p.budget[g];
+    rows.push(line(`${g} (budget ${pct(b.warn)} / ${pct(b.coolOff)} / ${pct(b.block)}) | before`, p.before[g]));
+    rows.push(line(`${g} | after`, p.after[g]));
+  }
+  const thresholds = POLICY_GROUPS.map((g) => `- ${g}: warn ${p.thresholds[g].warn}, cool_off ${p.thresholds[g].coolOff}, block ${p.thresholds[g].block}`);
+  const rules = p.ruleActions.length === 0 ? ['- none'] : p.ruleActions.map((r) => `- ${r.ruleId}: ${r.from} → ${r.to === 'allow' ? 'allow (points only)' : r.to}`);
+  return [
+    head,
+    `|${'---|'.repeat(9)}`,
+    ...rows,
+    '',
+    `Within budget on these transfers: ${p.withinBudget ? 'yes' : 'NO'}`,
+    '',
+    'Proposed thresholds:',
+    ...thresholds,
+    '',
+    'Proposed rule actions:',
+    ...rules,
+  ].join('\n');
+}
