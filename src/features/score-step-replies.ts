@@ -1,7 +1,8 @@
 /**
  * The replies of the split score's steps (src/store/lua/score-step-*.lua, issue 15), as values,
  * and how they add up to the velocity state the single score script answers
- * (decodeVelocityReply's 33 integers and currency). Pure: no Redis here.
+ * (decodeVelocityReply's 33 integers and currency), and what one transfer's steps found
+ * (assembleSteps). Pure: no Redis here.
  */
 import { ScriptReplyError, replyCode, replyString } from '../store/script-reply.ts';
 import { decodeVelocityReply, VELOCITY_REPLY_LENGTH, type VelocityState } from './velocity-state.ts';
@@ -141,3 +142,55 @@ export class StepConflictError extends Error {
   }
 }
 
+/** What scoring one transfer by steps found. */
+export type StepsResult =
+  /** claimed now; the state before this transfer (each entity step ran now, or ran before for this event) */
+  | { readonly kind: 'new'; readonly state: VelocityState }
+  | {
+      readonly kind: 'duplicate';
+      /** the claim's event hash: another event's under this id is a conflict for the caller */
+      readonly eventHash: string;
+      readonly decision: string | null;
+      readonly claimedAtMs: number | null;
+      /** the claim's state (completed claim), or for a pending claim of this event the entity steps' (their markers' and any that ran now), else null */
+      readonly state: VelocityState | null;
+      /** the claim was written by the claim step and not completed by a record yet */
+      readonly pending: boolean;
+      /**
+       * entity steps that changed state on this call: completing a crashed score (pending claim of
+       * this event), or counting a conflicting event (another event's claim; no undo yet), or
+       * counting a duplicate of a transfer claimed by score-features.lua (no markers)
+       */
+      readonly countedNow: readonly EntityStep[];
+    };
+
+export interface StepReplies {
+  readonly claim: ClaimStepReply;
+  readonly payer: EntityStepReply<PayerPart>;
+  readonly payee: PayeeStepReply;
+  /** null without a device */
+  readonly device: DeviceStepReply | null;
+}
+
+/** Adds up the steps' replies of one transfer (pure). */
+export function assembleSteps(transferId: string, eventHash: string, r: StepReplies): StepsResult {
+  const entity: [EntityStep, EntityStepReply<unknown> | null][] = [
+    ['payer', r.payer],
+    ['payee', r.payee],
+    ['device', r.device],
+  ];
+  const countedNow = entity.filter(([, x]) => x?.kind === 'ran').map(([s]) => s);
+  const conflicts = entity.filter(([, x]) => x?.kind === 'conflict').map(([s]) => s);
+  const parts = (): VelocityState => {
+    if (conflicts.length > 0 || r.payer.kind === 'conflict' || r.payee.kind === 'conflict' || r.device?.kind === 'conflict') {
+      throw new StepConflictError(transferId, conflicts);
+    }
+    return stateFromParts(r.payer.part, r.payee.part, r.device === null ? null : r.device.part);
+  };
+  if (r.claim.kind === 'claimed') return { kind: 'new', state: parts() };
+  const c = r.claim.claim;
+  const base = { kind: 'duplicate', eventHash: c.eventHash, decision: r.claim.decision, pending: c.form === 'pending', countedNow } as const;
+  if (c.form === 'legacy') return { ...base, claimedAtMs: null, state: null };
+  if (c.form === 'complete') return { ...base, claimedAtMs: c.claimedAtMs, state: c.state };
+  return { ...base, claimedAtMs: c.claimedAtMs, state: c.eventHash === eventHash ? parts() : null };
+}

@@ -15,23 +15,25 @@ import { SCRIPTS, type Keys } from '../store/keys.ts';
 import type { RedisClient } from '../store/redis-connections.ts';
 import { DAY_MS, WINDOW_TTL_MS, windowArgs, type FeatureStoreOptions } from './feature-store.ts';
 import {
+  assembleSteps,
   decodeClaimStep,
   decodeDeviceStep,
   decodePayeeStep,
   decodePayerStep,
-  stateFromParts,
-  StepConflictError,
   type ClaimStepReply,
   type DeviceStepReply,
-  type EntityStep,
   type EntityStepReply,
   type PayeeStepReply,
   type PayerPart,
   type StepName,
+  type StepsResult,
 } from './score-step-replies.ts';
+
 import { isTimeZone, localDate } from './time-zones.ts';
 import type { TransferEvent } from './transfer-event.ts';
-import { toStoredAmount, type VelocityState } from './velocity-state.ts';
+import { toStoredAmount } from './velocity-state.ts';
+
+export type { StepsResult } from './score-step-replies.ts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -173,59 +175,6 @@ export async function sendStepCalls(redis: RedisClient, calls: readonly StepCall
   const results = await p.exec();
   if (results === null || results.length !== calls.length) throw new Error('the score-step pipeline was aborted');
   return results;
-}
-
-/** What scoring one transfer by steps found. */
-export type StepsResult =
-  /** claimed now; the state before this transfer (each entity step ran now, or ran before for this event) */
-  | { readonly kind: 'new'; readonly state: VelocityState }
-  | {
-      readonly kind: 'duplicate';
-      /** the claim's event hash: another event's under this id is a conflict for the caller */
-      readonly eventHash: string;
-      readonly decision: string | null;
-      readonly claimedAtMs: number | null;
-      /** the claim's state (completed claim), or for a pending claim of this event the entity steps' (their markers' and any that ran now), else null */
-      readonly state: VelocityState | null;
-      /** the claim was written by the claim step and not completed by a record yet */
-      readonly pending: boolean;
-      /**
-       * entity steps that changed state on this call: completing a crashed score (pending claim of
-       * this event), or counting a conflicting event (another event's claim; no undo yet), or
-       * counting a duplicate of a transfer claimed by score-features.lua (no markers)
-       */
-      readonly countedNow: readonly EntityStep[];
-    };
-
-export interface StepReplies {
-  readonly claim: ClaimStepReply;
-  readonly payer: EntityStepReply<PayerPart>;
-  readonly payee: PayeeStepReply;
-  /** null without a device */
-  readonly device: DeviceStepReply | null;
-}
-
-/** Adds up the steps' replies of one transfer (pure). */
-export function assembleSteps(transferId: string, eventHash: string, r: StepReplies): StepsResult {
-  const entity: [EntityStep, EntityStepReply<unknown> | null][] = [
-    ['payer', r.payer],
-    ['payee', r.payee],
-    ['device', r.device],
-  ];
-  const countedNow = entity.filter(([, x]) => x?.kind === 'ran').map(([s]) => s);
-  const conflicts = entity.filter(([, x]) => x?.kind === 'conflict').map(([s]) => s);
-  const parts = (): VelocityState => {
-    if (conflicts.length > 0 || r.payer.kind === 'conflict' || r.payee.kind === 'conflict' || r.device?.kind === 'conflict') {
-      throw new StepConflictError(transferId, conflicts);
-    }
-    return stateFromParts(r.payer.part, r.payee.part, r.device === null ? null : r.device.part);
-  };
-  if (r.claim.kind === 'claimed') return { kind: 'new', state: parts() };
-  const c = r.claim.claim;
-  const base = { kind: 'duplicate', eventHash: c.eventHash, decision: r.claim.decision, pending: c.form === 'pending', countedNow } as const;
-  if (c.form === 'legacy') return { ...base, claimedAtMs: null, state: null };
-  if (c.form === 'complete') return { ...base, claimedAtMs: c.claimedAtMs, state: c.state };
-  return { ...base, claimedAtMs: c.claimedAtMs, state: c.eventHash === eventHash ? parts() : null };
 }
 
 interface Pending {

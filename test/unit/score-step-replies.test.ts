@@ -7,8 +7,8 @@ import {
   decodeStoredClaim,
   stateFromParts,
   velocityReplyFromParts,
+  assembleSteps,
 } from '../../src/features/score-step-replies.ts';
-import { assembleSteps } from '../../src/features/score-steps.ts';
 import { decodeVelocityReply } from '../../src/features/velocity-state.ts';
 import { ScriptReplyError } from '../../src/store/script-reply.ts';
 
