@@ -30,6 +30,7 @@ import { replayPolicy } from './backtest/replay-decision.ts';
 import { featureStoreOptions, lifecycleSettings, scoreSettings } from './config-wiring.ts';
 import { backtestRoutes } from './http/routes/backtest.ts';
 import { rulePerformanceRoutes } from './http/routes/rule-performance.ts';
+import { CONFIGURED_BUDGET, flagPolicyOf } from './rules/performance/rule-performance.ts';
 import { Lifecycle } from './cooling/lifecycle.ts';
 import { CaseService, type ReportListener } from './cases/case-service.ts';
 import { ReportFlags } from './cases/report-flags.ts';
@@ -372,10 +373,12 @@ async function wire(
   accountRoutes(server, { guardians: new GuardianStore(redis, keys), clock });
   caseRoutes(server, { service: cases });
   ruleRoutes(server, { versions: ruleVersions });
+  // rule performance (backtest reports, GET /v1/rules/performance) flags against the configured budget
+  const ruleFlags = flagPolicyOf(config.budget.general, CONFIGURED_BUDGET);
   // backtests run on this node, one at a time, at most BACKTEST_MAX_JOBS waiting or running; their state is in SQL (src/backtest)
   const backtests = lifetime.opened(
     'backtest jobs',
-    new BacktestJobs({ sql, policy: replayPolicy(config.scoring), clock, log: lateLog, maxJobs: config.backtest.maxJobs }),
+    new BacktestJobs({ sql, policy: replayPolicy(config.scoring), flags: ruleFlags, clock, log: lateLog, maxJobs: config.backtest.maxJobs }),
     (b) => b.close(),
   );
   backtestRoutes(server, {
@@ -395,6 +398,7 @@ async function wire(
     clock,
     maxWindowDays: config.backtest.maxWindowDays,
     labelMaturityDays: config.cases.labelMaturityDays,
+    flags: ruleFlags,
   });
   lifecycle.routes(server);
   reportListeners.push(async (payeeId, caseId) => {

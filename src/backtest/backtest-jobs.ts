@@ -5,6 +5,7 @@ import { backtest, type BacktestReport } from './backtest-report.ts';
 import type { CandidateModel } from './candidate-model.ts';
 import { decisionPages } from './decision-pages.ts';
 import type { ReplayPolicy } from './replay-decision.ts';
+import type { FlagPolicy } from '../rules/performance/rule-performance.ts';
 
 /**
  * Backtests as background jobs (IO). A job runs on the node that accepted it, one job at a time
@@ -58,6 +59,8 @@ export interface BacktestJobSpec {
 export interface BacktestJobsDeps {
   readonly sql: SqlStore;
   readonly policy: ReplayPolicy;
+  /** the intervention budget the reports' rule performance flags against (default: issue 16's defaults) */
+  readonly flags?: FlagPolicy;
   readonly clock: () => number;
   readonly log: { error(obj: object, msg: string): void };
   /** progress is written at most this often (default 1000 ms) */
@@ -215,6 +218,7 @@ export class BacktestJobs {
         active: spec.active,
         candidate: spec.candidate,
         policy: this.deps.policy,
+        ...(this.deps.flags === undefined ? {} : { flags: this.deps.flags }),
         ...(spec.model === undefined ? {} : { model: spec.model }),
         signal: this.abort.signal,
         onProgress: async (p) => {

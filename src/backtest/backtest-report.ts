@@ -4,6 +4,7 @@ import type { RuleSet } from '../rules/language/rule-set.ts';
 import type { CandidateModel } from './candidate-model.ts';
 import { runBacktest, type BacktestOutcome, type BacktestProgress, type BacktestSource } from './run-backtest.ts';
 import type { ReplayPolicy } from './replay-decision.ts';
+import type { FlagPolicy } from '../rules/performance/rule-performance.ts';
 
 /**
  * A whole backtest as the API job and the CLI run it: the loop over a source, wrapped with what
@@ -36,6 +37,8 @@ export interface BacktestInput {
   readonly model?: CandidateModel;
   readonly onProgress?: (p: BacktestProgress) => void | Promise<void>;
   readonly signal?: AbortSignal;
+  /** the intervention budget the rule performance flags against */
+  readonly flags?: FlagPolicy;
 }
 
 export async function backtest(input: BacktestInput): Promise<BacktestReport> {
@@ -48,6 +51,7 @@ export async function backtest(input: BacktestInput): Promise<BacktestReport> {
     ...(input.model === undefined ? {} : { candidateModel: input.model.score }),
     ...(input.onProgress === undefined ? {} : { onProgress: input.onProgress }),
     ...(input.signal === undefined ? {} : { signal: input.signal }),
+    ...(input.flags === undefined ? {} : { flags: input.flags }),
   });
   const elapsedMs = Math.round(performance.now() - t0);
   const read = outcome.replayed + outcome.skippedMalformed;

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ageBandOf, FEATURE_COUNT, type FeatureValue } from '../features/catalogue.ts';
-import { RulePerformanceTally, type PerformanceHit, type RulePerformanceReport } from '../rules/performance/rule-performance.ts';
+import { RulePerformanceTally, type FlagPolicy, type PerformanceHit, type RulePerformanceReport } from '../rules/performance/rule-performance.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import { BacktestTally, type BacktestCounts, type TallyRow } from './backtest-tally.ts';
 import { replayDecision, type ReplayContext, type ReplayOutcome, type ReplayPolicy } from './replay-decision.ts';
@@ -57,6 +57,8 @@ export interface BacktestRun {
   readonly onProgress?: (p: BacktestProgress) => void | Promise<void>;
   /** stops the run between pages (the promise rejects with the signal's reason) */
   readonly signal?: AbortSignal;
+  /** the intervention budget the rule performance flags against (default: issue 16's defaults) */
+  readonly flags?: FlagPolicy;
 }
 
 export interface BacktestOutcome extends BacktestCounts {
@@ -96,8 +98,8 @@ function parseVector(text: string): FeatureValue[] | null {
 export async function runBacktest(run: BacktestRun): Promise<BacktestOutcome> {
   const { source, active, candidate, policy } = run;
   const tally = new BacktestTally(active, candidate);
-  const activePerformance = new RulePerformanceTally(active.rules, policy);
-  const candidatePerformance = new RulePerformanceTally(candidate.rules, policy);
+  const activePerformance = new RulePerformanceTally(active.rules, policy, run.flags);
+  const candidatePerformance = new RulePerformanceTally(candidate.rules, policy, run.flags);
   const counted = await source.count();
   let done = 0;
   let malformed = 0;

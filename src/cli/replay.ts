@@ -24,7 +24,7 @@ import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { progressLine } from './progress.ts';
 import { handbookTable, summaryTable, weekSummary } from '../replay/replay-summary.ts';
-import { rulePerformanceTable } from '../rules/performance/rule-performance.ts';
+import { CONFIGURED_BUDGET, flagPolicyOf, rulePerformanceTable } from '../rules/performance/rule-performance.ts';
 import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
 import { formatRuleError, loadRuleDir } from '../rules/language/index.ts';
 import { DEFAULT_GBDT_PARAMS } from '../train/gbdt.ts';
@@ -139,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
       batchSize,
       gbdt,
       fraudWeight,
+      flags: flagPolicyOf(config.budget.general, CONFIGURED_BUDGET),
       onProgress: (n) => progress.update(n),
     });
   } finally {

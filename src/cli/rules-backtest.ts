@@ -15,7 +15,7 @@ import { openCandidateModel, type CandidateModel } from '../backtest/candidate-m
 import { decisionPages } from '../backtest/decision-pages.ts';
 import { replayPolicy } from '../backtest/replay-decision.ts';
 import { requestWindow } from '../backtest/window.ts';
-import { rulePerformanceTable } from '../rules/performance/rule-performance.ts';
+import { CONFIGURED_BUDGET, flagPolicyOf, rulePerformanceTable } from '../rules/performance/rule-performance.ts';
 import { compileRuleSetFromText, loadRuleDir, type RuleSet } from '../rules/language/index.ts';
 import { readActive, readVersion } from '../rules/versions/rule-version-store.ts';
 import { migrate } from '../store/sql/migrate.ts';
@@ -97,6 +97,7 @@ export async function backtestCommand(argv: string[]): Promise<number> {
       active: active.ruleSet,
       candidate: candidate.ruleSet,
       policy: replayPolicy(config.scoring),
+      flags: flagPolicyOf(config.budget.general, CONFIGURED_BUDGET),
       ...(model === undefined ? {} : { model }),
       onProgress: (p) => progress.update(p.rowsDone, p.rowsTotal),
     });

@@ -10,7 +10,7 @@ import type { VectorReplay } from '../features/replay-batches.ts';
 import { WindowReplay } from '../features/window-replay.ts';
 import { decisionReport, replayAction, type DecisionReport, type RuleVerdict } from './replay-decisions.ts';
 import { enginePolicy, replayedContext, verdictOf } from '../scoring/decide.ts';
-import { rulePerformance, type DecidedTransfer, type PerformanceHit, type RulePerformanceReport } from '../rules/performance/rule-performance.ts';
+import { rulePerformance, type DecidedTransfer, type FlagPolicy, type PerformanceHit, type RulePerformanceReport } from '../rules/performance/rule-performance.ts';
 import { handbookTestRows, knownCompromised, type FraudDay } from './handbook-test-set.ts';
 import { detectionReport, subset, type DetectionReport, type ScoredRows } from './replay-metrics.ts';
 import type { ReplayRow } from './replay-row.ts';
@@ -103,6 +103,8 @@ export interface ReplayRunInput {
    */
   readonly features?: VectorReplay;
   readonly onProgress?: (rows: number) => void;
+  /** the intervention budget the rule performance flags against (default: issue 16's defaults) */
+  readonly flags?: FlagPolicy;
 }
 
 /** `idx` with every fraud row repeated `weight` times (integer class weight by repetition). */
@@ -228,11 +230,11 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const replayed: Replayed = { set, payers, amounts, scenarios, verdicts, shadowHits, currencies, ruleSet: input.ruleSet };
   const params: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...input.gbdt };
   const fraudWeight = input.fraudWeight ?? 1;
-  const weeks = input.windows.map((w) => runWeek(replayed, w, params, fraudWeight, input.policy));
+  const weeks = input.windows.map((w) => runWeek(replayed, w, params, fraudWeight, input.policy, input.flags));
   return { replayed: set.events, weeks, replaySeconds };
 }
 
-function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight: number, policy: ScoringPolicyConfig): WeekOutcome {
+function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight: number, policy: ScoringPolicyConfig, flags?: FlagPolicy): WeekOutcome {
   const { set } = r;
   const fitIdx: number[] = [];
   const validIdx: number[] = [];
@@ -302,7 +304,7 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
     logisticBaseline: { metrics: detectionReport(scored(logisticScores)) },
     handbookTestSet: handbook,
     decisions: { engine: decided(engineActions), rulesOnly: decided(testVerdicts.map((v) => replayAction(v, null, policy))) },
-    rulePerformance: rulePerformance(transfers, r.ruleSet.rules, enginePolicy(policy)),
+    rulePerformance: rulePerformance(transfers, r.ruleSet.rules, enginePolicy(policy), flags),
     trainSeconds,
   };
 }

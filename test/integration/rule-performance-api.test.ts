@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newApiKey } from '../../src/http/api-keys.ts';
 import type { HistoryPerformance } from '../../src/rules/performance/performance-history.ts';
+import { CONFIGURED_BUDGET } from '../../src/rules/performance/rule-performance.ts';
 import { startedApp, testApp } from '../helpers/app.ts';
 import { until } from '../helpers/until.ts';
 
@@ -59,7 +60,7 @@ describe('GET /v1/rules/performance on the decision history (PGlite)', () => {
     });
 
   beforeAll(async () => {
-    app = await startedApp({ API_KEYS: JSON.stringify([operator.entry, analyst.entry, writer.entry]) }, { clock: () => NOW });
+    app = await startedApp({ API_KEYS: JSON.stringify([operator.entry, analyst.entry, writer.entry]), INTERVENTION_BUDGET_WARN_PCT: '3' }, { clock: () => NOW });
     for (const t of TRANSFERS) {
       const res = await send('POST', '/v1/transfers/score', operator.key, {
         transferId: t.transferId,
@@ -98,6 +99,8 @@ describe('GET /v1/rules/performance on the decision history (PGlite)', () => {
       fraud: { transfers: 2, amount: { CNY: 20500 } },
       caughtFraud: { transfers: 1, amount: { CNY: 20000 } },
       legitimateRates: { warn: 0.25, cool_off: 0, block: 0 },
+      // the configured budget (INTERVENTION_BUDGET_WARN_PCT=3 here), the others at their defaults
+      flagPolicy: { budget: { warn: 0.03, cool_off: 0.005, block: 0.001 }, budgetSource: CONFIGURED_BUDGET, budgetShare: 0.25, littleShare: 0.05 },
     });
     expect(r.rules.map((x) => x.ruleId)).toEqual(['large-to-new-payee', 'elderly-on-call-new-payee', 'rapid-repeat', 'night-shadow']);
     expect(r.rules[0]).toMatchObject({

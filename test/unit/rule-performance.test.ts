@@ -3,7 +3,9 @@ import { loadConfig } from '../../src/config.ts';
 import { enginePolicy, replayedContext } from '../../src/scoring/decide.ts';
 import type { Action } from '../../src/scoring/actions.ts';
 import {
+  CONFIGURED_BUDGET,
   DEFAULT_FLAG_POLICY,
+  flagPolicyOf,
   RulePerformanceTally,
   rulePerformance,
   rulePerformanceTable,
@@ -142,6 +144,15 @@ describe('rule performance (issue 16)', () => {
     expect(roomy.rules.some((r) => r.flagged)).toBe(false);
     const strict = rulePerformance(cases(), RULES, policy, { ...DEFAULT_FLAG_POLICY, littleShare: 0.3 });
     expect(strict.rules.filter((r) => r.flagged).map((r) => r.ruleId)).toEqual(['a-strong', 'c-noisy']);
+  });
+
+  it('takes the configured intervention budget (INTERVENTION_BUDGET_*_PCT)', () => {
+    const budget = loadConfig({ INTERVENTION_BUDGET_WARN_PCT: '20' }).budget.general;
+    const flags = flagPolicyOf(budget, CONFIGURED_BUDGET);
+    expect(flags).toMatchObject({ budget: { warn: 0.2, cool_off: 0.005, block: 0.001 }, budgetShare: 0.25, littleShare: 0.05 });
+    // 3 % warned is within a quarter of a 20 % warn budget: c-noisy no longer spends budget
+    expect(rulePerformance(cases(), RULES, policy, flags).rules.some((r) => r.flagged)).toBe(false);
+    expect(flagPolicyOf(loadConfig({}).budget.general, CONFIGURED_BUDGET).budget).toEqual(DEFAULT_FLAG_POLICY.budget);
   });
 
   it('reports a rule that fired but is no longer in the set under its id, after the set', () => {

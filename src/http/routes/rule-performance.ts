@@ -7,6 +7,7 @@ import type { RuleSet } from '../../rules/language/rule-set.ts';
 import type { EnginePolicy } from '../../scoring/decide.ts';
 import { sqlFailure } from '../../store/store-failures.ts';
 import { historyPerformance } from '../../rules/performance/performance-history.ts';
+import type { FlagPolicy } from '../../rules/performance/rule-performance.ts';
 import { DEFAULT_WINDOW_DAYS, requestWindow, type WindowLimit } from '../../backtest/window.ts';
 import type { ZodRequestTypes } from '../validation.ts';
 
@@ -29,6 +30,8 @@ export interface RulePerformanceRouteDeps {
   readonly maxWindowDays: number;
   /** LABEL_MATURITY_DAYS: younger decisions are counted as unsettled */
   readonly labelMaturityDays: number;
+  /** the intervention budget the flag is judged against */
+  readonly flags: FlagPolicy;
 }
 
 const Time = z.iso.datetime({ offset: true });
@@ -110,6 +113,7 @@ export function rulePerformanceRoutes(app: FastifyInstance, deps: RulePerformanc
         window,
         nowMs,
         labelMaturityDays: deps.labelMaturityDays,
+        flags: deps.flags,
       }).catch(sqlFailure);
     },
   });

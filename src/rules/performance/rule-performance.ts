@@ -27,8 +27,9 @@ import type { RuleMode } from '../language/rule-file.ts';
  *   `budgetShare` of A's budget (a share of legitimate transfers), AND its unique catches are at
  *   most `littleShare` of all caught fraud by count and, in every currency, by value.
  *
- * The budget comes from the caller: issue 16's intervention budget configuration feeds it once
- * it exists; until then DEFAULT_FLAG_POLICY (issue 16's defaults: warn 2 %, hold 0.5 %, block
+ * The budget comes from the caller: the engine's tools and route pass the configured general
+ * intervention budget (INTERVENTION_BUDGET_*_PCT, src/calibration/budget-config.ts) through
+ * `flagPolicyOf`; DEFAULT_FLAG_POLICY holds issue 16's defaults (warn 2 %, hold 0.5 %, block
  * 0.1 % of legitimate transfers).
  */
 
@@ -80,6 +81,18 @@ export const DEFAULT_FLAG_POLICY: FlagPolicy = Object.freeze({
   budgetShare: 0.25,
   littleShare: 0.05,
 });
+
+/** The flag policy over a configured budget (shares of legitimate transfers), with the default shares. */
+export function flagPolicyOf(budget: { readonly warn: number; readonly coolOff: number; readonly block: number }, source: string): FlagPolicy {
+  return Object.freeze({
+    ...DEFAULT_FLAG_POLICY,
+    budget: Object.freeze({ warn: budget.warn, cool_off: budget.coolOff, block: budget.block }),
+    budgetSource: source,
+  });
+}
+
+/** What the reports name as the source of the configured budget. */
+export const CONFIGURED_BUDGET = 'INTERVENTION_BUDGET_WARN_PCT / _COOL_OFF_PCT / _BLOCK_PCT (the general budget)';
 
 /** Per currency, in major units. */
 export type Amounts = Readonly<Record<string, number>>;
