@@ -28,6 +28,15 @@ export interface PolicyProposal {
   readonly ruleActions: readonly { readonly ruleId: string; readonly from: Action; readonly to: Action }[];
   readonly before: Readonly<Record<PolicyGroup, GroupRates>>;
   readonly after: Readonly<Record<PolicyGroup, GroupRates>>;
+  /** the same policies on transfers the proposal was not tuned on (absent: not evaluated) */
+  readonly evaluation?: PolicyEvaluation;
+}
+
+export interface PolicyEvaluation {
+  readonly source: Readonly<Record<string, unknown>>;
+  readonly withinBudget: boolean;
+  readonly before: Readonly<Record<PolicyGroup, GroupRates>>;
+  readonly after: Readonly<Record<PolicyGroup, GroupRates>>;
 }
 
 const SUFFIX: Readonly<Record<PolicyGroup, string>> = { general: '', minor: '_MINOR', elderly: '_ELDERLY' };
@@ -47,6 +56,7 @@ export function thresholdEnv(thresholds: Readonly<Record<PolicyGroup, PolicyThre
 export function proposal(
   result: CalibrationResult,
   meta: { readonly createdAt: string; readonly source: Readonly<Record<string, unknown>>; readonly rulesVersion: string; readonly model: string | null },
+  evaluation?: PolicyEvaluation,
 ): PolicyProposal {
   const budget = Object.fromEntries(POLICY_GROUPS.map((g) => [g, result.after[g].budget])) as PolicyProposal['budget'];
   return {
@@ -60,6 +70,7 @@ export function proposal(
     ruleActions: result.ruleChanges,
     before: result.before,
     after: result.after,
+    ...(evaluation === undefined ? {} : { evaluation }),
   };
 }
 
@@ -73,23 +84,40 @@ function line(name: string, r: GroupRates): string {
   );
 }
 
-/** The rates before and after per group, the thresholds and the rule changes, as Markdown. */
-export function proposalTable(p: PolicyProposal): string {
-  const head = '| group | policy | legit transfers | legit warned | legit held | legit blocked | within budget | fraud caught | fraud value caught |';
-  const rows: string[] = [];
+const HEAD = '| group | policy | legit transfers | legit warned | legit held | legit blocked | within budget | fraud caught | fraud value caught |';
+
+function ratesTable(p: Pick<PolicyProposal, 'budget' | 'before' | 'after'>): string[] {
+  const rows: string[] = [HEAD, `|${'---|'.repeat(9)}`];
   for (const g of POLICY_GROUPS) {
     const b = p.budget[g];
     rows.push(line(`${g} (budget ${pct(b.warn)} / ${pct(b.coolOff)} / ${pct(b.block)}) | before`, p.before[g]));
     rows.push(line(`${g} | after`, p.after[g]));
   }
+  return rows;
+}
+
+/** The rates before and after per group (on the tuning transfers, and on the evaluation's when there is one), the thresholds and the rule changes, as Markdown. */
+export function proposalTable(p: PolicyProposal): string {
   const thresholds = POLICY_GROUPS.map((g) => `- ${g}: warn ${p.thresholds[g].warn}, cool_off ${p.thresholds[g].coolOff}, block ${p.thresholds[g].block}`);
   const rules = p.ruleActions.length === 0 ? ['- none'] : p.ruleActions.map((r) => `- ${r.ruleId}: ${r.from} → ${r.to === 'allow' ? 'allow (points only)' : r.to}`);
+  const evaluation =
+    p.evaluation === undefined
+      ? []
+      : [
+          '',
+          `Evaluated on transfers it was not tuned on (${JSON.stringify(p.evaluation.source)}):`,
+          '',
+          ...ratesTable({ budget: p.budget, before: p.evaluation.before, after: p.evaluation.after }),
+          '',
+          `Within budget on the evaluation's transfers: ${p.evaluation.withinBudget ? 'yes' : 'NO'}`,
+        ];
   return [
-    head,
-    `|${'---|'.repeat(9)}`,
-    ...rows,
+    `Tuned on ${JSON.stringify(p.source)}:`,
     '',
-    `Within budget on these transfers: ${p.withinBudget ? 'yes' : 'NO'}`,
+    ...ratesTable(p),
+    '',
+    `Within budget on the tuning transfers: ${p.withinBudget ? 'yes' : 'NO'}`,
+    ...evaluation,
     '',
     'Proposed thresholds:',
     ...thresholds,
