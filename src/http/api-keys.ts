@@ -124,7 +124,11 @@ export class ApiKeyRing {
   }
 }
 
-/** `admin` may do everything. */
+/** Scopes that include another: who may change or approve rules may read how they perform. */
+const INCLUDED_IN: Partial<Record<Scope, readonly Scope[]>> = { 'rules:read': ['rules:write', 'rules:approve'] };
+
+/** `admin` may do everything; a scope also allows what it includes (`rules:write` reads the rules' performance). */
 export function allows(principal: Principal, scope: Scope): boolean {
-  return principal.scopes.has(scope) || principal.scopes.has('admin');
+  if (principal.scopes.has(scope) || principal.scopes.has('admin')) return true;
+  return (INCLUDED_IN[scope] ?? []).some((s) => principal.scopes.has(s));
 }

@@ -145,8 +145,9 @@ describe('GET /v1/rules/performance on the decision history (PGlite)', () => {
     });
   });
 
-  it('needs the rules:read scope', async () => {
-    expect((await send('GET', '/v1/rules/performance', writer.key)).statusCode).toBe(403);
+  it('needs the rules:read scope, which rules:write includes', async () => {
+    expect((await send('GET', '/v1/rules/performance', operator.key)).statusCode).toBe(403);
+    expect((await send('GET', '/v1/rules/performance', writer.key)).statusCode).toBe(200);
     expect((await app.server.inject({ method: 'GET', url: '/v1/rules/performance' })).statusCode).toBe(401);
   });
 });

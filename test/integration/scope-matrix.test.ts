@@ -6,7 +6,7 @@ type TestApp = Awaited<ReturnType<typeof testApp>>;
 
 /**
  * Every route × every scope (issue 9): a key with only scope S reaches route R exactly when R
- * declares S, or S is admin; /v1 routes without a declared scope need admin; the rest is public.
+ * declares S, or S is admin, or R needs rules:read and S is rules:write or rules:approve; /v1 routes without a declared scope need admin; the rest is public.
  * Requests carry no valid body, so an admitted request ends in 400/404/409, never 401/403.
  */
 const keys = Object.fromEntries(SCOPES.map((s) => [s, newApiKey(`only-${s}`, [s])]));
@@ -43,7 +43,7 @@ describe('scope matrix', () => {
         });
         expect(res.statusCode).not.toBe(500);
         outcomes.push(`${route.method} ${route.url} ${scope} ${res.statusCode === 403 ? 'refused' : res.statusCode === 401 ? 'unauthenticated' : 'admitted'}`);
-        expected.push(`${route.method} ${route.url} ${scope} ${scope === 'admin' || scope === route.scope ? 'admitted' : 'refused'}`);
+        expected.push(`${route.method} ${route.url} ${scope} ${scope === 'admin' || scope === route.scope || (route.scope === 'rules:read' && (scope === 'rules:write' || scope === 'rules:approve')) ? 'admitted' : 'refused'}`);
       }
     }
     expect(outcomes).toEqual(expected);
