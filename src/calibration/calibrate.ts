@@ -361,6 +361,19 @@ function neighbours(actions: Readonly<Record<string, Action>>, rules: readonly C
   return out;
 }
 
+export interface CalibrateOptions {
+  /**
+   * The share of each budget the search aims at (0-1, default 1): below 1 it leaves room for
+   * the sampling noise of other transfers (a band of 4,000 legitimate transfers has a block
+   * budget of 4); the result is still judged against the whole budget.
+   */
+  readonly headroom?: number;
+  /** bound on the rounds of each phase of the rule search */
+  readonly maxRounds?: number;
+}
+
+const scaled = (b: InterventionBudget, k: number): InterventionBudget => ({ warn: b.warn * k, coolOff: b.coolOff * k, block: b.block * k });
+
 /**
  * Proposes thresholds and rule actions within `budget` on `transfers` (the module's algorithm).
  * `rules`: the rule set's active rules (a hit of a rule not listed keeps its action).
@@ -370,14 +383,21 @@ export function calibrate(
   rules: readonly CalibrationRule[],
   base: ScoringPolicyConfig,
   budget: BudgetConfig,
-  maxRounds = 200,
+  options: CalibrateOptions = {},
 ): CalibrationResult {
+  const maxRounds = options.maxRounds ?? 200;
+  const headroom = options.headroom ?? 1;
+  if (!(headroom > 0 && headroom <= 1)) throw new RangeError(`headroom must be in (0, 1], got ${headroom}`);
+  const target: BudgetConfig = {
+    general: scaled(budget.general, headroom),
+    bands: Object.fromEntries(AGE_BANDS.map((b) => [b, scaled(budget.bands[b], headroom)])) as Record<AgeBand, InterventionBudget>,
+  };
   const current = configuredThresholds(base);
   const probe = policyWith(base, current);
   const byGroup: Record<PolicyGroup, CalibrationTransfer[]> = { general: [], minor: [], elderly: [] };
   for (const t of transfers) byGroup[groupOf(t.band)].push(t);
   const groups = Object.fromEntries(POLICY_GROUPS.map((g) => [g, new GroupData(byGroup[g], probe)])) as Record<PolicyGroup, GroupData>;
-  const search = new Search(base, groups, budget, current);
+  const search = new Search(base, groups, target, current);
   // only rules that fired can change anything
   const fired = new Set(POLICY_GROUPS.flatMap((g) => [...groups[g].ruleIds]));
   const movable = rules.filter((r) => fired.has(r.id) && r.action !== 'allow');

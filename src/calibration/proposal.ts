@@ -74,6 +74,17 @@ export function proposal(
   };
 }
 
+/**
+ * Issue 6's fairness figure: the share of the elderly's legitimate transfers with any
+ * intervention over that of everyone else's (NaN without either); issue 6 holds it to 0.8-1.25.
+ */
+export function fprRatioElderly(r: Readonly<Record<PolicyGroup, GroupRates>>): number {
+  const flagged = (g: GroupRates): number => g.legitimateWarned + g.legitimateHeld + g.legitimateBlocked;
+  const others = [r.general, r.minor];
+  const othersRate = others.reduce((s, g) => s + flagged(g), 0) / others.reduce((s, g) => s + g.legitimate, 0);
+  return flagged(r.elderly) / r.elderly.legitimate / othersRate;
+}
+
 const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
 const money = (x: number): string => Math.round(x).toLocaleString('en-US');
 
@@ -93,6 +104,8 @@ function ratesTable(p: Pick<PolicyProposal, 'budget' | 'before' | 'after'>): str
     rows.push(line(`${g} (budget ${pct(b.warn)} / ${pct(b.coolOff)} / ${pct(b.block)}) | before`, p.before[g]));
     rows.push(line(`${g} | after`, p.after[g]));
   }
+  const ratio = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(2));
+  rows.push('', `Elderly / others false-positive ratio (any intervention; issue 6: 0.8-1.25): ${ratio(fprRatioElderly(p.before))} before, ${ratio(fprRatioElderly(p.after))} after`);
   return rows;
 }
 

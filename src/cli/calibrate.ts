@@ -1,6 +1,6 @@
 /**
  * `npm run calibrate -- [--payers N] [--days N] [--sim-seed N] [--eval-seed N] [--test-days N]
- *                       [--models DIR] [--out FILE] [--json]`
+ *                       [--headroom 1] [--models DIR] [--out FILE] [--json]`
  *
  * Issue 16: proposes risk thresholds per age band and capped rule actions that keep the engine's
  * warned, held and blocked shares of legitimate transfers within the intervention budget
@@ -11,7 +11,9 @@
  * `--models` (default MODELS_DIR) and the configured policy. The proposal is tuned on
  * `--sim-seed` (default 3) and evaluated, with the configured policy beside it, on another
  * population of the same size, `--eval-seed` (default 2, eval:segments' evaluation population;
- * 1 when tuning on 2): figures are never reported on the data they were tuned on. Prints the rates before and after per group, the proposed thresholds and rule action
+ * 1 when tuning on 2): figures are never reported on the data they were tuned on. `--headroom`
+ * (0-1, default 1) aims at that share of each budget, leaving room for the sampling noise of
+ * other transfers. Prints the rates before and after per group, the proposed thresholds and rule action
  * changes, and writes the proposal (src/calibration/proposal.ts, docs/intervention-budget.md)
  * to `--out` (default DATA_DIR/calibration-proposal.json). It changes nothing by itself.
  */
@@ -32,7 +34,7 @@ import { parseCliOptions } from './cli-args.ts';
 import { progressLine } from './progress.ts';
 
 const USAGE =
-  'usage: npm run calibrate -- [--payers N] [--days N] [--sim-seed N] [--eval-seed N] [--test-days N] [--models DIR] [--out FILE] [--json]';
+  'usage: npm run calibrate -- [--payers N] [--days N] [--sim-seed N] [--eval-seed N] [--test-days N] [--headroom 1] [--models DIR] [--out FILE] [--json]';
 const DAY = 86_400_000;
 const START = '2026-08-01';
 
@@ -90,7 +92,7 @@ async function simulatedTransfers(src: SimSource, config: Config, ruleSet: RuleS
 }
 
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'eval-seed', 'test-days', 'models', 'out'], flags: ['json'] }, USAGE);
+  const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'eval-seed', 'test-days', 'models', 'out', 'headroom'], flags: ['json'] }, USAGE);
   if ('exitCode' in parsed) return parsed.exitCode;
   const values = parsed.strings;
   const num = (name: string, def: number): number => {
@@ -106,6 +108,8 @@ async function main(argv: string[]): Promise<number> {
   if (evalSeed === seed) throw new Error('--eval-seed must differ from --sim-seed: a proposal is not evaluated on the data it was tuned on');
   const testDays = num('test-days', 7);
   if (testDays >= days) throw new Error('--test-days must be fewer than --days');
+  const headroom = values.headroom === undefined ? 1 : Number(values.headroom);
+  if (!(headroom > 0 && headroom <= 1)) throw new Error(`--headroom must be a number in (0, 1], got "${String(values.headroom)}"`);
   const config = loadConfig();
   const out = values.out !== undefined ? path.resolve(values.out) : path.join(config.process.dataDir, 'calibration-proposal.json');
   const rules = await loadRuleDir(config.ruleFiles.dir);
@@ -120,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
   const tuning = await simulatedTransfers(tuneSource, config, rules.ruleSet, manifest);
   const activeRules: CalibrationRule[] = rules.ruleSet.rules.filter((r) => r.mode === 'active').map((r) => ({ id: r.id, action: r.action }));
   const started = Date.now();
-  const result = calibrate(tuning, activeRules, config.scoring, config.budget);
+  const result = calibrate(tuning, activeRules, config.scoring, config.budget, { headroom });
   log(`calibrated on ${tuning.length} transfers in ${((Date.now() - started) / 1000).toFixed(1)} s (${result.evaluations} group evaluations)`);
 
   const evalSource = { payers, days, seed: evalSeed, testDays };
@@ -137,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
     result,
     {
       createdAt: new Date().toISOString(),
-      source: { simulator: { ...tuneSource, start: START }, transfers: tuning.length, tunedOn: 'these transfers' },
+      source: { simulator: { ...tuneSource, start: START }, transfers: tuning.length, tunedOn: 'these transfers', headroom },
       rulesVersion: rules.ruleSet.version,
       model: manifest === null ? null : `${manifest.name}-${manifest.version}`,
     },

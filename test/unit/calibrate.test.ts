@@ -74,6 +74,15 @@ describe('calibrate (issue 16): thresholds', () => {
     expect(r.withinBudget).toBe(true);
   });
 
+  it('aims at a share of the budget with headroom, and judges the result against the whole budget', () => {
+    const r = calibrate(spread(), [], base, budget, { headroom: 0.5 });
+    // half the budget: 0 blocks (0.5 of a transfer), 2 holds, 10 warnings of 1000
+    expect(r.policy.thresholds.general).toEqual({ warn: 49.4, coolOff: 49.9, block: 100 });
+    expect(r.after.general).toMatchObject({ legitimateWarned: 10, legitimateHeld: 2, legitimateBlocked: 0, withinBudget: true });
+    expect(r.after.general.budget).toEqual(budget.general);
+    expect(() => calibrate(spread(), [], base, budget, { headroom: 0 })).toThrow('headroom must be in (0, 1]');
+  });
+
   it('keeps the configured thresholds of a group without legitimate transfers', () => {
     const r = calibrate([...spread('adult'), fraud(0.3, 500, 'minor')], [], base, budget);
     expect(r.policy.thresholds.minor).toEqual(base.segments.minor.thresholds);
@@ -200,5 +209,15 @@ describe('calibrate (issue 16): the budget holds on the result', () => {
     expect(table).toContain('| general (budget 2.00 % / 0.50 % / 0.10 %) | before |');
     expect(table).toContain('Proposed rule actions:');
     expect(JSON.parse(JSON.stringify(p))).toEqual(p);
+  });
+});
+
+describe('the elderly / others false-positive ratio of a proposal', () => {
+  it('is the share of the elderly legitimate transfers with any intervention over everyone else', async () => {
+    const { fprRatioElderly } = await import('../../src/calibration/proposal.ts');
+    // elderly: 25 warnings of 1000 (2.5 %); others: 20 of 1000 and 20 of 1000 (2 %)
+    const r = calibrate([...spread('adult'), ...spread('elderly'), ...spread('minor')], [], base, loadBudgetConfig({ INTERVENTION_BUDGET_WARN_PCT_MINOR: '2' }));
+    expect(r.after.elderly.legitimateWarned + r.after.elderly.legitimateHeld + r.after.elderly.legitimateBlocked).toBe(31);
+    expect(fprRatioElderly(r.after)).toBeCloseTo(31 / 26, 10);
   });
 });
