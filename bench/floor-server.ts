@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config.ts';
 import { featureStoreOptions } from '../src/config-wiring.ts';
 import { parseTransferEvent } from '../src/features/transfer-event.ts';
 import { scoreScriptCall } from '../src/features/feature-store.ts';
-import { makeKeys } from '../src/store/keys.ts';
+import { makeKeys, SCRIPTS } from '../src/store/keys.ts';
 
 /**
  * The design's floor, a third target of `npm run bench`: what a stateless node pays for the
@@ -21,8 +21,10 @@ import { makeKeys } from '../src/store/keys.ts';
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: false, maxRetriesPerRequest: 1 });
 const config = loadConfig({ ...process.env, REDIS_KEY_PREFIX: process.env.REDIS_KEY_PREFIX ?? 'floor:' });
 const keys = makeKeys(config.store.redisKeyPrefix);
+/** the score script's key count (its ARGV count is 28) */
+const K = SCRIPTS.scoreFeatures.numberOfKeys;
 redis.defineCommand('floorClaim', {
-  numberOfKeys: 13,
+  numberOfKeys: K,
   lua: "if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[7]) then return {0} end return {1}",
 });
 // FLOOR_MODE picks what the floor does after validation:
@@ -32,7 +34,7 @@ redis.defineCommand('floorClaim', {
 // - `validate`: no Redis call at all, the floor of an engine that would keep its state in process.
 redis.defineCommand('floorClaimBatch', {
   lua:
-    "local out = {} for i = 1, #KEYS / 13 do local k, a = (i - 1) * 13, (i - 1) * 28 " +
+    `local out = {} for i = 1, #KEYS / ${K} do local k, a = (i - 1) * ${K}, (i - 1) * 28 ` +
     "if redis.call('SET', KEYS[k + 1], ARGV[a + 3], 'NX', 'PX', ARGV[a + 7]) then out[i] = 0 else out[i] = 1 end end return out",
 });
 declare module 'ioredis' {
@@ -60,7 +62,7 @@ function claim(all: (string | number)[]): Promise<number> {
   if (mode === 'claim') return redis.floorClaim(...all).then((r) => r[0]!);
   return new Promise((done, fail) => {
     if (queued.length === 0) setImmediate(sendBatch);
-    queued.push({ keys: all.slice(0, 13) as string[], args: all.slice(13), done, fail });
+    queued.push({ keys: all.slice(0, K) as string[], args: all.slice(K), done, fail });
   });
 }
 

@@ -98,6 +98,8 @@ export function scoreScriptCall(
     k.accountNewPayers(payee),
     k.accountReports(payee),
     k.accountGuardian(payer),
+    // the pair again in the payee's slot (dual write, issue 15 release A)
+    k.pairIn(payee, payer),
     tMs,
     toStoredAmount(e.amount),
     eventHash,

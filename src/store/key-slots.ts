@@ -61,6 +61,7 @@ export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
     key('payee new', 'payee', (k, i) => k.accountNewPayers(i.payee)),
     key('payee reports', 'payee', (k, i) => k.accountReports(i.payee)),
     key('payer guardian', 'payer', (k, i) => k.accountGuardian(i.payer)),
+    key('pair in (written only: dual write)', 'payee', (k, i) => k.pairIn(i.payee, i.payer)),
   ],
   // the split score (issue 15): one slot each
   scoreStepClaim: [

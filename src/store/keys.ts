@@ -48,9 +48,12 @@ export interface Keys {
    * (no TTL: set and removed by a guardian; spend records are dropped with their day)
    */
   accountGuardian(accountId: string): string;
-  /** first time and count of payer -> payee transfers (in the payer's slot; score-features.lua) */
+  /** first time and count of payer -> payee transfers (in the payer's slot; score-features.lua reads it) */
   pair(payerId: string, payeeId: string): string;
-  /** the same pair in the payee's slot, for the split score (score-step-payee.lua; issue 15) */
+  /**
+   * the same pair in the payee's slot, for the split score (score-step-payee.lua; issue 15); also
+   * written by score-features.lua (release A's dual write) and `npm run redis:migrate`
+   */
   pairIn(payeeId: string, payerId: string): string;
   /** marker of an account's score step for a transfer: '<event hash>|<the step's reply>' (issue 15) */
   accountStep(accountId: string, transferId: string): string;
@@ -166,7 +169,7 @@ function scoreStepLua(name: string, windows: boolean): string {
 
 /** Lua scripts, one file per atomic operation; each file's header lists KEYS, ARGV and returns. */
 export const SCRIPTS = {
-  scoreFeatures: { lua: lua('score-features'), numberOfKeys: 13 },
+  scoreFeatures: { lua: lua('score-features'), numberOfKeys: 14 },
   scoreStepClaim: { lua: lua('score-step-claim'), numberOfKeys: 2 },
   scoreStepPayer: { lua: scoreStepLua('score-step-payer', true), numberOfKeys: 5 },
   scoreStepPayee: { lua: scoreStepLua('score-step-payee', true), numberOfKeys: 7 },

@@ -210,8 +210,10 @@ describe('score-features script', () => {
     const t = Date.now();
     await s.claimAndUpdate(event({ t, payer: 'ttl-p', payee: 'ttl-q', amount: 1, device: 'ttl-d' }, 'ttl-t'), t, 'h');
     const keys = await redis.keys(`${prefix}*`);
-    // tx claim, payer out/payees/devices, pair, device payers, payee in/payers/newpayers
-    expect(keys.length).toBe(9);
+    // tx claim, payer out/payees/devices, pair, device payers, payee in/payers/newpayers, and
+    // the pair in the payee's slot (issue 15 release A's dual write)
+    expect(keys.length).toBe(10);
+    expect(keys).toContain(makeKeys(prefix).pairIn('ttl-q', 'ttl-p'));
     const withoutTtl = [];
     for (const k of keys) if ((await redis.pttl(k)) <= 0) withoutTtl.push(k);
     expect(withoutTtl).toEqual([]);

@@ -123,18 +123,39 @@ async function content(redis: RedisClient, key: string): Promise<{ type: string;
 
 /**
  * The window, set, pair, device, guardian and report keys of a run, named without the prefix;
- * the pair under its split name (`{a:<payer>}:pair:<payee>` -> `{a:<payee>}:pairin:<payer>`);
- * claims (`{t:..}`: complete vs pending) and step markers (`:s:<id>`) left out.
+ * the pair as the split score keeps it (`{a:<payee>}:pairin:<payer>`, which score-features.lua
+ * also writes since release A: pairsInBothSlots checks its own `{a:<payer>}:pair:<payee>`);
+ * claims (`{t:..}`: complete vs pending), step markers (`:s:<id>`) and `:pair:` keys left out.
  */
 async function windowKeys(redis: RedisClient, prefix: string): Promise<Map<string, Awaited<ReturnType<typeof content>>>> {
   const out = new Map<string, Awaited<ReturnType<typeof content>>>();
   for (const key of await keysUnder(redis, prefix)) {
     const name = key.slice(prefix.length);
-    if (name.startsWith('{t:') || /:s:[^:]+$/.test(name)) continue;
-    const pair = /^\{a:([^}]+)\}:pair:(.+)$/.exec(name);
-    out.set(pair ? `{a:${pair[2]}}:pairin:${pair[1]}` : name, await content(redis, key));
+    if (name.startsWith('{t:') || /:s:[^:]+$/.test(name) || /^\{a:[^}]+\}:pair:/.test(name)) continue;
+    out.set(name, await content(redis, key));
   }
   return out;
+}
+
+/**
+ * score-features.lua's dual write (issue 15, release A): every `{a:<payer>}:pair:<payee>` has its
+ * `{a:<payee>}:pairin:<payer>` with the same value and the same remaining TTL, and no pairin is
+ * without its pair. Answers how many pairs there are.
+ */
+async function pairsInBothSlots(redis: RedisClient, prefix: string): Promise<number> {
+  const names = (await keysUnder(redis, prefix)).map((key) => key.slice(prefix.length));
+  const pairs = names.filter((n) => /^\{a:[^}]+\}:pair:/.test(n));
+  const pairIns = names.filter((n) => /^\{a:[^}]+\}:pairin:/.test(n));
+  expect(pairIns.length).toBe(pairs.length);
+  for (const name of pairs) {
+    const [, payer, payee] = /^\{a:([^}]+)\}:pair:(.+)$/.exec(name)!;
+    const inName = `{a:${payee}}:pairin:${payer}`;
+    expect(await redis.get(prefix + inName), inName).toBe(await redis.get(prefix + name));
+    const [ttl, ttlIn] = [await redis.pttl(prefix + name), await redis.pttl(prefix + inName)];
+    expect(ttl).toBeGreaterThan(0);
+    expect(Math.abs(ttl - ttlIn), inName).toBeLessThan(5_000);
+  }
+  return pairs.length;
 }
 
 let cluster: LocalCluster;
@@ -248,6 +269,7 @@ describe('the split score against score-features.lua (differential)', () => {
       // the entities of the stream are spread over every primary: the steps ran on each
       for (const node of target.nodes('master')) expect((await node.scan('0', 'MATCH', `${kb.prefix}*`, 'COUNT', 10_000))[1].length).toBeGreaterThan(0);
     }
+    expect(await pairsInBothSlots(single, ka.prefix)).toBeGreaterThan(10);
     const wa = await windowKeys(single, ka.prefix);
     const wb = await windowKeys(target, kb.prefix);
     expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());

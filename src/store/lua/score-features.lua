@@ -40,6 +40,10 @@
                                    that is kept), d:<date> spent that day, s:<transfer id> what
                                    this transfer added: '<date>,<thousandths>' (',r' appended once
                                    given back: guardian-refund.lua)
+  KEYS[14] pair in         string  the same pair in the payee's slot, `{a:<payee>}:pairin:<payer>`,
+                                   written with KEYS[5]'s new value and TTL (release A of issue 15,
+                                   docs/cluster-keys.md: the split score's payee step reads only
+                                   this one); never read here: KEYS[5] stays the truth
 
   ARGV[1] t ms (occurredAt)   ARGV[2] amount (thousandths)   ARGV[3] event hash
   ARGV[4] payer id   ARGV[5] payee id   ARGV[6] device id or ''
@@ -382,7 +386,11 @@ if pair then
   first, paid = tonumber(f), tonumber(c)
   -- a late event moves the first-paid time back
   if t < first then f = ARGV[1] end
-  redis.call('SET', KEYS[5], f .. ',' .. string.format('%d', paid + 1), 'PX', ARGV[8])
+  local value = f .. ',' .. string.format('%d', paid + 1)
+  redis.call('SET', KEYS[5], value, 'PX', ARGV[8])
+  redis.call('SET', KEYS[14], value, 'PX', ARGV[8])
+else
+  redis.call('SET', KEYS[14], ARGV[1] .. ',1', 'PX', ARGV[8])
 end
 out[#out + 1] = paid
 out[#out + 1] = first or -1
