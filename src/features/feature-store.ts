@@ -2,7 +2,8 @@ import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { WINDOWS } from './catalogue.ts';
 import type { TransferEvent } from './transfer-event.ts';
 import { decodeScoreReply } from './score-reply.ts';
-import { decodeVelocityReply, toStoredAmount, type VelocityState } from './velocity-state.ts';
+import { toStoredAmount, type VelocityState } from './velocity-state.ts';
+import { decodeStoredClaim } from './score-step-replies.ts';
 import { isTimeZone, localDate } from './time-zones.ts';
 import type { TransferRegistration } from '../cooling/registration.ts';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
@@ -30,7 +31,10 @@ export type ClaimResult =
       readonly decision: string | null;
       /** when the claim was made (the claimant's clock), null for a claim of an earlier version */
       readonly claimedAtMs: number | null;
-      /** the velocity state the claimant was answered, null for a claim of an earlier version */
+      /**
+       * the velocity state the claimant was answered; null for a claim of an earlier version and
+       * for a `pending` claim of the split score (issue 15; claimedAtMs set): neither can be completed here
+       */
       readonly state: VelocityState | null;
     };
 
@@ -169,7 +173,7 @@ export class FeatureStore {
     for (let attempt = 0; ; attempt++) {
       const reply = decodeScoreReply(await this.callScoreScript(e, tMs, eventHash, zone, claimMs));
       if (reply.kind === 'new') return reply;
-      if (reply.kind === 'duplicate') return { kind: 'duplicate', ...decodeStoredClaim(reply.claim), decision: reply.decision };
+      if (reply.kind === 'duplicate') return { kind: 'duplicate', ...claimAsRead(reply.claim), decision: reply.decision };
       const actual = reply.zone;
       if (attempt > 0 || !isTimeZone(actual)) {
         throw new Error(`guardian limits of ${payer} name the time zone "${actual}", which changed during the call or is invalid`);
@@ -306,13 +310,24 @@ export class FeatureStore {
 }
 
 /**
- * The claim as the score script stores it: `<event hash>|<claim ms>|<reply integers>`, or the
- * bare event hash an earlier version wrote (no time, no state: such a claim cannot be completed).
+ * A claim as FeatureStore's callers read it (decodeStoredClaim of score-step-replies.ts reads
+ * every form): completed by score-features.lua or a record (`<event hash>|<claim ms>|<reply
+ * integers>|<currency>`: the state it answered, with the guardian limits' currency); `pending`,
+ * written by the split score's claim step (`<event hash>|<claim ms>|pending`, issue 15: its
+ * state lives in the entity steps' markers, which this path does not read, so it has a time
+ * and no state: in progress, and never completed here); or the bare event hash an earlier
+ * version wrote (no time, no state: such a claim cannot be completed).
  */
-function decodeStoredClaim(claim: string): { eventHash: string; claimedAtMs: number | null; state: VelocityState | null } {
-  const [eventHash = '', at, reply] = claim.split('|');
-  if (at === undefined || reply === undefined) return { eventHash, claimedAtMs: null, state: null };
-  return { eventHash, claimedAtMs: Number(at), state: decodeVelocityReply(reply.split(',').map(Number)) };
+function claimAsRead(claim: string): { eventHash: string; claimedAtMs: number | null; state: VelocityState | null } {
+  const c = decodeStoredClaim(claim);
+  switch (c.form) {
+    case 'legacy':
+      return { eventHash: c.eventHash, claimedAtMs: null, state: null };
+    case 'pending':
+      return { eventHash: c.eventHash, claimedAtMs: c.claimedAtMs, state: null };
+    case 'complete':
+      return { eventHash: c.eventHash, claimedAtMs: c.claimedAtMs, state: c.state };
+  }
 }
 
 /** What the decision stream carries besides the decision: JSON strings, built by the caller. */

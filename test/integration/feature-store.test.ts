@@ -103,6 +103,40 @@ describe('score-features script', () => {
     expect(await s.claimAndUpdate(event(x, 'old-claim'), x.t, 'hash-1')).toEqual({ kind: 'duplicate', eventHash: 'hash-1', decision: null, claimedAtMs: null, state: null });
   });
 
+  it("reads the split score's pending claim (issue 15) as one with a time and no state, and changes nothing", async () => {
+    const prefix = `test-${randomUUID()}:`;
+    const s = store(prefix);
+    const x: Tx = { t: Date.UTC(2026, 5, 1), payer: 'pend-a', payee: 'pend-b', amount: 10 };
+    await redis.set(makeKeys(prefix).tx('pending-claim'), 'hash-1|1800000000123|pending', 'PX', 60_000);
+    expect(await s.claimAndUpdate(event(x, 'pending-claim'), x.t, 'hash-1')).toEqual({
+      kind: 'duplicate',
+      eventHash: 'hash-1',
+      decision: null,
+      claimedAtMs: 1_800_000_000_123,
+      state: null,
+    });
+    // nothing but the claim exists
+    expect(await redis.keys(`${prefix}*`)).toEqual([makeKeys(prefix).tx('pending-claim')]);
+  });
+
+  it("keeps the guardian limits' currency in a duplicate's state (the claim stores it)", async () => {
+    const prefix = `test-${randomUUID()}:`;
+    const s = store(prefix);
+    await redis.hset(makeKeys(prefix).accountGuardian('minor'), 'tz', 'UTC', 'currency', 'CNY', 'daily', toStoredAmount(100));
+    const t = Date.UTC(2026, 5, 1);
+    for (const [id, currency] of [
+      ['in-cny', 'CNY'],
+      ['in-usd', 'USD'],
+    ] as const) {
+      const e = { ...event({ t, payer: 'minor', payee: 'shop', amount: 10 }, id), currency };
+      const first = await s.claimAndUpdate(e, t, 'h');
+      if (first.kind !== 'new') throw new Error('not claimed');
+      expect(first.state.guardian?.currency).toBe('CNY');
+      const dup = await s.claimAndUpdate(e, t, 'h');
+      expect(dup.kind === 'duplicate' && dup.state?.guardian).toEqual(first.state.guardian);
+    }
+  });
+
   it('caps distinct-account sets and saturates the feature at the cap', async () => {
     const s = store(`test-${randomUUID()}:`, 10);
     const t0 = Date.UTC(2026, 5, 1);

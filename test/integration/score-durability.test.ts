@@ -6,6 +6,8 @@ import { buildFeatureVector } from '../../src/features/build-vector.ts';
 import { eventHash, parseTransferEvent, type TransferEvent } from '../../src/features/transfer-event.ts';
 import { FeatureStore } from '../../src/features/feature-store.ts';
 import { makeKeys } from '../../src/store/keys.ts';
+import { defineScoreSteps, sendStepCalls, stepCall } from '../../src/features/score-steps.ts';
+import type { StepName } from '../../src/features/score-step-replies.ts';
 import { testApp } from '../helpers/app.ts';
 import { streamFeatures } from '../helpers/decision-stream.ts';
 
@@ -185,5 +187,53 @@ describe('a score whose decision cannot be written', () => {
     expect(next.statusCode).toBe(200);
     const v = await streamFeatures(app, 'unwritten-2');
     expect([v[OUT_1H], v[PAIR_COUNT]]).toEqual([1, 1]);
+  });
+});
+
+describe('a claim the split score left pending (issue 15: release A beside a node running the steps)', () => {
+  let app: TestApp;
+  let now = T0;
+  beforeAll(async () => {
+    app = await testApp({ CLAIM_LEASE_MS: String(LEASE_MS) }, { clock: () => now });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  /** What a node running the split score sends before it dies: these steps only, never the record. */
+  async function stepsOnly(body: Record<string, unknown>, atMs: number, steps: readonly StepName[]): Promise<void> {
+    const e = parsed(body);
+    const opts = featureStoreOptions(loadConfig({ REDIS_KEY_PREFIX: app.prefix }));
+    defineScoreSteps(app.redis);
+    const x = { e, tMs: Date.parse(e.occurredAt), eventHash: eventHash(e), claimMs: atMs };
+    for (const [err] of await sendStepCalls(app.redis, steps.map((s) => stepCall(makeKeys(app.prefix), opts, x, s, '')))) expect(err).toBeNull();
+    expect(await app.redis.get(`${app.prefix}{t:${e.transferId}}`)).toBe(`${eventHash(e)}|${atMs}|pending`);
+  }
+
+  it('answers 409 in progress for the same event, within the lease and after it, and counts nothing', async () => {
+    const body = coolOff('pend-1');
+    now = T0;
+    await stepsOnly(body, now, ['claim', 'payer', 'payee']);
+    for (const at of [T0 + 1_000, T0 + LEASE_MS, T0 + 100 * LEASE_MS]) {
+      now = at;
+      const res = await post(app, '/v1/transfers/score', body);
+      expect([res.statusCode, res.json()], `at +${at - T0} ms`).toEqual([409, IN_PROGRESS]);
+    }
+    expect(await app.redis.get(`${app.prefix}{t:pend-1}:d`)).toBeNull();
+    // the payer step counted the transfer once; this node's answers counted nothing more (the
+    // pair is not compared: today's payee step writes only the payee's `pairin`, which this
+    // release does not read)
+    now = T0 + 100 * LEASE_MS;
+    const next = await post(app, '/v1/transfers/score', coolOff('pend-2', 'p-pend-1', 'q-pend-1', T0 + 60_000));
+    expect(next.statusCode).toBe(200);
+    expect((await streamFeatures(app, 'pend-2'))[OUT_1H]).toBe(1);
+  });
+
+  it('answers 409 conflict for another event under the pending id', async () => {
+    now = T0;
+    await stepsOnly(coolOff('pend-3'), now, ['claim']);
+    const res = await post(app, '/v1/transfers/score', { ...coolOff('pend-3'), amount: 1 });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'CALMPAY_ERR_TRANSFER_ID_CONFLICT' });
   });
 });
