@@ -135,6 +135,11 @@ export class DeliveryQueues {
   async close(): Promise<void> {
     await Promise.all([this.webhooks.close(), this.notifications.close()]);
   }
+
+  /** Drops the queues' connections at once (a close() that waits on a Redis that is gone). */
+  disconnect(): void {
+    for (const q of [this.webhooks, this.notifications]) q.disconnect().catch(() => undefined);
+  }
 }
 
 export interface DeliveryDeps {

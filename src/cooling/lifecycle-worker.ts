@@ -38,6 +38,19 @@ const SWEEP_BATCH = 500;
  * killed worker's deliveries resume within ~20 s; a delivery's lock outlives its 10 s request
  * timeout. A job that stalls too often fails like a last attempt (and is dead-lettered).
  */
+/**
+ * How long close() waits for the work in hand (a job, the relay's batch, a sweep) before it
+ * lets it go (issue 19). Past it, or at once when Redis is not connected (nothing in hand can
+ * finish then), close() drops the worker's connections instead of waiting on them: BullMQ's
+ * graceful Worker.close() and the loops' commands wait for ever on a Redis that is gone, and
+ * after a restart BullMQ's blocking connection can sit in a reconnect delay of up to 20 s that
+ * its close() cancels without ever ending (bullmq #4656). A job dropped in flight is not lost:
+ * its lock expires (lockDuration) and the stalled-job check of any worker runs it again; a
+ * hold timer that runs twice changes nothing (expire-hold.lua), a delivery is at least once.
+ */
+export const CLOSE_GRACE_MS = 2_000;
+/** after dropping the connections, how long close() waits for BullMQ to notice */
+const DROP_WAIT_MS = 500;
 const HOLD_LOCK = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5 };
 const DELIVERY_LOCK = { lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 5 };
 
@@ -155,14 +168,42 @@ export class LifecycleWorker {
     }
   }
 
-  /** Graceful shutdown: stops taking work, finishes what is in flight. */
-  async close(): Promise<void> {
+  /**
+   * Shutdown within CLOSE_GRACE_MS: stops taking work and finishes what is in flight when Redis
+   * answers; else drops it (retried later, see CLOSE_GRACE_MS). Resolves false when it dropped
+   * work; the caller then drops the connections it lent (the store's, whose commands may wait).
+   */
+  async close(): Promise<boolean> {
+    const graceMs = this.relayRedis.status === 'ready' ? CLOSE_GRACE_MS : 0;
     this.sweeping = false;
     this.wake?.();
-    await this.sweepLoop;
-    await this.relay.stop();
-    await Promise.all(this.workers.map((w) => w.close()));
-    await closeRedis(this.relayRedis);
+    const finished = Promise.all([this.sweepLoop, this.relay.stop(), ...this.workers.map((w) => w.close())]);
+    const graceful = await settlesWithin(finished, graceMs);
+    if (graceful) {
+      await closeRedis(this.relayRedis);
+    } else {
+      this.deps.log.warn({ graceMs }, 'lifecycle worker: closing with work in hand (Redis unreachable or slow); jobs in flight run again once their lock expires');
+      this.relayRedis.disconnect();
+      await Promise.all(this.workers.map((w) => settlesWithin(w.disconnect(), DROP_WAIT_MS)));
+    }
     this.http.close();
+    return graceful;
+  }
+}
+
+/** true when `work` settled (resolved or rejected) within `ms`; it goes on either way. */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = work.then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -12,7 +12,7 @@ import { HoldTimers } from './hold-timers.ts';
 import { lifecycleRoutes } from '../http/routes/lifecycle.ts';
 import { LifecycleService, type UnappliedReports } from './lifecycle-service.ts';
 import { LifecycleStore } from './lifecycle-store.ts';
-import { LifecycleWorker } from './lifecycle-worker.ts';
+import { CLOSE_GRACE_MS, LifecycleWorker, settlesWithin } from './lifecycle-worker.ts';
 import type { Log } from './log.ts';
 
 /**
@@ -105,13 +105,17 @@ export class Lifecycle {
     this.worker = { redis, deliveries, worker };
   }
 
-  /** Graceful: the worker (if started) finishes the jobs and relay batch in hand, and closes its connections. */
+  /**
+   * The worker (if started) finishes the jobs and relay batch in hand and closes its
+   * connections, within CLOSE_GRACE_MS: when Redis is gone it drops them (LifecycleWorker.close()).
+   */
   async stopWorker(): Promise<void> {
     const w = this.worker;
     this.worker = null;
     if (w !== null) {
-      await w.worker.close();
-      await w.deliveries.close();
+      const graceful = await w.worker.close();
+      if (!graceful) w.redis.disconnect(); // its sweep's commands would wait out 20 reconnects
+      if (!(await settlesWithin(w.deliveries.close(), graceful ? CLOSE_GRACE_MS : 0))) w.deliveries.disconnect();
       await closeRedis(w.redis);
     }
   }
