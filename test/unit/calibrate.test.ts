@@ -221,3 +221,23 @@ describe('the elderly / others false-positive ratio of a proposal', () => {
     expect(fprRatioElderly(r.after)).toBeCloseTo(31 / 26, 10);
   });
 });
+
+describe('calibrate (issue 16): the elderly within issue 6 fairness bound', () => {
+  const population = (): CalibrationTransfer[] => [...spread('adult'), ...spread('elderly'), ...spread('minor')];
+  // the elderly may be warned 5 %: 50 warnings of 1000 against the others' 26 interventions of 1000
+  const generous = loadBudgetConfig({ INTERVENTION_BUDGET_WARN_PCT_ELDERLY: '5', INTERVENTION_BUDGET_WARN_PCT_MINOR: '2' });
+
+  it('spends the whole elderly budget without the bound', () => {
+    const r = calibrate(population(), [], base, generous, { elderlyRatioMax: null });
+    expect(r.after.elderly.legitimateWarned).toBe(50);
+    expect(r.policy.thresholds.elderly.warn).toBe(47.2);
+  });
+
+  it('holds the elderly to 1.25 x the others by default: 32 interventions (26 warnings from 48.40)', () => {
+    const r = calibrate(population(), [], base, generous);
+    expect(r.after.elderly).toMatchObject({ legitimateWarned: 26, legitimateHeld: 5, legitimateBlocked: 1 });
+    expect(r.policy.thresholds.elderly.warn).toBe(48.4);
+    expect(r.policy.thresholds.general.warn).toBe(48.7);
+    expect(r.withinBudget).toBe(true);
+  });
+});
