@@ -1,10 +1,12 @@
 /**
  * The calibration's proposal as a file (issue 16): what `npm run calibrate` writes for review.
  * It changes nothing by itself: the thresholds become configuration (`env`, the RISK_*_AT*
- * variables) and the rule actions a rule version (edit each rule's `action:` and submit the
- * files through review, four-eyes approval and publish: docs/rules.md).
+ * variables) and the rule actions a rule version (`ruleVersion`, the body of PUT /v1/rules:
+ * review, four-eyes approval, publish and rollback as any rule version, docs/rules.md).
  */
+import type { RuleFileText } from '../rules/language/rule-set.ts';
 import type { Action } from '../scoring/actions.ts';
+import { ruleFilesWithActions } from './rule-files.ts';
 import type { PolicyThresholds } from '../scoring/scoring-config.ts';
 import { POLICY_GROUPS, type CalibrationResult, type GroupRates, type PolicyGroup } from './calibrate.ts';
 
@@ -26,6 +28,12 @@ export interface PolicyProposal {
   /** the same thresholds as the environment variables that configure them */
   readonly env: Readonly<Record<string, string>>;
   readonly ruleActions: readonly { readonly ruleId: string; readonly from: Action; readonly to: Action }[];
+  /**
+   * The body of `PUT /v1/rules` that publishes the rule actions as a rule version (review,
+   * four-eyes approval, rollback): the rule set's files with the lowered actions; absent
+   * without rule changes or without the files.
+   */
+  readonly ruleVersion?: { readonly files: readonly RuleFileText[]; readonly comment: string };
   readonly before: Readonly<Record<PolicyGroup, GroupRates>>;
   readonly after: Readonly<Record<PolicyGroup, GroupRates>>;
   /** the same policies on transfers the proposal was not tuned on (absent: not evaluated) */
@@ -57,7 +65,17 @@ export function proposal(
   result: CalibrationResult,
   meta: { readonly createdAt: string; readonly source: Readonly<Record<string, unknown>>; readonly rulesVersion: string; readonly model: string | null },
   evaluation?: PolicyEvaluation,
+  ruleFiles?: readonly RuleFileText[],
 ): PolicyProposal {
+  const ruleVersion =
+    ruleFiles === undefined || result.ruleChanges.length === 0
+      ? {}
+      : {
+          ruleVersion: {
+            files: ruleFilesWithActions(ruleFiles, result.ruleChanges),
+            comment: `calibration to the intervention budget (${meta.createdAt}): ${result.ruleChanges.map((c) => `${c.ruleId} ${c.from} -> ${c.to}`).join(', ')}`,
+          },
+        };
   const budget = Object.fromEntries(POLICY_GROUPS.map((g) => [g, result.after[g].budget])) as PolicyProposal['budget'];
   return {
     kind: PROPOSAL_KIND,
@@ -68,6 +86,7 @@ export function proposal(
     thresholds: result.policy.thresholds,
     env: thresholdEnv(result.policy.thresholds),
     ruleActions: result.ruleChanges,
+    ...ruleVersion,
     before: result.before,
     after: result.after,
     ...(evaluation === undefined ? {} : { evaluation }),

@@ -146,6 +146,7 @@ async function main(argv: string[]): Promise<number> {
       model: manifest === null ? null : `${manifest.name}-${manifest.version}`,
     },
     evaluation,
+    rules.ruleSet.files,
   );
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(p, null, 2)}\n`);
