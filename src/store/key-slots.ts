@@ -118,6 +118,8 @@ export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
     key("the active version's files", 'global', (k) => k.rulesActiveFiles()),
   ],
   guardianRefund: [payerGuardian],
+  // npm run redis:migrate (src/cli/redis-migrate.ts): the pair read from the payer's slot is passed as arguments
+  mergePairIn: [key('pair in', 'payee', (k, i) => k.pairIn(i.payee, i.payer))],
 };
 
 /**

@@ -185,5 +185,6 @@ export const SCRIPTS = {
   deadLetter: { lua: lua('dead-letter'), numberOfKeys: 2 },
   deadLetterRemove: { lua: lua('dead-letter-remove'), numberOfKeys: 2 },
   rulesPointer: { lua: lua('rules-pointer'), numberOfKeys: 2 },
+  mergePairIn: { lua: lua('merge-pair-in'), numberOfKeys: 1 },
   guardianRefund: { lua: `${lua('guardian-refund')}\nreturn refund_guardian_spend(KEYS[1], ARGV[1])`, numberOfKeys: 1 },
 } as const;

@@ -255,7 +255,7 @@ describe('the slot audit (src/store/key-slots.ts) against the scripts and a real
     expect(scripts.map(luaFile).sort()).toEqual(
       ['abandon-transfer', 'cancel-transfer', 'confirm-transfer', 'dead-letter', 'dead-letter-remove', 'escalate-hold', 'expire-hold', 'guardian-refund',
         'register-transfer', 'report-flags', 'review-transfer', 'rules-pointer', 'score-features',
-        'score-step-claim', 'score-step-payer', 'score-step-payee', 'score-step-device'].map((f) => `${f}.lua`).sort(),
+        'score-step-claim', 'score-step-payer', 'score-step-payee', 'score-step-device', 'merge-pair-in'].map((f) => `${f}.lua`).sort(),
     );
   });
 });
