@@ -6,6 +6,14 @@ import type { Dataset } from './dataset.ts';
  * x <= t_j, or k when it is above every cut. A split "bin <= b" is then exactly the ONNX
  * comparison "x <= t_b" (BRANCH_LEQ) on the same float32 numbers, which is what makes the
  * exported file score exactly as the trainer does. NaN goes to the MISSING_BIN.
+ *
+ * Equal-frequency bins alone lose a sharp threshold in a thin tail (issue 20): on the Fraud
+ * Detection Handbook's data every amount above 220 is fraud, but those rows are ~0.2% of a
+ * week, fewer than one bin of 255, so the last quantile bin held the legitimate 190-220 and
+ * the fraudulent 221+ together and no split could tell them apart. So `buildBinMapper` also
+ * cuts at both ends of every long run of the rarer class in value order (`classBoundaryCuts`:
+ * Fayyad & Irani's boundary points, where an optimal threshold lies), and the quantile cuts
+ * share the budget with them.
  */
 
 export const MISSING_BIN = 255;
@@ -94,18 +102,95 @@ export function buildBinMapper(d: Dataset, maxBins: number, sampleRows: number, 
     }
     rows = all.slice(0, sampleRows);
   }
+  let positives = 0;
+  for (let i = 0; i < rows.length; i++) positives += d.labels[rows[i]!]!;
+  // the rarer class (positives on a tie)
+  const rare = positives <= rows.length - positives ? 1 : 0;
   const cuts: Float32Array[] = [];
   const buf = new Float32Array(rows.length);
+  const rareBuf = new Float32Array(rows.length);
+  const maxClassCuts = Math.min(MAX_CLASS_BOUNDARY_CUTS, Math.floor((maxBins - 1) / 4) * 2);
   for (let f = 0; f < d.nFeatures; f++) {
     let n = 0;
+    let nRare = 0;
     for (let i = 0; i < rows.length; i++) {
       const v = d.x[rows[i]! * d.nFeatures + f]!;
-      if (v === v) buf[n++] = v;
+      if (v !== v) continue;
+      buf[n++] = v;
+      if (d.labels[rows[i]!] === rare) rareBuf[nRare++] = v;
     }
     const sorted = buf.slice(0, n).sort();
-    cuts.push(quantileCuts(sorted, maxBins));
+    const classCuts = classBoundaryCuts(sorted, rareBuf.slice(0, nRare).sort(), MIN_CLASS_RUN_ROWS, maxClassCuts);
+    cuts.push(mergeCuts(quantileCuts(sorted, maxBins - classCuts.length), classCuts));
   }
   return { cuts };
+}
+
+/** Rows a run of the rarer class needs before its ends become cuts. */
+export const MIN_CLASS_RUN_ROWS = 10;
+/** Class-boundary cuts per feature at most (two per run). */
+export const MAX_CLASS_BOUNDARY_CUTS = 32;
+
+/**
+ * Cuts at both ends of the runs of the rare class in value order: maximal stretches of
+ * consecutive distinct values that only rows of that class hold (a value both classes hold
+ * ends a run: ties are never split), of at least `minRunRows` rows. The longest runs are kept
+ * (two cuts each, at most `maxCuts`); a run at either end of the range needs one cut only.
+ * `sorted` is every value ascending, `sortedRare` the rare class's values ascending.
+ */
+export function classBoundaryCuts(sorted: Float32Array, sortedRare: Float32Array, minRunRows: number, maxCuts: number): Float32Array {
+  interface Run {
+    readonly rows: number;
+    readonly cuts: number[];
+  }
+  const runs: Run[] = [];
+  const n = sorted.length;
+  let r = 0;
+  // the current run: its first distinct value's position in `sorted` and its rows; -1 = none
+  let runStart = -1;
+  let runRows = 0;
+  let prevDistinct = Number.NaN;
+  const close = (endValue: number, nextValue: number | null): void => {
+    if (runStart >= 0 && runRows >= minRunRows) {
+      const c: number[] = [];
+      if (runStart > 0) c.push(cutBetween(sorted[runStart - 1]!, sorted[runStart]!));
+      if (nextValue !== null) c.push(cutBetween(endValue, nextValue));
+      runs.push({ rows: runRows, cuts: c });
+    }
+    runStart = -1;
+    runRows = 0;
+  };
+  for (let i = 0; i < n; ) {
+    const v = sorted[i]!;
+    let j = i;
+    while (j < n && sorted[j] === v) j++;
+    while (r < sortedRare.length && sortedRare[r]! < v) r++;
+    let k = r;
+    while (k < sortedRare.length && sortedRare[k] === v) k++;
+    const pure = k - r === j - i;
+    r = k;
+    if (pure) {
+      if (runStart < 0) runStart = i;
+      runRows += j - i;
+    } else close(prevDistinct, v);
+    prevDistinct = v;
+    i = j;
+  }
+  close(prevDistinct, null);
+  runs.sort((a, b) => b.rows - a.rows);
+  const out: number[] = [];
+  for (const run of runs) {
+    if (out.length + run.cuts.length > maxCuts) continue;
+    out.push(...run.cuts);
+  }
+  return Float32Array.from(out.sort((a, b) => a - b));
+}
+
+/** The ascending union of two ascending cut lists. */
+function mergeCuts(a: Float32Array, b: Float32Array): Float32Array {
+  if (b.length === 0) return a;
+  const all = [...a, ...b].sort((x, y) => x - y);
+  return Float32Array.from(all.filter((c, i) => i === 0 || c !== all[i - 1]));
 }
 
 /** Row-major bins (nRows × nFeatures bytes). */
