@@ -17,14 +17,14 @@
  * changes, and writes the proposal (src/calibration/proposal.ts, docs/intervention-budget.md)
  * to `--out` (default DATA_DIR/calibration-proposal.json). It changes nothing by itself.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { calibrate, configuredThresholds, evaluatePolicy, POLICY_GROUPS, type CalibrationRule, type CalibrationTransfer } from '../calibration/calibrate.ts';
 import { proposal, proposalTable, type PolicyEvaluation } from '../calibration/proposal.ts';
 import { WindowReplay } from '../features/window-replay.ts';
 import { encodeVector } from '../model/encode.ts';
-import { parseManifest, type ModelManifest } from '../model/manifest.ts';
+import type { ModelManifest } from '../model/manifest.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
 import { loadRuleDir } from '../rules/language/index.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
@@ -32,26 +32,12 @@ import { verdictOf } from '../scoring/decide.ts';
 import { simulate } from '../sim/index.ts';
 import { parseCliOptions } from './cli-args.ts';
 import { progressLine } from './progress.ts';
+import { newestManifest } from '../model/newest-manifest.ts';
 
 const USAGE =
   'usage: npm run calibrate -- [--payers N] [--days N] [--sim-seed N] [--eval-seed N] [--test-days N] [--headroom 1] [--models DIR] [--out FILE] [--json]';
 const DAY = 86_400_000;
 const START = '2026-08-01';
-
-function newestManifest(dir: string): ModelManifest | null {
-  let best: ModelManifest | null = null;
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return null;
-  }
-  for (const n of names) {
-    const parsed = parseManifest(readFileSync(path.join(dir, n), 'utf8'));
-    if (parsed.ok && (best === null || parsed.manifest.createdAt > best.createdAt)) best = parsed.manifest;
-  }
-  return best;
-}
 
 interface SimSource {
   readonly payers: number;

@@ -21,7 +21,6 @@
  * Output: docs/protection.md's table (segment-table.ts) by default, every figure as JSON with `--json`;
  * a progress line on stderr while replaying when stderr is a terminal.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config.ts';
 import { segmentPolicy } from '../scoring/scoring-config.ts';
@@ -30,30 +29,15 @@ import { progressLine } from './progress.ts';
 import { segmentTable } from './segment-table.ts';
 import { decide, enginePolicy, replayedContext, ruleVerdict } from '../scoring/decide.ts';
 import { encodeVector } from '../model/encode.ts';
-import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
 import { loadRuleDir } from '../rules/language/index.ts';
 import { simulate } from '../sim/index.ts';
 import { WindowReplay } from '../features/window-replay.ts';
 import { evaluateSegments, scoredTransfer, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
+import { newestManifest } from '../model/newest-manifest.ts';
 
 const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR] [--json]';
 const DAY = 86_400_000;
-
-function newestManifest(dir: string): ModelManifest | null {
-  let best: ModelManifest | null = null;
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return null;
-  }
-  for (const n of names) {
-    const parsed = parseManifest(readFileSync(path.join(dir, n), 'utf8'));
-    if (parsed.ok && (best === null || parsed.manifest.createdAt > best.createdAt)) best = parsed.manifest;
-  }
-  return best;
-}
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'test-days', 'models'], flags: ['json'] }, USAGE);
