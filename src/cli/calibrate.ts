@@ -30,7 +30,7 @@ import { loadRuleDir } from '../rules/language/index.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import { verdictOf } from '../scoring/decide.ts';
 import { simulate } from '../sim/index.ts';
-import { parseCliOptions } from './cli-args.ts';
+import { parseCliOptions, positiveIntOption } from './cli-args.ts';
 import { progressLine } from './progress.ts';
 import { newestManifest } from '../model/newest-manifest.ts';
 
@@ -81,12 +81,7 @@ async function main(argv: string[]): Promise<number> {
   const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'eval-seed', 'test-days', 'models', 'out', 'headroom'], flags: ['json'] }, USAGE);
   if ('exitCode' in parsed) return parsed.exitCode;
   const values = parsed.strings;
-  const num = (name: string, def: number): number => {
-    const raw = values[name];
-    const n = raw === undefined ? def : Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${String(raw)}"`);
-    return n;
-  };
+  const num = (name: string, def: number): number => positiveIntOption(values, name, def);
   const payers = num('payers', 8_000);
   const days = num('days', 21);
   const seed = num('sim-seed', 3);

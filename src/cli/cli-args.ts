@@ -52,3 +52,11 @@ export function intOption(strings: CliOptions['strings'], name: string, def: num
   }
   return n;
 }
+
+/** A positive integer option (default `def` when absent); a bad value throws, naming the option. */
+export function positiveIntOption(strings: CliOptions['strings'], name: string, def: number): number {
+  const raw = strings[name];
+  const n = raw === undefined ? def : Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${String(raw)}"`);
+  return n;
+}

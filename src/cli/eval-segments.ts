@@ -24,7 +24,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config.ts';
 import { segmentPolicy } from '../scoring/scoring-config.ts';
-import { parseCliOptions } from './cli-args.ts';
+import { parseCliOptions, positiveIntOption } from './cli-args.ts';
 import { progressLine } from './progress.ts';
 import { segmentTable } from './segment-table.ts';
 import { decide, enginePolicy, replayedContext, ruleVerdict } from '../scoring/decide.ts';
@@ -43,12 +43,7 @@ async function main(argv: string[]): Promise<number> {
   const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'test-days', 'models'], flags: ['json'] }, USAGE);
   if ('exitCode' in parsed) return parsed.exitCode;
   const values = parsed.strings;
-  const num = (name: string, def: number): number => {
-    const raw = values[name];
-    const n = raw === undefined ? def : Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${String(raw)}"`);
-    return n;
-  };
+  const num = (name: string, def: number): number => positiveIntOption(values, name, def);
   const payers = num('payers', 10_000);
   const days = num('days', 28);
   const seed = num('sim-seed', 2);
