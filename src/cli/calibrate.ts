@@ -22,21 +22,18 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { calibrate, configuredThresholds, evaluatePolicy, POLICY_GROUPS, type CalibrationRule, type CalibrationTransfer } from '../calibration/calibrate.ts';
 import { proposal, proposalTable, type PolicyEvaluation } from '../calibration/proposal.ts';
-import { WindowReplay } from '../features/window-replay.ts';
 import { encodeVector } from '../model/encode.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
 import { loadRuleDir } from '../rules/language/index.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import { verdictOf } from '../scoring/decide.ts';
-import { simulate } from '../sim/index.ts';
 import { parseCliOptions, positiveIntOption } from './cli-args.ts';
-import { progressLine } from './progress.ts';
+import { replaySimulatedTestDays } from './simulated-test-days.ts';
 import { newestManifest } from '../model/newest-manifest.ts';
 
 const USAGE =
   'usage: npm run calibrate -- [--payers N] [--days N] [--sim-seed N] [--eval-seed N] [--test-days N] [--headroom 1] [--models DIR] [--out FILE] [--json]';
-const DAY = 86_400_000;
 const START = '2026-08-01';
 
 interface SimSource {
@@ -48,32 +45,12 @@ interface SimSource {
 
 /** The last `testDays` of a simulated population, decided by the engine's rules and model. */
 async function simulatedTransfers(src: SimSource, config: Config, ruleSet: RuleSet, manifest: ModelManifest | null): Promise<CalibrationTransfer[]> {
-  const testFrom = Date.parse(`${START}T00:00:00Z`) + (src.days - src.testDays) * DAY;
-  const replay = new WindowReplay({ ageBands: config.features.ageBands });
-  const labels = new Map<string, boolean>();
   const out: CalibrationTransfer[] = [];
-  const progress = progressLine(`replaying seed ${src.seed}`, 'transfers');
-  let replayed = 0;
-  try {
-    const events = (function* () {
-      for (const r of simulate({ payers: src.payers, days: src.days, seed: src.seed, start: START })) {
-        labels.set(r.event.transferId, r.label.fraud);
-        yield r.event;
-      }
-    })();
-    await replay.replay(events, (e, v) => {
-      progress.update(++replayed);
-      const fraud = labels.get(e.transferId) === true;
-      labels.delete(e.transferId);
-      if (Date.parse(e.occurredAt) < testFrom) return;
-      const verdict = verdictOf(ruleSet.evaluate(v), v, (h) => ({ ruleId: h.ruleId, score: h.score, action: h.action, scamType: h.scamType }));
-      const modelScore = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
-      out.push({ hits: verdict.hits, modelScore, band: verdict.segment, amount: e.amount, fraud });
-    });
-  } finally {
-    progress.end();
-    await replay.close();
-  }
+  await replaySimulatedTestDays({ ...src, start: START }, config.features.ageBands, `replaying seed ${src.seed}`, (e, v, fraud) => {
+    const verdict = verdictOf(ruleSet.evaluate(v), v, (h) => ({ ruleId: h.ruleId, score: h.score, action: h.action, scamType: h.scamType }));
+    const modelScore = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
+    out.push({ hits: verdict.hits, modelScore, band: verdict.segment, amount: e.amount, fraud });
+  });
   return out;
 }
 

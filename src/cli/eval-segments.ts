@@ -25,19 +25,16 @@ import path from 'node:path';
 import { loadConfig } from '../config.ts';
 import { segmentPolicy } from '../scoring/scoring-config.ts';
 import { parseCliOptions, positiveIntOption } from './cli-args.ts';
-import { progressLine } from './progress.ts';
 import { segmentTable } from './segment-table.ts';
 import { decide, enginePolicy, replayedContext, ruleVerdict } from '../scoring/decide.ts';
 import { encodeVector } from '../model/encode.ts';
 import { predictProbability } from '../model/tree-ensemble.ts';
 import { loadRuleDir } from '../rules/language/index.ts';
-import { simulate } from '../sim/index.ts';
-import { WindowReplay } from '../features/window-replay.ts';
+import { replaySimulatedTestDays } from './simulated-test-days.ts';
 import { evaluateSegments, scoredTransfer, segmentBlindAtAlertRate, tuneWarnThresholds, type ScoredTransfer } from '../train/segment-fairness.ts';
 import { newestManifest } from '../model/newest-manifest.ts';
 
 const USAGE = 'usage: npm run eval:segments -- [--payers N] [--days N] [--sim-seed N] [--test-days N] [--models DIR] [--json]';
-const DAY = 86_400_000;
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseCliOptions(argv, { strings: ['payers', 'days', 'sim-seed', 'test-days', 'models'], flags: ['json'] }, USAGE);
@@ -59,32 +56,12 @@ async function main(argv: string[]): Promise<number> {
   log(manifest === null ? 'no model found: rules alone' : `model ${manifest.name} ${manifest.version}`);
 
   const start = '2026-08-01';
-  const testFrom = Date.parse(`${start}T00:00:00Z`) + (days - testDays) * DAY;
-  const replay = new WindowReplay({ ageBands: config.features.ageBands });
-  const fraud = new Map<string, boolean>();
   const scored: ScoredTransfer[] = [];
   const policy = enginePolicy(config.scoring);
-  const progress = progressLine('replaying', 'transfers');
-  let replayed = 0;
-  try {
-    const events = (function* () {
-      for (const r of simulate({ payers, days, seed, start })) {
-        fraud.set(r.event.transferId, r.label.fraud);
-        yield r.event;
-      }
-    })();
-    await replay.replay(events, (e, v) => {
-      progress.update(++replayed);
-      const isFraud = fraud.get(e.transferId) === true;
-      fraud.delete(e.transferId);
-      if (Date.parse(e.occurredAt) < testFrom) return;
-      const p = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
-      scored.push(scoredTransfer(decide(ruleVerdict(rules.ruleSet, v), replayedContext(p), policy), isFraud));
-    });
-  } finally {
-    progress.end();
-    await replay.close();
-  }
+  await replaySimulatedTestDays({ payers, days, seed, testDays, start }, config.features.ageBands, 'replaying', (_e, v, isFraud) => {
+    const p = manifest === null ? null : predictProbability(manifest.ensemble, encodeVector(v));
+    scored.push(scoredTransfer(decide(ruleVerdict(rules.ruleSet, v), replayedContext(p), policy), isFraud));
+  });
   const blind = evaluateSegments(scored, () => config.scoring.thresholds);
   const configured = evaluateSegments(scored, (band) => segmentPolicy(config.scoring, band).thresholds);
   const baseline = segmentBlindAtAlertRate(scored, config.scoring.thresholds, configured.alertRate);
