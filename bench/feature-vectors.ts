@@ -14,6 +14,7 @@
  * Every vector is checked against the catalogue (type, nullability, finite numbers) before it
  * is returned: a catalogue change that the generator does not know about throws here.
  */
+import { DEFAULT_REPORT_HALF_LIFE_HOURS, reportWeight } from '../src/features/report-age.ts';
 import { FEATURES, WINDOWS, recordToVector, type FeatureSpec, type FeatureValue } from '../src/features/catalogue.ts';
 import { mulberry32 } from './transfer-gen.ts';
 
@@ -331,6 +332,15 @@ function derive(s: Sampler, d: Draft): Record<string, FeatureValue> {
     'payee.distinct_reporters': Math.min(d.distinctReporters, d.reportCount),
     'payee.hours_since_last_report': d.reportCount === 0 ? null : d.hoursSinceLastReport,
   };
+  // the aged reports, drawn nothing more: every report as old as the latest one
+  const h = d.hoursSinceLastReport ?? 0;
+  const within = (hours: number): number => (d.reportCount > 0 && h < hours ? d.reportCount : 0);
+  const aged = { last1d: within(24), last7d: within(7 * 24), last28d: within(28 * 24), decayed: Math.floor(d.reportCount * 2 ** (-h / DEFAULT_REPORT_HALF_LIFE_HOURS) * 1000 + 0.5) / 1000 };
+  record['payee.reports_1d'] = aged.last1d;
+  record['payee.reports_7d'] = aged.last7d;
+  record['payee.reports_28d'] = aged.last28d;
+  record['payee.reports_decayed'] = aged.decayed;
+  record['payee.report_weight'] = reportWeight(aged, d.payeeIn.counts[3]!);
   WINDOWS.forEach((w, i) => {
     record[`payer.out_count_${w.suffix}`] = d.payerOut.counts[i]!;
     record[`payer.out_sum_${w.suffix}`] = d.payerOut.sums[i]!;

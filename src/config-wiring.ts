@@ -18,6 +18,7 @@ export function featureStoreOptions(config: Config): FeatureStoreOptions {
     idempotencyTtlSeconds: config.scoring.idempotencyTtlSeconds,
     pairTtlDays: config.features.pairTtlDays,
     distinctCap: config.features.distinctCap,
+    reportHalfLifeHours: config.features.reportHalfLifeHours,
     decisionStreamMaxLen: config.decisions.decisionStreamMaxLen,
   };
 }

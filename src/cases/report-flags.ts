@@ -2,6 +2,7 @@ import type { Redis, Result } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
 import { replyCode, replyInteger } from '../store/script-reply.ts';
+import { REPORT_TIMES_CAP } from '../features/report-age.ts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -50,11 +51,14 @@ export class ReportFlags {
   private readonly redis: Redis;
   private readonly keys: Keys;
   private readonly ttlMs: number;
+  private readonly timesCap: number;
 
-  constructor(redis: Redis, keys: Keys, ttlDays: number) {
+  /** `timesCap`: the most report times kept per payee (the aged report features read them) */
+  constructor(redis: Redis, keys: Keys, ttlDays: number, timesCap: number = REPORT_TIMES_CAP) {
     this.redis = redis;
     this.keys = keys;
     this.ttlMs = ttlDays * 86_400_000;
+    this.timesCap = timesCap;
     if (typeof (redis as Partial<Redis>).cpReportFlags !== 'function') {
       redis.defineCommand('cpReportFlags', SCRIPTS.reportFlags);
     }
@@ -67,10 +71,12 @@ export class ReportFlags {
       k.accountReports(r.payeeId),
       k.accountReportCases(r.payeeId),
       k.accountReporters(r.payeeId),
+      k.accountReportTimes(r.payeeId),
       r.caseId,
       reporterDigest(r.reporterKey),
       r.reportedAtMs,
       this.ttlMs,
+      this.timesCap,
     );
     return decodeReportFlagsReply(reply);
   }

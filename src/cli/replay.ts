@@ -132,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
     log(`replaying ${path.basename(source)} from ${dayOf(fromMs)} to ${dayOf(lastTestToMs - DAY_MS)} through the engine's feature code (${weeks} test week(s), rules ${rules.ruleSet.version})...`);
     outcome = await runReplay({
       ageBands: config.features.ageBands,
+      reportHalfLifeHours: config.features.reportHalfLifeHours,
       policy: config.scoring,
       ruleSet: rules.ruleSet,
       rows,

@@ -120,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
     const progress = progressLine('replaying', 'transfers');
     try {
       log(`replaying ${dataSource} through the engine's feature code...`);
-      set = await replayLabelled(new WindowReplay({ ageBands: config.features.ageBands }), source, (rows) => progress.update(rows));
+      set = await replayLabelled(new WindowReplay({ ageBands: config.features.ageBands, reportHalfLifeHours: config.features.reportHalfLifeHours }), source, (rows) => progress.update(rows));
     } finally {
       progress.end();
     }

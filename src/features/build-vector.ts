@@ -2,6 +2,7 @@ import { FEATURE_COUNT, WINDOWS, idx, type AgeBand, type FeatureValue } from './
 import { hourInZone } from './time-zones.ts';
 import type { TransferEvent } from './transfer-event.ts';
 import type { VelocityState } from './velocity-state.ts';
+import { reportWeight } from './report-age.ts';
 
 /**
  * Pure: the feature vector of a transfer from the event and the velocity state before it.
@@ -62,6 +63,11 @@ const I = {
   reports: idx('payee.report_count'),
   reporters: idx('payee.distinct_reporters'),
   sinceReport: idx('payee.hours_since_last_report'),
+  reports1d: idx('payee.reports_1d'),
+  reports7d: idx('payee.reports_7d'),
+  reports28d: idx('payee.reports_28d'),
+  reportsDecayed: idx('payee.reports_decayed'),
+  reportWeight: idx('payee.report_weight'),
 } as const;
 
 /** Features that come from the event alone. */
@@ -123,6 +129,14 @@ export function velocityFeatures(e: TransferEvent, tMs: number, s: VelocityState
   v[I.reports] = s.payeeReportCount;
   v[I.reporters] = s.payeeDistinctReporters;
   v[I.sinceReport] = s.payeeLastReportMs === null ? null : Math.max(0, (tMs - s.payeeLastReportMs) / 3_600_000);
+  const aged = s.payeeReportsAged;
+  if (aged !== null) {
+    v[I.reports1d] = aged.last1d;
+    v[I.reports7d] = aged.last7d;
+    v[I.reports28d] = aged.last28d;
+    v[I.reportsDecayed] = aged.decayed;
+    v[I.reportWeight] = reportWeight(aged, s.payeeIn.counts[3]!);
+  }
 }
 
 export function buildFeatureVector(

@@ -27,6 +27,11 @@ export interface FeatureSpec {
   readonly description: string;
   /** for string features with a closed set of values */
   readonly values?: readonly string[];
+  /**
+   * false: a feature for rules and analysts that is not (yet) a model input, so adding it does not
+   * change the model's encoding (the shipped model keeps loading); absent: a model input
+   */
+  readonly modelInput?: false;
 }
 
 export const AGE_BANDS = ['minor', 'adult', 'elderly'] as const;
@@ -105,6 +110,20 @@ const SPECS: Spec[] = [
   { name: 'payee.report_count', type: 'number', unit: 'reports', source: 'reports', description: 'Scam reports naming this payee in the case library' },
   { name: 'payee.distinct_reporters', type: 'number', unit: 'reporters', source: 'reports', description: 'Distinct reporters of scams naming this payee' },
   { name: 'payee.hours_since_last_report', type: 'number', nullable: true, unit: 'hours', source: 'reports', description: 'Hours since the latest scam report naming this payee (missing without reports)' },
+  // --- the same reports by age (issue 16): a report counts from its own time on and fades
+  ...(['1d', '7d', '28d'] as const).map(
+    (w): Spec => ({
+      name: `payee.reports_${w}`,
+      type: 'number',
+      nullable: true,
+      unit: 'reports',
+      source: 'reports',
+      modelInput: false,
+      description: `Scam reports naming this payee reported in the last ${w} (in a replay: that became known in the last ${w}, i.e. their transfers' time plus the label delay)`,
+    }),
+  ),
+  { name: 'payee.reports_decayed', type: 'number', nullable: true, unit: 'reports', source: 'reports', modelInput: false, description: "Scam reports naming this payee, each weighted 2^(-age / half-life) (REPORT_HALF_LIFE_HOURS, default 168): a report of now counts 1, one a week old 0.5 (thousandths)" },
+  { name: 'payee.report_weight', type: 'number', nullable: true, unit: 'reports', source: 'reports', modelInput: false, description: "payee.reports_decayed / (1 + honest / 10), honest = payee.in_count_30d − payee.reports_28d (at least 0): a busy payee's few reports weigh little" },
 ];
 
 export const FEATURES: readonly FeatureSpec[] = Object.freeze(

@@ -26,6 +26,8 @@ export interface ReplayOptions {
   readonly batchSize?: number;
   /** the replay's working keys live under this prefix (default: a fresh one) */
   readonly prefix?: string;
+  /** REPORT_HALF_LIFE_HOURS (default DEFAULT_REPORT_HALF_LIFE_HOURS) */
+  readonly reportHalfLifeHours?: number;
 }
 
 const REPLAY_STORE_OPTIONS = {
@@ -51,7 +53,8 @@ export class FeatureReplay implements VectorReplay {
     this.ageBands = opts.ageBands;
     this.batchSize = opts.batchSize ?? REPLAY_BATCH_SIZE;
     const keys = makeKeys(this.prefix);
-    this.store = new FeatureStore(opts.redis, keys, REPLAY_STORE_OPTIONS, (err) => {
+    const storeOptions = opts.reportHalfLifeHours === undefined ? REPLAY_STORE_OPTIONS : { ...REPLAY_STORE_OPTIONS, reportHalfLifeHours: opts.reportHalfLifeHours };
+    this.store = new FeatureStore(opts.redis, keys, storeOptions, (err) => {
       throw err;
     });
     this.flags = new ReportFlags(opts.redis, keys, REPLAY_REPORT_TTL_DAYS);

@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { WINDOWS } from './catalogue.ts';
 import type { TransferEvent } from './transfer-event.ts';
 import { decodeScoreReply } from './score-reply.ts';
+import { DEFAULT_REPORT_HALF_LIFE_HOURS, halfLifeMs } from './report-age.ts';
 import { toStoredAmount, type VelocityState } from './velocity-state.ts';
 import { decodeStoredClaim } from './score-step-replies.ts';
 import { isTimeZone, localDate } from './time-zones.ts';
@@ -21,6 +22,13 @@ export interface FeatureStoreOptions {
   readonly pairTtlDays: number;
   readonly distinctCap: number;
   readonly decisionStreamMaxLen: number;
+  /** the half-life of a scam report's weight (REPORT_HALF_LIFE_HOURS; default DEFAULT_REPORT_HALF_LIFE_HOURS) */
+  readonly reportHalfLifeHours?: number;
+}
+
+/** The report half-life the scripts take, in ms. */
+export function reportHalfLifeArg(opts: FeatureStoreOptions): number {
+  return halfLifeMs(opts.reportHalfLifeHours ?? DEFAULT_REPORT_HALF_LIFE_HOURS);
 }
 
 export type ClaimResult =
@@ -104,6 +112,7 @@ export function scoreScriptCall(
     k.accountGuardian(payer),
     // the pair again in the payee's slot (dual write, issue 15 release A)
     k.pairIn(payee, payer),
+    k.accountReportTimes(payee),
     tMs,
     toStoredAmount(e.amount),
     eventHash,
@@ -121,6 +130,7 @@ export function scoreScriptCall(
     e.currency,
     claimMs,
     e.transferId,
+    reportHalfLifeArg(opts),
   ];
 }
 

@@ -4,6 +4,7 @@
  */
 import { int, type Env } from '../config-env.ts';
 import type { AgeBandBounds } from './build-vector.ts';
+import { DEFAULT_REPORT_HALF_LIFE_HOURS } from './report-age.ts';
 
 export interface FeaturesConfig {
   /** a payer younger than minorBelow is a minor; one elderlyFrom or older is elderly */
@@ -12,9 +13,11 @@ export interface FeaturesConfig {
   readonly pairTtlDays: number;
   /** distinct-account sets (fan-in) keep at most this many members per 24h */
   readonly distinctCap: number;
+  /** the half-life of a scam report's weight (payee.reports_decayed, payee.report_weight) */
+  readonly reportHalfLifeHours: number;
 }
 
-export const FEATURES_VARIABLES = ['MINOR_AGE_BELOW', 'ELDERLY_AGE_FROM', 'PAIR_TTL_DAYS', 'DISTINCT_CAP'] as const;
+export const FEATURES_VARIABLES = ['MINOR_AGE_BELOW', 'ELDERLY_AGE_FROM', 'PAIR_TTL_DAYS', 'DISTINCT_CAP', 'REPORT_HALF_LIFE_HOURS'] as const;
 
 export function loadFeaturesConfig(env: Env): FeaturesConfig {
   return Object.freeze({
@@ -24,5 +27,6 @@ export function loadFeaturesConfig(env: Env): FeaturesConfig {
     }),
     pairTtlDays: int(env, 'PAIR_TTL_DAYS', 400, 1, 3_650),
     distinctCap: int(env, 'DISTINCT_CAP', 10_000, 10, 1_000_000),
+    reportHalfLifeHours: int(env, 'REPORT_HALF_LIFE_HOURS', DEFAULT_REPORT_HALF_LIFE_HOURS, 1, 87_600),
   });
 }

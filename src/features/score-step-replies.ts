@@ -5,7 +5,7 @@
  * (assembleSteps). Pure: no Redis here.
  */
 import { ScriptReplyError, replyCode, replyString } from '../store/script-reply.ts';
-import { decodeVelocityReply, VELOCITY_REPLY_LENGTH, type VelocityState } from './velocity-state.ts';
+import { AGED_REPORT_INTS, decodeVelocityReply, VELOCITY_REPLY_LENGTH, type VelocityState } from './velocity-state.ts';
 
 export type EntityStep = 'payer' | 'payee' | 'device';
 export type StepName = 'claim' | EntityStep;
@@ -38,7 +38,8 @@ export type PayeeStepReply = EntityStepReply<readonly number[]>;
 export type DeviceStepReply = EntityStepReply<readonly number[]>;
 
 export const PAYER_INTS = 15;
-export const PAYEE_INTS = 17;
+/** 17, then the aged reports (report-age.lua) */
+export const PAYEE_INTS = 17 + AGED_REPORT_INTS;
 export const DEVICE_INTS = 1;
 
 function integers(script: string, reply: unknown, text: string, n: number): number[] {
@@ -57,15 +58,19 @@ export function decodeClaimStep(reply: unknown): ClaimStepReply {
   return { kind: 'claimed-before', claim: decodeStoredClaim(replyString(script, reply, 1)), decision: decision === '' ? null : decision };
 }
 
-/** '<hash>' | '<hash>|<ms>|pending' | '<hash>|<ms>|<33 integers>|<currency>' (the last part absent in older claims). */
+/**
+ * '<hash>' | '<hash>|<ms>|pending' | '<hash>|<ms>|<33 integers>|<currency>|<4 integers: aged reports>'
+ * (the last part, or the last two, absent in older claims).
+ */
 export function decodeStoredClaim(claim: string): StoredClaim {
-  const [eventHash = '', at, body, currency] = claim.split('|');
+  const [eventHash = '', at, body, currency, aged] = claim.split('|');
   if (at === undefined || body === undefined) return { form: 'legacy', eventHash };
   const claimedAtMs = Number(at);
   if (!Number.isSafeInteger(claimedAtMs)) throw new ScriptReplyError('score-step-claim', claim, 'claim time is not an integer');
   if (body === 'pending') return { form: 'pending', eventHash, claimedAtMs };
   const ints: (number | string)[] = integers('score-step-claim', claim, body, VELOCITY_REPLY_LENGTH);
   if (currency !== undefined) ints.push(currency);
+  if (currency !== undefined && aged !== undefined) ints.push(...integers('score-step-claim', claim, aged, AGED_REPORT_INTS));
   return { form: 'complete', eventHash, claimedAtMs, state: decodeVelocityReply(ints) };
 }
 
@@ -107,10 +112,11 @@ export function decodeDeviceStep(reply: unknown): DeviceStepReply {
 }
 
 /**
- * The single script's reply body (33 integers, then the limits' currency) from the entity
- * steps' parts: payer out windows, last, distinct payees, pair count and first (payee step),
- * device new (payer step), device distinct payers (device step, -1 without a device), payee
- * in windows, out sums, distinct and new payers, reports (payee step), guardian (payer step).
+ * The single script's reply body (33 integers, the limits' currency, the 4 integers of the aged
+ * reports) from the entity steps' parts: payer out windows, last, distinct payees, pair count and
+ * first (payee step), device new (payer step), device distinct payers (device step, -1 without a
+ * device), payee in windows, out sums, distinct and new payers, reports (payee step), guardian
+ * (payer step), then the aged reports (payee step).
  */
 export function velocityReplyFromParts(payer: PayerPart, payee: readonly number[], device: readonly number[] | null): (number | string)[] {
   const p = payer.ints;
@@ -123,6 +129,7 @@ export function velocityReplyFromParts(payer: PayerPart, payee: readonly number[
     ...payee.slice(0, 15),
     ...p.slice(11, 15),
     payer.currency,
+    ...payee.slice(17, 17 + AGED_REPORT_INTS),
   ];
 }
 

@@ -13,7 +13,7 @@ import { Cluster, type Redis, type Result } from 'ioredis';
 import { BoundedCache } from '../bounded-cache.ts';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
 import type { RedisClient } from '../store/redis-connections.ts';
-import { DAY_MS, WINDOW_TTL_MS, windowArgs, type FeatureStoreOptions } from './feature-store.ts';
+import { DAY_MS, reportHalfLifeArg, WINDOW_TTL_MS, windowArgs, type FeatureStoreOptions } from './feature-store.ts';
 import {
   assembleSteps,
   decodeClaimStep,
@@ -138,11 +138,13 @@ export function stepCall(k: Keys, opts: FeatureStoreOptions, x: StepsInput, step
           k.accountReports(payee),
           k.pairIn(payee, payer),
           k.accountStep(payee, id),
+          k.accountReportTimes(payee),
           ...common,
           WINDOW_TTL_MS,
           ...windowArgs(tMs),
           pairTtlMs,
           k.storedId('a', payer),
+          reportHalfLifeArg(opts),
         ],
       };
     case 'device': {

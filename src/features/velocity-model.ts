@@ -1,13 +1,14 @@
 import { decodeVelocityReply, toStoredAmount, type VelocityState } from './velocity-state.ts';
 import { RecentMembers, WindowHash } from './velocity-windows.ts';
 import type { ReportToApply } from '../cases/report-flags.ts';
+import { compareReportTimes, DEFAULT_REPORT_HALF_LIFE_HOURS, halfLifeMs, REPORT_TIMES_CAP, reportAgeInts, type ReportTime } from './report-age.ts';
 
 /**
  * Pure: the velocity state of src/store/lua/score-features.lua without Redis. Fed the same
  * transfers in the same order, `score()` answers what the script answers (decoded the same
  * way) and keeps what the script keeps: the window hashes, the 24h distinct sets, the payer ->
  * payee pairs, the payers' devices; `applyReport()` is report-flags.lua's part (the payee flags
- * the script reads). Checked against the scripts on random streams with a real Redis
+ * and report times the script reads; report-age.lua's counts are report-age.ts). Checked against the scripts on random streams with a real Redis
  * (test/integration/velocity-windows-lua.test.ts); used to replay history for training and
  * evaluation without Redis (src/features/window-replay.ts).
  *
@@ -39,6 +40,8 @@ interface Reports {
   readonly cases: Set<string>;
   readonly reporters: Set<string>;
   lastMs: number;
+  /** report-flags.lua's report times: the newest (up to the cap), in the sorted set's order */
+  readonly times: ReportTime[];
 }
 
 /** Everything kept under one account's hash tag, created as the script creates keys. */
@@ -61,12 +64,20 @@ const NO_WINDOWS = new WindowHash();
 
 export class VelocityModel {
   private readonly distinctCap: number;
+  private readonly reportHalfLifeMs: number;
+  private readonly reportTimesCap: number;
   private readonly accounts = new Map<string, ModelAccount>();
   private readonly devicePayers = new Map<string, RecentMembers>();
 
-  /** `distinctCap`: DISTINCT_CAP, the most members a 24h distinct set counts */
-  constructor(distinctCap: number) {
+  /**
+   * `distinctCap`: DISTINCT_CAP, the most members a 24h distinct set counts;
+   * `reportHalfLifeHours`: REPORT_HALF_LIFE_HOURS, the half-life of a report's weight;
+   * `reportTimesCap`: the report times kept per payee (report-flags.lua's cap)
+   */
+  constructor(distinctCap: number, reportHalfLifeHours: number = DEFAULT_REPORT_HALF_LIFE_HOURS, reportTimesCap: number = REPORT_TIMES_CAP) {
     this.distinctCap = distinctCap;
+    this.reportHalfLifeMs = halfLifeMs(reportHalfLifeHours);
+    this.reportTimesCap = reportTimesCap;
   }
 
   /** The state before the transfer, as the script's reply decodes; records the transfer. */
@@ -74,7 +85,7 @@ export class VelocityModel {
     return decodeVelocityReply(this.scoreReply(x));
   }
 
-  /** The script's reply after its status: 33 integers, then the guardian limits' currency (''). */
+  /** The script's reply after its status: 33 integers, the guardian limits' currency (''), the 4 integers of the aged reports. */
   scoreReply(x: ModelTransfer): (number | string)[] {
     const { tMs, payerId, payeeId, deviceId } = x;
     const amount = toStoredAmount(x.amount);
@@ -132,6 +143,8 @@ export class VelocityModel {
     out.push(r?.cases.size ?? 0, r?.reporters.size ?? 0, r?.lastMs ?? -1);
     // guardian limits: none
     out.push(0, 0, -1, -1, '');
+    // report-age.lua
+    out.push(...(r === undefined ? [0, 0, 0, 0] : reportAgeInts(r.times, tMs, this.reportHalfLifeMs)));
     return out;
   }
 
@@ -141,11 +154,17 @@ export class VelocityModel {
    */
   applyReport(r: ReportToApply): boolean {
     const payee = this.account(r.payeeId);
-    const rep = (payee.reports ??= { cases: new Set(), reporters: new Set(), lastMs: r.reportedAtMs });
+    const rep = (payee.reports ??= { cases: new Set(), reporters: new Set(), lastMs: r.reportedAtMs, times: [] });
     if (rep.cases.has(r.caseId)) return false;
     rep.cases.add(r.caseId);
     rep.reporters.add(r.reporterKey);
     if (r.reportedAtMs > rep.lastMs) rep.lastMs = r.reportedAtMs;
+    // ZADD, then ZREMRANGEBYRANK of the oldest beyond the cap
+    const t: ReportTime = { caseId: r.caseId, atMs: r.reportedAtMs };
+    let i = rep.times.length;
+    while (i > 0 && compareReportTimes(rep.times[i - 1]!, t) > 0) i -= 1;
+    rep.times.splice(i, 0, t);
+    if (rep.times.length > this.reportTimesCap) rep.times.splice(0, rep.times.length - this.reportTimesCap);
     return true;
   }
 

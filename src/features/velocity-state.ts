@@ -25,9 +25,30 @@ export interface VelocityState {
   readonly payeeReportCount: number;
   readonly payeeDistinctReporters: number;
   readonly payeeLastReportMs: number | null;
+  /**
+   * the payee's reports by age (report-age.lua); null in a claim written by a score script
+   * older than these fields (a retry of such a transfer reads them as missing)
+   */
+  readonly payeeReportsAged: AgedReports | null;
   /** the payer's guardian limits as checked atomically with the windows; null without limits */
   readonly guardian: GuardianCheck | null;
 }
+
+/**
+ * A payee's scam reports by the age of each report at the transfer's time (issue 16): only
+ * reports reported at or before it count (in a replay, a report's time is when it became known).
+ */
+export interface AgedReports {
+  /** reports of the last 1, 7 and 28 days (reported at in (t - W, t]) */
+  readonly last1d: number;
+  readonly last7d: number;
+  readonly last28d: number;
+  /** sum over the reports of 2^(-age / half-life): a report of now counts 1, one a half-life old 0.5 */
+  readonly decayed: number;
+}
+
+/** The aged reports' integers in a reply: 1d, 7d, 28d, decayed count in thousandths. */
+export const AGED_REPORT_INTS = 4;
 
 /**
  * within: the transfer fits (and was added to the day's spend); per_transfer / daily: over
@@ -68,7 +89,8 @@ export function fromStoredAmount(stored: number): number {
 
 /**
  * Decodes what follows the status of the score-features script's reply: 33 integers, then the
- * guardian limits' currency (absent from the reply of a script older than that field).
+ * guardian limits' currency, then the 4 integers of the aged reports (each group absent from
+ * the reply of a script older than it, as kept in older claims).
  */
 export function decodeVelocityReply(r: readonly (number | string)[]): VelocityState {
   const at = (i: number): number => {
@@ -87,6 +109,7 @@ export function decodeVelocityReply(r: readonly (number | string)[]): VelocitySt
   if (guardianCode !== 0 && guardianOutcome === undefined) throw new Error(`score-features: unknown guardian outcome ${guardianCode}`);
   const limit = (i: number): number | null => (at(i) < 0 ? null : fromStoredAmount(at(i)));
   const limitsCurrency = r[33];
+  const aged = r.length >= VELOCITY_REPLY_LENGTH + 1 + AGED_REPORT_INTS ? agedReports(at(34), at(35), at(36), at(37)) : null;
   return {
     payerOut: windows(0),
     payerLastMs: opt(8),
@@ -103,6 +126,7 @@ export function decodeVelocityReply(r: readonly (number | string)[]): VelocitySt
     payeeReportCount: at(26),
     payeeDistinctReporters: at(27),
     payeeLastReportMs: opt(28),
+    payeeReportsAged: aged,
     guardian:
       guardianOutcome === undefined
         ? null
@@ -117,3 +141,7 @@ export function decodeVelocityReply(r: readonly (number | string)[]): VelocitySt
 }
 
 export const VELOCITY_REPLY_LENGTH = 33;
+
+function agedReports(last1d: number, last7d: number, last28d: number, decayedThousandths: number): AgedReports {
+  return { last1d, last7d, last28d, decayed: decayedThousandths / 1000 };
+}

@@ -20,10 +20,12 @@ export interface WindowReplayOptions {
   readonly ageBands: AgeBandBounds;
   /** events per batch: reports applied before a batch are seen by all of it (as FeatureReplay) */
   readonly batchSize?: number;
+  /** REPORT_HALF_LIFE_HOURS (default DEFAULT_REPORT_HALF_LIFE_HOURS) */
+  readonly reportHalfLifeHours?: number;
 }
 
 export class WindowReplay implements VectorReplay {
-  private readonly model = new VelocityModel(REPLAY_DISTINCT_CAP);
+  private readonly model: VelocityModel;
   private readonly seen = new Set<string>();
   private readonly ageBands: AgeBandBounds;
   private readonly batchSize: number;
@@ -31,6 +33,7 @@ export class WindowReplay implements VectorReplay {
   constructor(opts: WindowReplayOptions) {
     this.ageBands = opts.ageBands;
     this.batchSize = opts.batchSize ?? REPLAY_BATCH_SIZE;
+    this.model = new VelocityModel(REPLAY_DISTINCT_CAP, opts.reportHalfLifeHours);
   }
 
   async replay<E extends TransferEvent>(events: Iterable<E> | AsyncIterable<E>, onVector: (e: E, v: FeatureValue[]) => void, beforeBatch?: BeforeBatch): Promise<number> {

@@ -17,6 +17,8 @@ import { FEATURES, type FeatureSpec, type FeatureValue } from '../features/catal
  * - string without a closed list (currency, channel): not a model input. Their values are an
  *   open set, so any numeric code would depend on the training data; `EXCLUDED_FEATURES` lists
  *   them and the manifest records the list;
+ * - a feature marked `modelInput: false` in the catalogue (rule and analyst features not yet
+ *   trained on): not a model input either, listed with them;
  * - null (missing) → NaN. The trees learn where missing values go at every split (DESIGN: a
  *   missing feature is never guessed).
  *
@@ -39,6 +41,7 @@ export interface ModelColumn {
 }
 
 function columnEncoding(f: FeatureSpec): ColumnEncoding | null {
+  if (f.modelInput === false) return null;
   if (f.type === 'number') return { kind: 'number' };
   if (f.type === 'boolean') return { kind: 'boolean' };
   return f.values ? { kind: 'ordinal', values: f.values } : null;
@@ -59,7 +62,7 @@ export const MODEL_FEATURE_NAMES: readonly string[] = Object.freeze(MODEL_COLUMN
 
 export const MODEL_FEATURE_COUNT = MODEL_COLUMNS.length;
 
-/** Catalogue features that are not model inputs (open-set strings). */
+/** Catalogue features that are not model inputs (open-set strings, and those marked `modelInput: false`). */
 export const EXCLUDED_FEATURES: readonly string[] = Object.freeze(EXCLUDED_BUILT);
 
 function describeColumn(c: ModelColumn): string {

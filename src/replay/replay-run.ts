@@ -80,6 +80,8 @@ export function consecutiveWindows(first: ReplayWindows, weeks: number, stepDays
 export interface ReplayRunInput {
   /** age bands of the feature code (FeaturesConfig) */
   readonly ageBands: AgeBandBounds;
+  /** REPORT_HALF_LIFE_HOURS of the replayed features (default DEFAULT_REPORT_HALF_LIFE_HOURS) */
+  readonly reportHalfLifeHours?: number;
   /** the decision policy: thresholds per age band (the scoring slice's policy) */
   readonly policy: ScoringPolicyConfig;
   /** the active rule set the decisions are taken with */
@@ -208,7 +210,11 @@ export async function runReplay(input: ReplayRunInput): Promise<ReplayOutcome> {
   const shadowHits: (readonly string[] | undefined)[] = [];
   const currencies: string[] = [];
   const started = Date.now();
-  const replay = input.features ?? new WindowReplay({ ageBands: input.ageBands, ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }) });
+  const replay = input.features ?? new WindowReplay({
+      ageBands: input.ageBands,
+      ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }),
+      ...(input.reportHalfLifeHours === undefined ? {} : { reportHalfLifeHours: input.reportHalfLifeHours }),
+    });
   const set = await replayLabelled(replay, input.rows, input.onProgress, {
     onRow: (i, r, v) => {
       payers[i] = r.event.payer.accountId;

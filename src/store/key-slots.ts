@@ -45,6 +45,7 @@ const due = key('due zset', 'global', (k) => k.lifecycleDue());
 const payeeHolds = key("payee's holds", 'payee', (k, i) => k.accountHolds(i.payee));
 const payeeReports = key('payee reports', 'payee', (k, i) => k.accountReports(i.payee));
 const payerGuardian = key('payer guardian', 'payer', (k, i) => k.accountGuardian(i.payer));
+const payeeReportTimes = key('payee report times', 'payee', (k, i) => k.accountReportTimes(i.payee));
 
 export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
   scoreFeatures: [
@@ -62,6 +63,7 @@ export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
     key('payee reports', 'payee', (k, i) => k.accountReports(i.payee)),
     key('payer guardian', 'payer', (k, i) => k.accountGuardian(i.payer)),
     key('pair in (written only: dual write)', 'payee', (k, i) => k.pairIn(i.payee, i.payer)),
+    payeeReportTimes,
   ],
   // the split score (issue 15): one slot each
   scoreStepClaim: [
@@ -83,6 +85,7 @@ export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
     payeeReports,
     key('pair (in the payee slot)', 'payee', (k, i) => k.pairIn(i.payee, i.payer)),
     key("payee's marker", 'payee', (k, i) => k.accountStep(i.payee, i.transferId)),
+    payeeReportTimes,
   ],
   scoreStepDevice: [
     key('device payers', 'device', (k, i) => k.devicePayers(i.device)),
@@ -92,6 +95,7 @@ export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
     key('payee reports', 'payee', (k, i) => k.accountReports(i.payee)),
     key('payee cases', 'payee', (k, i) => k.accountReportCases(i.payee)),
     key('payee reporters', 'payee', (k, i) => k.accountReporters(i.payee)),
+    payeeReportTimes,
   ],
   registerTransfer: [
     key('lifecycle hash', 'transfer', (k, i) => k.txState(i.transferId)),

@@ -43,6 +43,8 @@ export interface Keys {
   accountReportCases(accountId: string): string;
   /** digests of the distinct reporters of the cases counted in accountReports */
   accountReporters(accountId: string): string;
+  /** case id -> reported-at ms of an account's newest reports as a payee (the aged report features, issue 16) */
+  accountReportTimes(accountId: string): string;
   /**
    * guardian limits of an account, its spend per local day and what each transfer added to it
    * (no TTL: set and removed by a guardian; spend records are dropped with their day)
@@ -123,6 +125,7 @@ export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds, opts
     accountReports: (id: string) => `${a(id)}:reports`,
     accountReportCases: (id: string) => `${a(id)}:reports:cases`,
     accountReporters: (id: string) => `${a(id)}:reports:by`,
+    accountReportTimes: (id: string) => `${a(id)}:reports:at`,
     accountGuardian: (id: string) => `${a(id)}:guardian`,
     pair: (payer: string, payee: string) => `${a(payer)}:pair:${storedId('a', payee)}`,
     pairIn: (payee: string, payer: string) => `${a(payee)}:pairin:${storedId('a', payer)}`,
@@ -163,18 +166,18 @@ function unpaidEndLua(name: string): string {
 }
 
 /** An entity step of the split score: score-step-common.lua, the windows when it keeps some, then the step. */
-function scoreStepLua(name: string, windows: boolean): string {
-  return [lua('score-step-common'), ...(windows ? [lua('score-windows')] : []), lua(name)].join('\n');
+function scoreStepLua(name: string, windows: boolean, reportAge = false): string {
+  return [lua('score-step-common'), ...(windows ? [lua('score-windows')] : []), ...(reportAge ? [lua('report-age')] : []), lua(name)].join('\n');
 }
 
 /** Lua scripts, one file per atomic operation; each file's header lists KEYS, ARGV and returns. */
 export const SCRIPTS = {
-  scoreFeatures: { lua: lua('score-features'), numberOfKeys: 14 },
+  scoreFeatures: { lua: `${lua('report-age')}\n${lua('score-features')}`, numberOfKeys: 15 },
   scoreStepClaim: { lua: lua('score-step-claim'), numberOfKeys: 2 },
   scoreStepPayer: { lua: scoreStepLua('score-step-payer', true), numberOfKeys: 5 },
-  scoreStepPayee: { lua: scoreStepLua('score-step-payee', true), numberOfKeys: 7 },
+  scoreStepPayee: { lua: scoreStepLua('score-step-payee', true, true), numberOfKeys: 8 },
   scoreStepDevice: { lua: scoreStepLua('score-step-device', false), numberOfKeys: 2 },
-  reportFlags: { lua: lua('report-flags'), numberOfKeys: 3 },
+  reportFlags: { lua: lua('report-flags'), numberOfKeys: 4 },
   registerTransfer: { lua: lifecycleLua('register-transfer'), numberOfKeys: 4 },
   confirmTransfer: { lua: lifecycleLua('confirm-transfer'), numberOfKeys: 7 },
   cancelTransfer: { lua: unpaidEndLua('cancel-transfer'), numberOfKeys: 7 },

@@ -18,6 +18,26 @@ export interface Tx {
   readonly device?: string;
 }
 
+/** A scam report against a payee, as report-flags.lua records it (its own time: when it became known). */
+export interface Report {
+  readonly caseId: string;
+  readonly payee: string;
+  readonly atMs: number;
+}
+
+/**
+ * The aged reports by definition (issue 16): of the payee's reports at or before t, those of the
+ * last 1, 7 and 28 days (at in (t - W, t]) and sum 2^(-(t - at) / half-life) in thousandths.
+ * Summed in the sorted set's order (time, then case id) so that the rounding agrees bit for bit.
+ */
+export function agedReference(reports: readonly Report[], payee: string, t: number, halfLifeHours = 168) {
+  const day = 86_400_000;
+  const known = reports.filter((r) => r.payee === payee && r.atMs <= t).sort((a, b) => a.atMs - b.atMs || (a.caseId < b.caseId ? -1 : a.caseId > b.caseId ? 1 : 0));
+  const within = (days: number) => known.filter((r) => t - r.atMs < days * day).length;
+  const decayed = known.reduce((w, r) => w + Math.pow(2, -(t - r.atMs) / (halfLifeHours * 3_600_000)), 0);
+  return { last1d: within(1), last7d: within(7), last28d: within(28), decayed: Math.floor(decayed * 1000 + 0.5) / 1000 };
+}
+
 export function reference(history: readonly Tx[], x: Tx) {
   const win = (pred: (h: Tx) => boolean) =>
     WINDOWS.map((w) => {
@@ -52,6 +72,7 @@ export function reference(history: readonly Tx[], x: Tx) {
     payeeReportCount: 0,
     payeeDistinctReporters: 0,
     payeeLastReportMs: null,
+    payeeReportsAged: agedReference([], x.payee, x.t),
     guardian: null,
   } satisfies VelocityState;
 }

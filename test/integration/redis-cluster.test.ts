@@ -14,6 +14,7 @@ import { HOLD_QUEUE, HoldTimers, type HoldJob } from '../../src/cooling/hold-tim
 import { scoreScriptCall } from '../../src/features/feature-store.ts';
 import { TransferEventSchema } from '../../src/features/transfer-event.ts';
 import { makeKeys, SCRIPTS } from '../../src/store/keys.ts';
+import { REPORT_TIMES_CAP } from '../../src/features/report-age.ts';
 import { crossSlotScripts, hashTag, luaFile, SCRIPT_KEYS, scriptTags, type CallIds, type Entity, type ScriptName } from '../../src/store/key-slots.ts';
 import { CLUSTER_SLOTS } from '../../src/store/local-cluster.ts';
 import { closeRedis, REDIS_ROLES, RedisConnections, type RedisClient, type RedisRole } from '../../src/store/redis-connections.ts';
@@ -216,9 +217,9 @@ describe('the slot audit (src/store/key-slots.ts) against the scripts and a real
     const k = SCRIPT_KEYS.reportFlags.map((x) => x.key(keys, ids));
     expect(new Set(scriptTags('reportFlags', keys, ids))).toEqual(new Set([tagOf.payee]));
     const at = Date.now();
-    expect(await redis.eval(SCRIPTS.reportFlags.lua, 3, ...k, 'case-1', 'user:r1', at, 60_000)).toEqual([1, 1, 1, at]);
-    expect(await redis.eval(SCRIPTS.reportFlags.lua, 3, ...k, 'case-1', 'user:r1', at, 60_000)).toEqual([0, 1, 1, at]);
-    expect(await redis.eval(SCRIPTS.reportFlags.lua, 3, ...k, 'case-2', 'user:r2', at + 1, 60_000)).toEqual([1, 2, 2, at + 1]);
+    expect(await redis.eval(SCRIPTS.reportFlags.lua, 4, ...k, 'case-1', 'user:r1', at, 60_000, REPORT_TIMES_CAP)).toEqual([1, 1, 1, at]);
+    expect(await redis.eval(SCRIPTS.reportFlags.lua, 4, ...k, 'case-1', 'user:r1', at, 60_000, REPORT_TIMES_CAP)).toEqual([0, 1, 1, at]);
+    expect(await redis.eval(SCRIPTS.reportFlags.lua, 4, ...k, 'case-2', 'user:r2', at + 1, 60_000, REPORT_TIMES_CAP)).toEqual([1, 2, 2, at + 1]);
   });
 
   it('guardian-refund.lua runs on the cluster: a spend is given back once', async () => {

@@ -9,6 +9,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reporterDigest, type ReportToApply } from '../../src/cases/report-flags.ts';
 import { FeatureStore, type ClaimResult, type FeatureStoreOptions } from '../../src/features/feature-store.ts';
+import { REPORT_TIMES_CAP } from '../../src/features/report-age.ts';
 import { StepConflictError, type StepName } from '../../src/features/score-step-replies.ts';
 import { defineScoreSteps, ScoreSteps, scoreStepCalls, sendStepCalls, stepCall, stepKeyCount, type StepsInput, type StepsResult } from '../../src/features/score-steps.ts';
 import { eventHash, type TransferEvent } from '../../src/features/transfer-event.ts';
@@ -79,14 +80,16 @@ async function setGuardians(redis: RedisClient, k: Keys): Promise<void> {
 async function applyReport(redis: RedisClient, k: Keys, r: ReportToApply): Promise<void> {
   await redis.eval(
     SCRIPTS.reportFlags.lua,
-    3,
+    4,
     k.accountReports(r.payeeId),
     k.accountReportCases(r.payeeId),
     k.accountReporters(r.payeeId),
+    k.accountReportTimes(r.payeeId),
     r.caseId,
     reporterDigest(r.reporterKey),
     r.reportedAtMs,
     REPORT_TTL_MS,
+    REPORT_TIMES_CAP,
   );
 }
 
@@ -255,6 +258,9 @@ describe('the split score against score-features.lua (differential)', () => {
     const a = await playSingle(items, ka);
     const b = await playSteps(target, items, kb, seed);
     const { dups, minorsOver } = compare(items, a, b, where);
+    // the aged report features are part of what is compared (issue 16): some transfers see reports of the last days
+    const aged = [...a.values()].filter((r) => r.kind === 'new' && (r.state.payeeReportsAged?.last7d ?? 0) > 0 && (r.state.payeeReportsAged?.decayed ?? 0) % 1 !== 0);
+    expect(aged.length, 'transfers seeing recent, partly decayed reports').toBeGreaterThan(5);
     // the stream has what it claims to have
     expect(dups).toBeGreaterThan(10);
     expect(minorsOver).toBeGreaterThan(3);

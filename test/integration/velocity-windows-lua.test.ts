@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReportFlags } from '../../src/cases/report-flags.ts';
 import { FeatureStore } from '../../src/features/feature-store.ts';
 import { VelocityModel } from '../../src/features/velocity-model.ts';
+import { DEFAULT_REPORT_HALF_LIFE_HOURS, REPORT_TIMES_CAP } from '../../src/features/report-age.ts';
 import { makeKeys, type Keys } from '../../src/store/keys.ts';
 import { redisUrl } from '../helpers/redis.ts';
 import { transferEvent, velocityStream, type StreamOptions } from '../helpers/velocity-streams.ts';
@@ -27,13 +28,13 @@ describe('score-features.lua against the velocity model', () => {
   });
 
   /** Checks every reply, and every key at the end and after each `keysEvery` items; returns how many transfers were late. */
-  async function check(o: StreamOptions, distinctCap: number, keysEvery = Infinity): Promise<number> {
+  async function check(o: StreamOptions, distinctCap: number, keysEvery = Infinity, reportTimesCap = REPORT_TIMES_CAP, reportHalfLifeHours = DEFAULT_REPORT_HALF_LIFE_HOURS): Promise<number> {
     const keys = makeKeys(`test-${randomUUID()}:`);
-    const store = new FeatureStore(redis, keys, { idempotencyTtlSeconds: 3600, pairTtlDays: 400, distinctCap, decisionStreamMaxLen: 1000 }, (err) => {
+    const store = new FeatureStore(redis, keys, { idempotencyTtlSeconds: 3600, pairTtlDays: 400, distinctCap, decisionStreamMaxLen: 1000, reportHalfLifeHours }, (err) => {
       throw err;
     });
-    const flags = new ReportFlags(redis, keys, REPORT_TTL_DAYS);
-    const model = new VelocityModel(distinctCap);
+    const flags = new ReportFlags(redis, keys, REPORT_TTL_DAYS, reportTimesCap);
+    const model = new VelocityModel(distinctCap, reportHalfLifeHours, reportTimesCap);
     let late = 0;
     let newest = -Infinity;
     for (const [i, item] of velocityStream(o).entries()) {
@@ -69,6 +70,8 @@ describe('score-features.lua against the velocity model', () => {
         expect([id, what, await zsetEntries(key)]).toEqual([id, what, set?.entries() ?? []]);
       }
       expect([id, 'devices', (await redis.hkeys(keys.accountDevices(id))).sort()]).toEqual([id, 'devices', [...(m?.devices ?? [])].sort()]);
+      const times = m?.reports?.times.map((r): [string, number] => [r.caseId, r.atMs]) ?? [];
+      expect([id, 'report times', await zsetEntries(keys.accountReportTimes(id))]).toEqual([id, 'report times', times]);
       for (const [payee, pair] of m?.pairs ?? []) {
         expect([id, payee, await redis.get(keys.pair(id, payee))]).toEqual([id, payee, `${pair.firstMs},${pair.count}`]);
       }
@@ -101,6 +104,10 @@ describe('score-features.lua against the velocity model', () => {
 
   it('agrees, key by key along the way, on a stream of many accounts (new pairs throughout) with late events', async () => {
     expect(await check({ seed: 4, length: 1500, startMs: Date.UTC(2026, 4, 1), accounts: 40, devices: 5, lateShare: 0.3 }, 4, 50)).toBeGreaterThan(300);
+  });
+
+  it('agrees where the report times reach their cap (the oldest dropped) with a short half-life', async () => {
+    await check({ seed: 5, length: 1500, startMs: Date.UTC(2026, 5, 1), accounts: 3, devices: 2, lateShare: 0.2 }, 10_000, 100, 4, 5);
   });
 
   it('agrees on many seeds of short streams', async () => {

@@ -20,6 +20,7 @@ const empty: VelocityState = {
   payeeReportCount: 0,
   payeeDistinctReporters: 0,
   payeeLastReportMs: null,
+  payeeReportsAged: { last1d: 0, last7d: 0, last28d: 0, decayed: 0 },
   guardian: null,
 };
 

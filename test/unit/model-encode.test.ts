@@ -11,11 +11,13 @@ import {
 } from '../../src/model/encode.ts';
 import { vector } from './rules-fixtures.ts';
 
-test('every catalogue feature is a column in catalogue order, except open-set strings', () => {
-  const expected = FEATURES.filter((f) => f.type !== 'string' || f.values !== undefined).map((f) => f.name);
+test('every catalogue feature is a column in catalogue order, except open-set strings and features marked modelInput: false', () => {
+  const input = (f: (typeof FEATURES)[number]): boolean => f.modelInput !== false && (f.type !== 'string' || f.values !== undefined);
+  const expected = FEATURES.filter(input).map((f) => f.name);
   expect(MODEL_FEATURE_NAMES).toEqual(expected);
   expect(MODEL_FEATURE_COUNT).toBe(expected.length);
-  expect(EXCLUDED_FEATURES).toEqual(FEATURES.filter((f) => f.type === 'string' && f.values === undefined).map((f) => f.name));
+  expect(EXCLUDED_FEATURES).toEqual(FEATURES.filter((f) => !input(f)).map((f) => f.name));
+  expect(EXCLUDED_FEATURES).toContain('payee.report_weight');
   expect(EXCLUDED_FEATURES).toContain('currency');
   expect(MODEL_COLUMNS.find((c) => c.name === 'payer.age_band')?.encoding).toEqual({ kind: 'ordinal', values: ['minor', 'adult', 'elderly'] });
   expect(ENCODING_VERSION).toMatch(new RegExp(`^enc-${MODEL_FEATURE_COUNT}-[0-9a-f]{8}$`));

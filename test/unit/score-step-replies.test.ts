@@ -14,7 +14,7 @@ import { ScriptReplyError } from '../../src/store/script-reply.ts';
 
 /** Distinct integers, so a mapping that takes one from the wrong place shows. */
 const payerInts = Array.from({ length: 15 }, (_, i) => 100 + i);
-const payeeInts = Array.from({ length: 17 }, (_, i) => 200 + i);
+const payeeInts = Array.from({ length: 21 }, (_, i) => 200 + i);
 
 const fails = (decode: () => unknown, message: string): void => {
   expect(decode).toThrow(ScriptReplyError);
@@ -34,6 +34,7 @@ describe('the split score step replies (src/store/lua/score-step-*.lua)', () => 
       208, 209, 210, 211, 212, 213, 214, // out sums, distinct / new payers, reports
       111, 112, 113, 114, // guardian
       'CNY',
+      217, 218, 219, 220, // aged reports (payee step)
     ]);
     expect(velocityReplyFromParts({ ints: payerInts, currency: '' }, payeeInts, null)[13]).toBe(-1);
   });
@@ -43,7 +44,11 @@ describe('the split score step replies (src/store/lua/score-step-*.lua)', () => 
     expect(decodeClaimStep([1, 'h|5|pending', ''])).toEqual({ kind: 'claimed-before', claim: { form: 'pending', eventHash: 'h', claimedAtMs: 5 }, decision: null });
     expect(decodeClaimStep([1, 'h', '{"action":"allow"}'])).toEqual({ kind: 'claimed-before', claim: { form: 'legacy', eventHash: 'h' }, decision: '{"action":"allow"}' });
     const body = velocityReplyFromParts({ ints: payerInts.map((v, i) => (i === 11 ? 1 : v)), currency: 'CNY' }, payeeInts, [3]);
-    expect(decodeStoredClaim(`h|7|${body.slice(0, 33).join(',')}|CNY`)).toEqual({ form: 'complete', eventHash: 'h', claimedAtMs: 7, state: decodeVelocityReply(body) });
+    expect(decodeStoredClaim(`h|7|${body.slice(0, 33).join(',')}|CNY|${body.slice(34).join(',')}`)).toEqual({ form: 'complete', eventHash: 'h', claimedAtMs: 7, state: decodeVelocityReply(body) });
+    expect(decodeVelocityReply(body).payeeReportsAged).toEqual({ last1d: 217, last7d: 218, last28d: 219, decayed: 0.22 });
+    // a claim of the version before the aged reports: they read as missing
+    expect(decodeStoredClaim(`h|7|${body.slice(0, 33).join(',')}|CNY`)).toEqual({ form: 'complete', eventHash: 'h', claimedAtMs: 7, state: { ...decodeVelocityReply(body), payeeReportsAged: null } });
+    fails(() => decodeStoredClaim(`h|7|${body.slice(0, 33).join(',')}|CNY|1,2`), 'expected 4 comma-separated integers');
     expect(decodePayerStep([0, `${payerInts.join(',')}|CNY`])).toEqual({ kind: 'ran', part: { ints: payerInts, currency: 'CNY' } });
     expect(decodePayerStep([1, `${payerInts.join(',')}|`])).toEqual({ kind: 'repeat', part: { ints: payerInts, currency: '' } });
     expect(decodePayerStep([2, 'Asia/Shanghai'])).toEqual({ kind: 'zone', zone: 'Asia/Shanghai' });

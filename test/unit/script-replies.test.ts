@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeReportFlagsReply } from '../../src/cases/report-flags.ts';
 import { decodeDeadLetterRemoveReply, decodeDeadLetterReply, decodeTransitionReply } from '../../src/cooling/lifecycle-store.ts';
 import { decodeScoreReply } from '../../src/features/score-reply.ts';
-import { VELOCITY_REPLY_LENGTH } from '../../src/features/velocity-state.ts';
+import { AGED_REPORT_INTS, VELOCITY_REPLY_LENGTH } from '../../src/features/velocity-state.ts';
 import { ScriptReplyError } from '../../src/store/script-reply.ts';
 
 /** A new transfer's velocity reply: no history, no guardian limits. */
@@ -19,9 +19,11 @@ const fails = (decode: () => unknown, message: string): void => {
 
 describe('decodeScoreReply', () => {
   it('decodes each kind of reply', () => {
-    const fresh = decodeScoreReply([0, ...velocity()]);
+    const fresh = decodeScoreReply([0, ...velocity(), '', 0, 0, 0, 0]);
     expect(fresh.kind).toBe('new');
     expect(fresh.kind === 'new' && fresh.state.payerLastMs).toBeNull();
+    const reported = decodeScoreReply([0, ...velocity(), '', 1, 2, 3, 1_503]);
+    expect(reported.kind === 'new' && reported.state.payeeReportsAged).toEqual({ last1d: 1, last7d: 2, last28d: 3, decayed: 1.503 });
     expect(decodeScoreReply([1, 'h|1|0', '{"action":"allow"}'])).toEqual({ kind: 'duplicate', claim: 'h|1|0', decision: '{"action":"allow"}' });
     expect(decodeScoreReply([1, 'h', ''])).toEqual({ kind: 'duplicate', claim: 'h', decision: null });
     expect(decodeScoreReply([2, 'Asia/Shanghai'])).toEqual({ kind: 'zone', zone: 'Asia/Shanghai' });
@@ -32,7 +34,7 @@ describe('decodeScoreReply', () => {
     fails(() => decodeScoreReply([]), 'score-features script replied []: expected at least 1 elements, got 0');
     fails(() => decodeScoreReply([3, 'x']), 'score-features script replied [3,"x"]: unknown code 3 at 0 (expected 0, 1, 2)');
     fails(() => decodeScoreReply(['0']), 'score-features script replied ["0"]: expected an integer at 0, got "0"');
-    fails(() => decodeScoreReply([0, 1, 2]), `score-features script replied [0,1,2]: expected at least ${VELOCITY_REPLY_LENGTH + 1} elements, got 3`);
+    fails(() => decodeScoreReply([0, 1, 2]), `score-features script replied [0,1,2]: expected at least ${VELOCITY_REPLY_LENGTH + 2 + AGED_REPORT_INTS} elements, got 3`);
     fails(() => decodeScoreReply([1, 'h']), 'score-features script replied [1,"h"]: expected at least 3 elements, got 2');
     fails(() => decodeScoreReply([2, 7]), 'score-features script replied [2,7]: expected a string at 1, got 7');
   });

@@ -21,8 +21,9 @@
   change of the owning account rather than on every call (the TTLs below include that
   bucket's width).
 
-  KEYS[1]  tx claim        string  '<event hash>|<claim ms>|<the 33 integers this call returned>'
-                                   (only '<event hash>' when written by an earlier version)
+  KEYS[1]  tx claim        string  '<event hash>|<claim ms>|<the 33 integers this call returned>|
+                                   <limits currency>|<the 4 aged report integers>' (earlier versions
+                                   wrote fewer parts: only '<event hash>', or without the last one or two)
   KEYS[2]  tx decision     string  decision JSON (written by the app after scoring)
   KEYS[3]  payer out       hash    windows of amounts sent by the payer; `last` = ms of last transfer
   KEYS[4]  payer payees    zset    payee -> ms of last transfer (24h distinct payees)
@@ -44,6 +45,8 @@
                                    written with KEYS[5]'s new value and TTL (release A of issue 15,
                                    docs/cluster-keys.md: the split score's payee step reads only
                                    this one); never read here: KEYS[5] stays the truth
+  KEYS[15] payee report times zset  case id -> reported at (ms), written by report-flags.lua
+                                   (report-age.lua, prepended by keys.ts, reads it)
 
   ARGV[1] t ms (occurredAt)   ARGV[2] amount (thousandths)   ARGV[3] event hash
   ARGV[4] payer id   ARGV[5] payee id   ARGV[6] device id or ''
@@ -56,6 +59,7 @@
   ARGV[26] the transfer's currency
   ARGV[27] the claim time in ms (the caller's clock, not occurredAt)
   ARGV[28] the transfer id (names its guardian spend record)
+  ARGV[29] the half-life of a report's weight in ms (REPORT_HALF_LIFE_HOURS)
 
   Returns {2, time zone} when the payer has guardian limits in another time zone than ARGV[24]
   (nothing changed: the caller computes the local date in that zone and calls again), else
@@ -68,8 +72,10 @@
       guardian: outcome (0 no limits, 1 within, 2 over per-transfer, 3 over daily,
       4 currency differs from the limits'), spent that local day before this transfer,
       per-transfer limit or -1, daily limit or -1,
-      the limits' currency or ''}   (1 + 33 integers + 1 string; the string was added last, so
-      the 33 integers keep their places)
+      the limits' currency or '',
+      aged reports (issue 16, report-age.lua): reports of the last 1d, 7d, 28d, decayed count
+      in thousandths}   (1 + 33 integers + 1 string + 4 integers; each group was added after
+      the one before, so earlier fields keep their places)
 
   Guardian limits are checked here, in the same atomic step as the windows, so two concurrent
   transfers cannot both slip under a daily limit. Only a transfer within the limits adds to
@@ -419,6 +425,9 @@ local rep = redis.call('HMGET', KEYS[12], 'count', 'reporters', 'last')
 out[#out + 1] = tonumber(rep[1]) or 0
 out[#out + 1] = tonumber(rep[2]) or 0
 out[#out + 1] = tonumber(rep[3]) or -1
+-- the same reports by age, read only when the payee has any (most payees have none)
+local rep_1d, rep_7d, rep_28d, rep_decayed = 0, 0, 0, 0
+if rep[1] then rep_1d, rep_7d, rep_28d, rep_decayed = report_age(KEYS[15], ARGV[1], tonumber(ARGV[29])) end
 
 -- guardian limits
 if guardian[1] then
@@ -475,9 +484,14 @@ else
   out[#out + 1] = ''
 end
 
--- the claim, with this reply ('%.0f': exact integers, as the reply itself carries them; the
--- reply's last element, the guardian limits' currency, after its own '|')
-local CLAIM_FORMAT = '%s|%s|' .. string.rep('%.0f,', #out - 3) .. '%.0f|%s'
+out[#out + 1] = rep_1d
+out[#out + 1] = rep_7d
+out[#out + 1] = rep_28d
+out[#out + 1] = rep_decayed
+
+-- the claim, with this reply ('%.0f': exact integers, as the reply itself carries them): the 33
+-- integers, the guardian limits' currency and the aged reports, each group after its own '|'
+local CLAIM_FORMAT = '%s|%s|' .. string.rep('%.0f,', 32) .. '%.0f|%s|%.0f,%.0f,%.0f,%.0f'
 redis.call('SET', KEYS[1], string.format(CLAIM_FORMAT, ARGV[3], ARGV[27], unpack(out, 2)), 'PX', ARGV[7])
 
 return out

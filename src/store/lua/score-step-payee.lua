@@ -15,12 +15,15 @@
   KEYS[6] pair            string  '{a:<payee>}:pairin:<payer>' = '<ms first paid>,<times paid>'
                                   (score-features.lua's `{a:<payer>}:pair:<payee>`, moved)
   KEYS[7] marker          string  '{a:<payee>}:s:<transfer id>'
+  KEYS[8] report times    zset    case id -> reported at (ms) -- written by the case library
+                                  (report-age.lua, prepended by keys.ts, reads it)
 
-  ARGV[21] pair ttl ms   ARGV[22] payer id
+  ARGV[21] pair ttl ms   ARGV[22] payer id   ARGV[23] report half-life ms
 
   The reply string: 'c1,s1,..,c4,s4 of the payee's in windows (8), payee out sum 1h, 24h,
   distinct payers 24h, new payers 24h, report count, distinct reporters, last report ms or -1,
-  pair count, pair first ms or -1' (17 integers).
+  pair count, pair first ms or -1, reports of the last 1d, 7d, 28d, decayed report count in
+  thousandths' (21 integers; the last 4 as score-features.lua's aged reports).
 ]]
 
 local settled = step_marker(KEYS[7])
@@ -50,4 +53,10 @@ out[#out + 1] = tonumber(rep[2]) or 0
 out[#out + 1] = tonumber(rep[3]) or -1
 out[#out + 1] = paid
 out[#out + 1] = first or -1
+local rep_1d, rep_7d, rep_28d, rep_decayed = 0, 0, 0, 0
+if rep[1] then rep_1d, rep_7d, rep_28d, rep_decayed = report_age(KEYS[8], ARGV[1], tonumber(ARGV[23])) end
+out[#out + 1] = rep_1d
+out[#out + 1] = rep_7d
+out[#out + 1] = rep_28d
+out[#out + 1] = rep_decayed
 return step_done(KEYS[7])
