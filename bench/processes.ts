@@ -1,6 +1,7 @@
 /** Child processes, ports, requests and probes for the benchmarks: all on 127.0.0.1, all bounded in time. */
 import type { Request } from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -12,18 +13,18 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * Starts a TypeScript entry point of the project (path from its root) in a child Node with
  * tsx, the given env over this process's, stderr shown; `cpuProfileDir` writes a V8 CPU
- * profile of every thread there; `stdout: 'pipe'` for a caller that reads it.
+ * profile of every thread there; `stdout: 'pipe'` / `stderr: 'pipe'` for a caller that reads them.
  */
 export function startScript(
   script: string,
   env: Record<string, string>,
-  opts: { readonly cpuProfileDir?: string; readonly stdout?: 'ignore' | 'pipe' } = {},
+  opts: { readonly cpuProfileDir?: string; readonly stdout?: 'ignore' | 'pipe'; readonly stderr?: 'inherit' | 'pipe' } = {},
 ): ChildProcess {
   const profile = opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : [];
   return spawn(process.execPath, [...profile, '--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ['ignore', opts.stdout ?? 'ignore', 'inherit'],
+    stdio: ['ignore', opts.stdout ?? 'ignore', opts.stderr ?? 'inherit'],
   });
 }
 
@@ -89,4 +90,13 @@ export async function redisCpuUs(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const get = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
   return (get('used_cpu_user') + get('used_cpu_sys')) * 1e6;
+}
+
+const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
+
+/** CPU time a process has used (utime + stime from /proc), in µs. */
+export function processCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
 }
