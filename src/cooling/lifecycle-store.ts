@@ -1,12 +1,16 @@
-import type { Redis, Result } from 'ioredis';
+import { Cluster, type Result } from 'ioredis';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
+import type { RedisClient } from '../store/redis-connections.ts';
 import { replyCode, replyCount, replyInteger, replyString, ScriptReplyError } from '../store/script-reply.ts';
+import { SplitTransitions } from './split-transitions.ts';
 import { isTransferState, type TransferState } from './transfer-states.ts';
 
 /**
  * The transfer lifecycle in Redis: one Lua script per transition (src/store/lua/, see
- * lifecycle-common.lua), plus the reads the API and the worker need. Every method is one or
- * two round trips; nothing here decides policy.
+ * lifecycle-common.lua), plus the reads the API and the worker need; nothing here decides
+ * policy. On one Redis a transition and its effects are one atomic script (one or two round
+ * trips per method); on a Redis Cluster the transition runs in the transfer's slot and its
+ * effects follow per slot (split-transitions.ts; a few more round trips).
  */
 
 declare module 'ioredis' {
@@ -39,7 +43,7 @@ const COMMANDS = {
 } as const;
 
 /** Defines the lifecycle scripts as commands on a connection (once per connection). */
-export function defineLifecycleCommands(redis: Redis): void {
+export function defineLifecycleCommands(redis: RedisClient): void {
   for (const [name, script] of Object.entries(COMMANDS)) {
     if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') redis.defineCommand(name, script);
   }
@@ -137,17 +141,28 @@ export interface TrustedContact {
 
 const num = (s: string | null | undefined): number | null => (s === null || s === undefined || s === '' ? null : Number(s));
 
+export interface LifecycleStoreOptions {
+  /**
+   * Run the transitions in their cluster form (split-transitions.ts). Default: on an ioredis
+   * `Cluster`. On one Redis only to test that form (the one-Redis form is one atomic script).
+   */
+  readonly split?: boolean;
+}
+
 export class LifecycleStore {
   readonly keys: Keys;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly retentionMs: number;
+  /** the cluster form, or null on one Redis */
+  readonly split: SplitTransitions | null;
 
   /** @param retentionMs how long a transfer's lifecycle is kept after it ends */
-  constructor(redis: Redis, keys: Keys, retentionMs: number) {
+  constructor(redis: RedisClient, keys: Keys, retentionMs: number, opts: LifecycleStoreOptions = {}) {
     this.redis = redis;
     this.keys = keys;
     this.retentionMs = retentionMs;
     defineLifecycleCommands(redis);
+    this.split = (opts.split ?? redis instanceof Cluster) ? new SplitTransitions(redis, keys) : null;
   }
 
   /** The payee, payer and hold length of a warned transfer, or null without a lifecycle. */
@@ -165,16 +180,53 @@ export class LifecycleStore {
     return this.redis.hget(this.keys.txState(transferId), 'payer');
   }
 
+  /** A payee's report count now (its own slot): what confirm and expire compare with the decision's on a cluster. */
+  private async reportCount(payeeId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.accountReports(payeeId), 'count')) ?? 0);
+  }
+
+  /** The transfer-slot keys of a cluster transition (KEYS of the `*Split` scripts). */
+  private splitKeys(transferId: string): [string, string, string] {
+    const k = this.keys;
+    return [k.txState(transferId), k.txAudit(transferId), k.txEffects(transferId)];
+  }
+
+  /**
+   * Starts a warned transfer's lifecycle outside the score's pipeline (register-transfer.lua):
+   * true when registered now, false when it had one. `args` as registrationFor() builds them.
+   * On one Redis one script; on a cluster the transition and its effects (split-transitions.ts).
+   */
+  async register(transferId: string, args: readonly string[]): Promise<boolean> {
+    const k = this.keys;
+    if (this.split === null) {
+      const reply = await this.redis.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...args);
+      return replyCode('register-transfer', reply, [1, 0] as const) === 1;
+    }
+    const head = await this.split.run(transferId, Number(args[1]), 'register-transfer', Promise.resolve(null), () =>
+      this.redis.cpRegisterTransferSplit(...this.splitKeys(transferId), ...args),
+    );
+    return replyCode('register-transfer', head, [1, 0] as const, 0) === 1;
+  }
+
   async confirm(transferId: string, nowMs: number, actor: string, note: string, holdRiskAt: number): Promise<TransitionOutcome> {
     const k = this.keys;
     const t = await this.payeeOf(transferId);
     if (t === null) return { kind: 'missing' };
     const holdUntil = nowMs + t.holdMs;
+    const args = [transferId, nowMs, new Date(nowMs).toISOString(), actor, note, holdRiskAt, holdUntil, new Date(holdUntil).toISOString(), this.retentionMs];
+    if (this.split !== null) {
+      // the payee's report count is read first, in its slot: a report landing between this read
+      // and the transition is caught by the report listener (escalatePayee, once the hold is in
+      // the payee's holds) or at the latest at the end of the hold (expire reads the count again)
+      const head = await this.split.run(transferId, nowMs, 'confirm-transfer', this.reportCount(t.payee), (reports) =>
+        this.redis.cpConfirmTransferSplit(...this.splitKeys(transferId), ...args, reports),
+      );
+      return decodeTransitionReply('confirm-transfer', head);
+    }
     const reply = await this.redis.cpConfirmTransfer(
       k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.lifecycleDue(),
       k.accountHolds(t.payee), k.accountReports(t.payee),
-      transferId, nowMs, new Date(nowMs).toISOString(), actor, note, holdRiskAt, holdUntil,
-      new Date(holdUntil).toISOString(), this.retentionMs,
+      ...args,
     ); // prettier-ignore
     return decodeTransitionReply('confirm-transfer', reply);
   }
@@ -183,10 +235,17 @@ export class LifecycleStore {
     const k = this.keys;
     const t = await this.payeeOf(transferId);
     if (t === null) return { kind: 'missing' };
+    const args = [transferId, nowMs, new Date(nowMs).toISOString(), actor, note, this.retentionMs];
+    if (this.split !== null) {
+      const head = await this.split.run(transferId, nowMs, 'cancel-transfer', Promise.resolve(null), () =>
+        this.redis.cpCancelTransferSplit(...this.splitKeys(transferId), ...args),
+      );
+      return decodeTransitionReply('cancel-transfer', head);
+    }
     const reply = await this.redis.cpCancelTransfer(
       k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.lifecycleDue(),
       k.accountHolds(t.payee), k.accountGuardian(t.payer),
-      transferId, nowMs, new Date(nowMs).toISOString(), actor, note, this.retentionMs,
+      ...args,
     ); // prettier-ignore
     return decodeTransitionReply('cancel-transfer', reply);
   }
@@ -195,10 +254,14 @@ export class LifecycleStore {
     const k = this.keys;
     const payer = await this.payerOf(transferId);
     if (payer === null) return { kind: 'missing' };
-    const reply = await this.redis.cpReviewTransfer(
-      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.accountGuardian(payer),
-      transferId, nowMs, new Date(nowMs).toISOString(), actor, reason, to, this.retentionMs,
-    ); // prettier-ignore
+    const args = [transferId, nowMs, new Date(nowMs).toISOString(), actor, reason, to, this.retentionMs];
+    if (this.split !== null) {
+      const head = await this.split.run(transferId, nowMs, 'review-transfer', Promise.resolve(null), () =>
+        this.redis.cpReviewTransferSplit(...this.splitKeys(transferId), ...args),
+      );
+      return decodeTransitionReply('review-transfer', head);
+    }
+    const reply = await this.redis.cpReviewTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.accountGuardian(payer), ...args);
     return decodeTransitionReply('review-transfer', reply);
   }
 
@@ -221,20 +284,32 @@ export class LifecycleStore {
 
   async expire(transferId: string, payeeId: string, nowMs: number, actor: string, holdReason: string): Promise<TransitionOutcome> {
     const k = this.keys;
+    const args = [transferId, nowMs, new Date(nowMs).toISOString(), actor, holdReason, this.retentionMs];
+    if (this.split !== null) {
+      // read again here (the snapshot's count is older by the re-check); a report landing after
+      // this read and before the transition is released with the hold, as one landing just after it
+      const head = await this.split.run(transferId, nowMs, 'expire-hold', this.reportCount(payeeId), (reports) =>
+        this.redis.cpExpireHoldSplit(...this.splitKeys(transferId), ...args, reports),
+      );
+      return decodeTransitionReply('expire-hold', head);
+    }
     const reply = await this.redis.cpExpireHold(
-      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleDue(), k.accountHolds(payeeId),
-      k.accountReports(payeeId),
-      transferId, nowMs, new Date(nowMs).toISOString(), actor, holdReason, this.retentionMs,
+      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleDue(), k.accountHolds(payeeId), k.accountReports(payeeId),
+      ...args,
     ); // prettier-ignore
     return decodeTransitionReply('expire-hold', reply);
   }
 
   async escalate(transferId: string, payeeId: string, nowMs: number, actor: string, reason: string): Promise<TransitionOutcome> {
     const k = this.keys;
-    const reply = await this.redis.cpEscalateHold(
-      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleDue(), k.accountHolds(payeeId),
-      transferId, nowMs, new Date(nowMs).toISOString(), actor, reason,
-    ); // prettier-ignore
+    const args = [transferId, nowMs, new Date(nowMs).toISOString(), actor, reason];
+    if (this.split !== null) {
+      const head = await this.split.run(transferId, nowMs, 'escalate-hold', Promise.resolve(null), () =>
+        this.redis.cpEscalateHoldSplit(...this.splitKeys(transferId), ...args, payeeId),
+      );
+      return decodeTransitionReply('escalate-hold', head);
+    }
+    const reply = await this.redis.cpEscalateHold(k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleDue(), k.accountHolds(payeeId), ...args);
     return decodeTransitionReply('escalate-hold', reply);
   }
 
@@ -246,11 +321,28 @@ export class LifecycleStore {
       await this.redis.zrem(k.lifecycleAwaiting(), transferId);
       return { kind: 'missing' };
     }
-    const reply = await this.redis.cpAbandonTransfer(
-      k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.accountGuardian(payer),
-      transferId, nowMs, new Date(nowMs).toISOString(), 'system:warning-expiry', this.retentionMs,
-    ); // prettier-ignore
+    const args = [transferId, nowMs, new Date(nowMs).toISOString(), 'system:warning-expiry', this.retentionMs];
+    if (this.split !== null) {
+      const head = await this.split.run(transferId, nowMs, 'abandon-transfer', Promise.resolve(null), () =>
+        this.redis.cpAbandonTransferSplit(...this.splitKeys(transferId), ...args),
+      );
+      return decodeTransitionReply('abandon-transfer', head);
+    }
+    const reply = await this.redis.cpAbandonTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleEvents(), k.lifecycleAwaiting(), k.accountGuardian(payer), ...args);
     return decodeTransitionReply('abandon-transfer', reply);
+  }
+
+  /**
+   * On a cluster: completes the transitions whose intent is older than `beforeMs` (their caller
+   * died between the transition and its effects, split-transitions.ts); how many it completed.
+   * On one Redis there are none (a transition is one script): 0.
+   */
+  async completeCrashed(beforeMs: number, limit: number): Promise<number> {
+    const split = this.split;
+    if (split === null) return 0;
+    const crashed = await split.crashed(beforeMs, limit);
+    await Promise.all(crashed.map((c) => split.complete(c.transferId, c.intent)));
+    return crashed.length;
   }
 
   /** Transfers in cooling-off to this payee. */

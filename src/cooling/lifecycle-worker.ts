@@ -1,6 +1,5 @@
 import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { closeRedis, type RedisConnections } from '../store/redis-connections.ts';
+import { closeRedis, type RedisClient, type RedisConnections } from '../store/redis-connections.ts';
 import type { Language } from '../i18n/language.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 import { deadLetterOf, deliver, NOTIFY_QUEUE, WEBHOOK_QUEUE, type DeliveryJob, type DeliveryQueues } from './deliveries.ts';
@@ -10,6 +9,7 @@ import type { LifecycleStore } from './lifecycle-store.ts';
 import { httpPoster } from './http-post.ts';
 import type { Log } from './log.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { INTENT_GRACE_MS } from './split-transitions.ts';
 
 /**
  * The lifecycle worker: everything that happens without a request. `npm start` runs it inside
@@ -22,8 +22,10 @@ import { OutboxRelay } from './outbox-relay.ts';
  *   notification jobs) (outbox-relay.ts);
  * - delivery retries and notifications (BullMQ `webhooks`, `notifications`): signed POSTs
  *   with backoff, then the dead-letter list (deliveries.ts);
- * - sweeps every SWEEP_MS: warnings past their deadline -> ABANDONED; and holds still
- *   COOLING_OFF more than OVERDUE_GRACE_MS after their end. The timer normally ends a hold
+ * - sweeps every SWEEP_MS: warnings past their deadline -> ABANDONED; holds still
+ *   COOLING_OFF more than OVERDUE_GRACE_MS after their end; and on a Redis Cluster the
+ *   transitions whose caller died between the transition and its effects (an intent older
+ *   than INTENT_GRACE_MS, split-transitions.ts): their effects are applied. The timer normally ends a hold
  *   within milliseconds; the sweep is what ends it when the timer cannot: a worker killed while
  *   the timer job was active leaves that job locked for HOLD_LOCK.lockDuration, and a timer
  *   lost with a failed Redis write would never fire.
@@ -74,7 +76,7 @@ export class LifecycleWorker {
   private readonly deps: LifecycleWorkerDeps;
   private readonly workers: Worker[] = [];
   private readonly relay: OutboxRelay;
-  private readonly relayRedis: Redis;
+  private readonly relayRedis: RedisClient;
   private readonly http = httpPoster();
   private sweeping = true;
   private sweepLoop: Promise<void> | null = null;
@@ -82,7 +84,7 @@ export class LifecycleWorker {
 
   private constructor(deps: LifecycleWorkerDeps) {
     this.deps = deps;
-    this.relayRedis = deps.connections.create('relay');
+    this.relayRedis = deps.connections.client('relay');
     this.relayRedis.on('error', (err: Error) => deps.log.warn({ err }, 'outbox relay: Redis connection error (reconnecting)'));
     this.relay = new OutboxRelay({
       redis: this.relayRedis,
@@ -145,6 +147,7 @@ export class LifecycleWorker {
     const { service, store, clock, log } = this.deps;
     while (this.sweeping) {
       try {
+        while (this.sweeping && (await store.completeCrashed(clock() - INTENT_GRACE_MS, SWEEP_BATCH)) === SWEEP_BATCH);
         while (this.sweeping && (await service.abandonExpired(SWEEP_BATCH)) === SWEEP_BATCH);
         for (;;) {
           if (!this.sweeping) break;

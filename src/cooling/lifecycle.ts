@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Language } from '../i18n/language.ts';
 import type { EnginePolicy } from '../scoring/decide.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
 import type { Keys } from '../store/keys.ts';
-import { closeRedis, type RedisConnections } from '../store/redis-connections.ts';
+import { closeRedis, type RedisClient, type RedisConnections } from '../store/redis-connections.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { DeliveryQueues } from './deliveries.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
@@ -36,8 +35,8 @@ export interface LifecycleDeps {
   readonly storeDeadlineMs: number;
   /** DEFAULT_LANGUAGE (src/i18n/i18n-config.ts), for the worker's notifications */
   readonly defaultLanguage: Language;
-  /** the API's connection (transition scripts of the routes) */
-  readonly redis: Redis;
+  /** the API's connection (transition scripts of the routes): one Redis or a Cluster */
+  readonly redis: RedisClient;
   /** where the worker's and BullMQ's own connections come from */
   readonly connections: RedisConnections;
   readonly keys: Keys;
@@ -48,6 +47,11 @@ export interface LifecycleDeps {
   readonly log: Log;
   /** the case library's unapplied reports on a payee, asked at the end of every hold (issue 19) */
   readonly unappliedReports?: UnappliedReports;
+  /**
+   * Run the transitions in their cluster form (split-transitions.ts) on one Redis too; for tests
+   * of that form. Default: on a Cluster connection only.
+   */
+  readonly splitTransitions?: boolean;
   /** transfers answered in degraded mode whose decision is not in Redis yet (LifecycleServiceDeps) */
   readonly degradedPending?: (transferId: string) => Promise<boolean>;
 }
@@ -58,12 +62,12 @@ export class Lifecycle {
   readonly timers: HoldTimers;
   readonly deadLetters: DeadLetters;
   private readonly deps: LifecycleDeps;
-  private worker: { redis: Redis; deliveries: DeliveryQueues; worker: LifecycleWorker } | null = null;
+  private worker: { redis: RedisClient; deliveries: DeliveryQueues; worker: LifecycleWorker } | null = null;
 
   constructor(deps: LifecycleDeps) {
     this.deps = deps;
     const { config, policy, storeDeadlineMs, redis, connections, keys, clock, log, ruleSet, unappliedReports, degradedPending } = deps;
-    this.store = new LifecycleStore(redis, keys, deps.idempotencyTtlSeconds * 1000);
+    this.store = new LifecycleStore(redis, keys, deps.idempotencyTtlSeconds * 1000, this.storeOptions());
     this.timers = new HoldTimers(connections.bullmq(), keys.bullPrefix(), clock);
     this.service = new LifecycleService({ store: this.store, timers: this.timers, config, policy, storeDeadlineMs, ruleSet, clock, log, unappliedReports, degradedPending });
     this.deadLetters = new DeadLetters({
@@ -76,6 +80,10 @@ export class Lifecycle {
     });
   }
 
+  private storeOptions(): { split?: boolean } {
+    return this.deps.splitTransitions === undefined ? {} : { split: this.deps.splitTransitions };
+  }
+
   routes(app: FastifyInstance): void {
     lifecycleRoutes(app, { service: this.service, store: this.store, deadLetters: this.deadLetters, clock: this.deps.clock });
   }
@@ -85,9 +93,9 @@ export class Lifecycle {
     if (this.worker !== null) return;
     const { config, policy, storeDeadlineMs, defaultLanguage, connections, keys, clock, log, ruleSet, unappliedReports } = this.deps;
     // the worker's own connection, so that its traffic never queues in front of a score
-    const redis = connections.create('lifecycle');
+    const redis = connections.client('lifecycle');
     redis.on('error', (err: Error) => log.warn({ err }, 'lifecycle worker: Redis connection error (reconnecting)'));
-    const store = new LifecycleStore(redis, keys, this.deps.idempotencyTtlSeconds * 1000);
+    const store = new LifecycleStore(redis, keys, this.deps.idempotencyTtlSeconds * 1000, this.storeOptions());
     const service = new LifecycleService({ store, timers: this.timers, config, policy, storeDeadlineMs, ruleSet, clock, log, unappliedReports });
     const deliveries = new DeliveryQueues(connections.bullmq(), keys.bullPrefix(), config);
     const worker = await LifecycleWorker.start({

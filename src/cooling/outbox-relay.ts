@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-connections.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 import type { Language } from '../i18n/language.ts';
 import { attemptDelivery, deadLetterOf, deliveryJobOptions, WEBHOOK_QUEUE, type DeliveryJob, type DeliveryQueues } from './deliveries.ts';
@@ -52,7 +52,7 @@ const BREAKER_MS = 10_000;
 
 export interface OutboxRelayDeps {
   /** a connection of its own: XREADGROUP blocks it */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: LifecycleStore;
   readonly deliveries: DeliveryQueues;
   readonly config: LifecycleConfig;

@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
-import type {} from '../cooling/lifecycle-store.ts'; // its cpRegisterTransfer command typing
+import { Cluster } from 'ioredis';
+import { LifecycleStore } from '../cooling/lifecycle-store.ts';
+import type { RedisClient } from '../store/redis-connections.ts';
 import { claimEvent, type DegradedRecord } from './degraded-record.ts';
 import type { DegradedSpool } from './degraded-spool.ts';
 import type { FeatureStore } from '../features/feature-store.ts';
@@ -30,6 +31,12 @@ import type { StoredDecision } from '../scoring/decision.ts';
  * earlier pass that stopped half-way, or the late call of a score Redis was only slow for) is
  * completed. So a pass can be repeated after a failure at any point.
  *
+ * On one Redis the writes of step 3 go out as one pipeline. On a Redis Cluster (issue 15) they
+ * live in three slots and go out per slot, concurrently: the registration through its cluster
+ * form (LifecycleStore.register: the transition in the transfer's slot, then its effects), the
+ * guardian refund in the payer's slot, the stream entry in `{decisions}`; each is idempotent as
+ * above, so a pass that failed half-way is repeated whole.
+ *
  * Runs when the scoring connection becomes ready (ioredis 'ready': at start and after every
  * reconnect) and every `everyMs` (records of other nodes, passes that failed).
  */
@@ -37,7 +44,7 @@ import type { StoredDecision } from '../scoring/decision.ts';
 type LogFn = (obj: object, msg: string) => void;
 
 export interface DegradedReconcilerDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: Keys;
   readonly store: FeatureStore;
   readonly spool: DegradedSpool;
@@ -66,6 +73,8 @@ const CONCURRENCY = 32;
 
 export class DegradedReconciler {
   private readonly deps: DegradedReconcilerDeps;
+  /** registrations on a cluster (their cluster form); null on one Redis (a command of the pipeline) */
+  private readonly lifecycle: LifecycleStore | null;
   private pass: Promise<ReconcileReport> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
@@ -73,6 +82,7 @@ export class DegradedReconciler {
 
   constructor(deps: DegradedReconcilerDeps) {
     this.deps = deps;
+    this.lifecycle = deps.redis instanceof Cluster ? new LifecycleStore(deps.redis, deps.keys, deps.idempotencyTtlSeconds * 1000) : null;
   }
 
   start(): void {
@@ -164,21 +174,34 @@ export class DegradedReconciler {
     const ttlMs = this.deps.idempotencyTtlSeconds * 1000;
     const previous = (await redis.call('SET', k.txDecision(r.transferId), r.decision, 'PX', ttlMs, 'NX', 'GET')) as string | null;
     const ours = previous === null || previous === r.decision;
-    const p = redis.pipeline();
-    if (ours && r.registration !== null) {
-      p.cpRegisterTransfer(k.txState(r.transferId), k.txAudit(r.transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...r.registration);
-    }
+    const register = ours && r.registration !== null;
     // a block is never paid: what the claim just added to a minor's daily allowance goes back
     // (once: a repeat of this pass changes nothing), as the scoring path's record does
-    if (ours && claim.state?.guardian?.outcome === 'within' && isBlock(r.decision)) {
-      store.refundGuardianSpend(p, e.payer.accountId, r.transferId);
-    }
-    p.xadd(
+    const refund = ours && claim.state?.guardian?.outcome === 'within' && isBlock(r.decision);
+    const streamArgs = [
       k.decisionStream(), 'MAXLEN', '~', this.deps.decisionStreamMaxLen, '*',
       'transferId', r.transferId, 'decision', r.decision, 'event', r.event, 'features', r.features, 'catalogue', r.catalogue,
-    ); // prettier-ignore
-    const results = (await p.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
+    ] as const; // prettier-ignore
+    if (this.lifecycle === null) {
+      const p = redis.pipeline();
+      if (register) p.cpRegisterTransfer(k.txState(r.transferId), k.txAudit(r.transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...r.registration!);
+      if (refund) store.refundGuardianSpend(p, e.payer.accountId, r.transferId);
+      p.xadd(...streamArgs);
+      const results = (await p.exec()) ?? [];
+      for (const [err] of results) if (err) throw err;
+    } else {
+      // a cluster: one request per slot (transfer + its effects, payer, {decisions}), concurrently
+      const refundOnce = async (): Promise<void> => {
+        const p = redis.pipeline();
+        store.refundGuardianSpend(p, e.payer.accountId, r.transferId);
+        for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+      };
+      await Promise.all([
+        register ? this.lifecycle.register(r.transferId, r.registration!) : null,
+        refund ? refundOnce() : null,
+        redis.xadd(...streamArgs),
+      ]);
+    }
     if (!ours) {
       log.warn(
         { transferId: r.transferId },

@@ -6,6 +6,7 @@ import type { FeatureValue } from './catalogue.ts';
 import { eventHash, type TransferEvent } from './transfer-event.ts';
 import { FeatureStore } from './feature-store.ts';
 import { makeKeys } from '../store/keys.ts';
+import { unlinkPrefix } from '../store/key-cleanup.ts';
 import { ReportFlags, type ReportToApply } from '../cases/report-flags.ts';
 import { duplicateTransferError, forEachBatch, REPLAY_BATCH_SIZE, REPLAY_DISTINCT_CAP, type BeforeBatch, type VectorReplay } from './replay-batches.ts';
 
@@ -90,13 +91,8 @@ export class FeatureReplay implements VectorReplay {
     await this.flags.apply(r);
   }
 
-  /** Removes every key of this replay. */
+  /** Removes every key of this replay (on a cluster: every primary scanned, unlinked per slot). */
   async close(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 10_000);
-      if (keys.length > 0) await this.redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await unlinkPrefix(this.redis, this.prefix);
   }
 }

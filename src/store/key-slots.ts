@@ -47,6 +47,12 @@ const payeeReports = key('payee reports', 'payee', (k, i) => k.accountReports(i.
 const payerGuardian = key('payer guardian', 'payer', (k, i) => k.accountGuardian(i.payer));
 const payeeReportTimes = key('payee report times', 'payee', (k, i) => k.accountReportTimes(i.payee));
 
+const splitTransition: readonly ScriptKey[] = [
+  key('lifecycle hash', 'transfer', (k, i) => k.txState(i.transferId)),
+  key('audit list', 'transfer', (k, i) => k.txAudit(i.transferId)),
+  key('effects hash', 'transfer', (k, i) => k.txEffects(i.transferId)),
+];
+
 export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
   scoreFeatures: [
     key('tx claim', 'transfer', (k, i) => k.tx(i.transferId)),
@@ -109,6 +115,21 @@ export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
   escalateHold: [...lifecycleHead, due, payeeHolds],
   reviewTransfer: [...lifecycleHead, payerGuardian],
   abandonTransfer: [...lifecycleHead, awaiting, payerGuardian],
+  // the transitions' cluster form (issue 15): the transfer's slot only; the effects follow per slot
+  registerTransferSplit: splitTransition,
+  confirmTransferSplit: splitTransition,
+  cancelTransferSplit: splitTransition,
+  expireHoldSplit: splitTransition,
+  escalateHoldSplit: splitTransition,
+  reviewTransferSplit: splitTransition,
+  abandonTransferSplit: splitTransition,
+  lifecycleEffects: [
+    awaiting,
+    due,
+    key('outbox stream', 'global', (k) => k.lifecycleEvents()),
+    key("marker of the transition's event", 'global', (k, i) => k.lifecycleEventMarker(`evt_${i.transferId}`)),
+  ],
+  lifecycleIntent: [key('pending zset', 'global', (k) => k.lifecyclePending())],
   deadLetter: [
     key('dead-letter list', 'global', (k) => k.deadLetters()),
     key('marker of this delivery', 'global', (k, i) => k.deadLetterMarker(i.jobKey)),
@@ -148,9 +169,25 @@ export function scriptEntities(script: ScriptName): Entity[] {
   return [...new Set(SCRIPT_KEYS[script].map((s) => s.entity))];
 }
 
-/** The file of a script under src/store/lua (scoreFeatures -> score-features.lua). */
+/**
+ * The lifecycle transitions whose one-Redis form (the transition and its effects in one atomic
+ * step, KEYS of several slots) has a cluster form (`<name>Split`: the transfer's slot only,
+ * effects applied after; src/cooling/split-transitions.ts). The one-Redis form never runs on a
+ * cluster, so it is not a reason to refuse one.
+ */
+export const CLUSTER_FORMS: Readonly<Partial<Record<ScriptName, ScriptName>>> = {
+  registerTransfer: 'registerTransferSplit',
+  confirmTransfer: 'confirmTransferSplit',
+  cancelTransfer: 'cancelTransferSplit',
+  expireHold: 'expireHoldSplit',
+  escalateHold: 'escalateHoldSplit',
+  reviewTransfer: 'reviewTransferSplit',
+  abandonTransfer: 'abandonTransferSplit',
+};
+
+/** The file of a script under src/store/lua (scoreFeatures -> score-features.lua; a cluster form is its transition's file). */
 export function luaFile(script: ScriptName): string {
-  return `${script.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.lua`;
+  return `${script.replace(/Split$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.lua`;
 }
 
 /** Ids of a sample call: distinct, so distinct entities get distinct tags. */
@@ -170,6 +207,11 @@ export function crossSlotScripts(k: Keys): ScriptName[] {
   return (Object.keys(SCRIPT_KEYS) as ScriptName[]).filter((s) => scriptTags(s, k, SAMPLE_IDS).length > 1);
 }
 
+/** The cross-slot scripts a cluster would run: those without a cluster form (CLUSTER_FORMS). */
+export function clusterBlockingScripts(k: Keys): ScriptName[] {
+  return crossSlotScripts(k).filter((s) => CLUSTER_FORMS[s] === undefined);
+}
+
 /** What else sends keys of several slots in one request (pipelines, scans); docs/cluster-keys.md. */
 export const CROSS_SLOT_REQUESTS: readonly string[] = [
   "the decision write (FeatureStore's pipeline: the lifecycle registration, the guardian refund, the decision stream and the transfer's decision)",
@@ -182,7 +224,7 @@ export const CROSS_SLOT_REQUESTS: readonly string[] = [
  * so it shrinks as scripts are split.
  */
 export function clusterRefusal(k: Keys): string {
-  const scripts = crossSlotScripts(k).map((s) => `${luaFile(s)} (${scriptEntities(s).join(', ')})`);
+  const scripts = clusterBlockingScripts(k).map((s) => `${luaFile(s)} (${scriptEntities(s).join(', ')})`);
   return (
     'REDIS_CLUSTER_NODES is set, but calmpay does not run on a Redis Cluster yet (issue 15): these Lua scripts touch ' +
     `keys of several entities in one atomic step, which a cluster refuses (CROSSSLOT): ${scripts.join('; ')}; ` +

@@ -69,6 +69,11 @@ export interface Keys {
   txState(transferId: string): string;
   /** audit trail of a transfer's lifecycle: one JSON entry per transition */
   txAudit(transferId: string): string;
+  /**
+   * on a Redis Cluster, the effects of a transfer's transitions not applied yet (field = seq,
+   * value = JSON; lifecycle-common.lua), as long-lived as its lifecycle hash (issue 15)
+   */
+  txEffects(transferId: string): string;
   /** transfers to this payee in their cooling-off hold (escalated at once on a new scam report) */
   accountHolds(accountId: string): string;
   /** trusted contact of a payer, told when a hold starts (no TTL: set and removed through the API) */
@@ -79,6 +84,10 @@ export interface Keys {
   lifecycleDue(): string;
   /** the lifecycle outbox: one entry per transition, deleted once relayed to delivery jobs */
   lifecycleEvents(): string;
+  /** on a Redis Cluster, transitions in flight: transfer id -> ms, swept by the worker (lifecycle-intent.lua) */
+  lifecyclePending(): string;
+  /** on a Redis Cluster, marker that a transition's outbox entry was appended (lifecycle-effects.lua) */
+  lifecycleEventMarker(eventId: string): string;
   /** deliveries (webhooks, notifications) that failed their last attempt */
   deadLetters(): string;
   /** marker that a delivery job was dead-lettered (once per job) */
@@ -135,11 +144,14 @@ export function makeKeys(prefix: string, storedId: Pseudonymise = plainIds, opts
     decisionStream: () => `${prefix}{decisions}`,
     txState: (id: string) => `${prefix}{t:${id}}:s`,
     txAudit: (id: string) => `${prefix}{t:${id}}:audit`,
+    txEffects: (id: string) => `${prefix}{t:${id}}:fx`,
     accountHolds: (id: string) => `${a(id)}:holds`,
     accountContact: (id: string) => `${a(id)}:contact`,
     lifecycleAwaiting: () => `${prefix}{lifecycle}:awaiting`,
     lifecycleDue: () => `${prefix}{lifecycle}:due`,
     lifecycleEvents: () => `${prefix}{lifecycle}:events`,
+    lifecyclePending: () => `${prefix}{lifecycle}:pending`,
+    lifecycleEventMarker: (eventId: string) => `${prefix}{lifecycle}:evt:${eventId}`,
     deadLetters: () => `${prefix}{lifecycle}:dead`,
     deadLetterMarker: (jobKey: string) => `${prefix}{lifecycle}:dead:${jobKey}`,
     deadLetterAudit: () => `${prefix}{lifecycle}:dead-audit`,
@@ -155,14 +167,13 @@ function lua(name: string): string {
   return readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 }
 
-/** A transfer lifecycle script: lifecycle-common.lua (its shared transition()) then the operation. */
+/**
+ * A transfer lifecycle script: guardian-refund.lua (refund_guardian_spend, which the
+ * transitions that end a transfer unpaid call), lifecycle-common.lua (transition(), the
+ * effects), then the operation.
+ */
 function lifecycleLua(name: string): string {
-  return `${lua('lifecycle-common')}\n${lua(name)}`;
-}
-
-/** A lifecycle script whose transitions end a transfer unpaid: it also gives back a guardian spend. */
-function unpaidEndLua(name: string): string {
-  return `${lua('lifecycle-common')}\n${lua('guardian-refund')}\n${lua(name)}`;
+  return `${lua('guardian-refund')}\n${lua('lifecycle-common')}\n${lua(name)}`;
 }
 
 /** An entity step of the split score: score-step-common.lua, the windows when it keeps some, then the step. */
@@ -180,11 +191,21 @@ export const SCRIPTS = {
   reportFlags: { lua: lua('report-flags'), numberOfKeys: 4 },
   registerTransfer: { lua: lifecycleLua('register-transfer'), numberOfKeys: 4 },
   confirmTransfer: { lua: lifecycleLua('confirm-transfer'), numberOfKeys: 7 },
-  cancelTransfer: { lua: unpaidEndLua('cancel-transfer'), numberOfKeys: 7 },
+  cancelTransfer: { lua: lifecycleLua('cancel-transfer'), numberOfKeys: 7 },
   expireHold: { lua: lifecycleLua('expire-hold'), numberOfKeys: 6 },
   escalateHold: { lua: lifecycleLua('escalate-hold'), numberOfKeys: 5 },
-  reviewTransfer: { lua: unpaidEndLua('review-transfer'), numberOfKeys: 4 },
-  abandonTransfer: { lua: unpaidEndLua('abandon-transfer'), numberOfKeys: 5 },
+  reviewTransfer: { lua: lifecycleLua('review-transfer'), numberOfKeys: 4 },
+  abandonTransfer: { lua: lifecycleLua('abandon-transfer'), numberOfKeys: 5 },
+  // the same transitions on a Redis Cluster: the transfer's slot only, effects applied after (issue 15)
+  registerTransferSplit: { lua: lifecycleLua('register-transfer'), numberOfKeys: 3 },
+  confirmTransferSplit: { lua: lifecycleLua('confirm-transfer'), numberOfKeys: 3 },
+  cancelTransferSplit: { lua: lifecycleLua('cancel-transfer'), numberOfKeys: 3 },
+  expireHoldSplit: { lua: lifecycleLua('expire-hold'), numberOfKeys: 3 },
+  escalateHoldSplit: { lua: lifecycleLua('escalate-hold'), numberOfKeys: 3 },
+  reviewTransferSplit: { lua: lifecycleLua('review-transfer'), numberOfKeys: 3 },
+  abandonTransferSplit: { lua: lifecycleLua('abandon-transfer'), numberOfKeys: 3 },
+  lifecycleEffects: { lua: lua('lifecycle-effects'), numberOfKeys: 4 },
+  lifecycleIntent: { lua: lua('lifecycle-intent'), numberOfKeys: 1 },
   deadLetter: { lua: lua('dead-letter'), numberOfKeys: 2 },
   deadLetterRemove: { lua: lua('dead-letter-remove'), numberOfKeys: 2 },
   rulesPointer: { lua: lua('rules-pointer'), numberOfKeys: 2 },

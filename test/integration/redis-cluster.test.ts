@@ -15,7 +15,7 @@ import { scoreScriptCall } from '../../src/features/feature-store.ts';
 import { TransferEventSchema } from '../../src/features/transfer-event.ts';
 import { makeKeys, SCRIPTS } from '../../src/store/keys.ts';
 import { REPORT_TIMES_CAP } from '../../src/features/report-age.ts';
-import { crossSlotScripts, hashTag, luaFile, SCRIPT_KEYS, scriptTags, type CallIds, type Entity, type ScriptName } from '../../src/store/key-slots.ts';
+import { CLUSTER_FORMS, clusterBlockingScripts, crossSlotScripts, hashTag, luaFile, SCRIPT_KEYS, scriptTags, type CallIds, type Entity, type ScriptName } from '../../src/store/key-slots.ts';
 import { CLUSTER_SLOTS } from '../../src/store/local-cluster.ts';
 import { closeRedis, REDIS_ROLES, RedisConnections, type RedisClient, type RedisRole } from '../../src/store/redis-connections.ts';
 import { parseClusterNodes } from '../../src/store/redis-target.ts';
@@ -167,8 +167,13 @@ describe('the slot audit (src/store/key-slots.ts) against the scripts and a real
       const audit = SCRIPT_KEYS[script];
       expect(audit.length, script).toBe(SCRIPTS[script].numberOfKeys);
       const code = SCRIPTS[script].lua.replace(/--\[\[[\s\S]*?\]\]/g, '').replace(/--.*$/gm, '');
-      const used = Math.max(...[...code.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])));
-      expect(used, `${script}: highest KEYS[i] in its Lua`).toBe(audit.length);
+      // a lifecycle transition names its keys by role (lifecycle_keys): as many as the audit on one Redis, 3 on a cluster
+      const roles = /lifecycle_keys\(\{([^}]*)\}\)/.exec(code.slice(code.lastIndexOf('local function lifecycle_keys') + 1));
+      const used =
+        roles !== null
+          ? script.endsWith('Split') ? 3 : roles[1]!.split(',').length
+          : Math.max(...[...code.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])));
+      expect(used, `${script}: keys its Lua uses`).toBe(audit.length);
       for (const k of audit) {
         const tag = hashTag(k.key(keys, ids));
         if (k.entity === 'global') expect(['lifecycle', 'rules', 'decisions'], `${script} ${k.role}`).toContain(tag);
@@ -183,10 +188,32 @@ describe('the slot audit (src/store/key-slots.ts) against the scripts and a real
     expect(call.slice(0, SCRIPTS.scoreFeatures.numberOfKeys)).toEqual(SCRIPT_KEYS.scoreFeatures.map((k) => k.key(keys, ids)));
   });
 
-  it('names as cross-slot the score and the transfer lifecycle scripts, and no other', () => {
-    expect(crossSlotScripts(keys).sort()).toEqual(
-      ['scoreFeatures', 'registerTransfer', 'confirmTransfer', 'cancelTransfer', 'expireHold', 'escalateHold', 'reviewTransfer', 'abandonTransfer'].sort(),
-    );
+  it('names as cross-slot the score and the one-Redis form of the lifecycle transitions, and no other; only the score blocks a cluster', () => {
+    const lifecycle = ['registerTransfer', 'confirmTransfer', 'cancelTransfer', 'expireHold', 'escalateHold', 'reviewTransfer', 'abandonTransfer'] as const;
+    expect(crossSlotScripts(keys).sort()).toEqual(['scoreFeatures', ...lifecycle].sort());
+    // each one-Redis transition has its cluster form, one slot
+    for (const s of lifecycle) expect(scriptTags(CLUSTER_FORMS[s]!, keys, ids), s).toEqual([tagOf.transfer]);
+    expect(clusterBlockingScripts(keys)).toEqual(['scoreFeatures']);
+  });
+
+  it('the cluster forms of the transitions, lifecycle-effects.lua and lifecycle-intent.lua run on the cluster', async () => {
+    const t = SCRIPT_KEYS.registerTransferSplit.map((x) => x.key(keys, ids));
+    const args = [ids.transferId, 1_000, '1970-01-01T00:00:01.000Z', 5_000, 60_000, 'warned', 'payer', ids.payer, 'payee', ids.payee, 'action', 'cool_off', 'risk', '70', 'reports', '0', 'holdMs', '1000'];
+    const reply = (await redis.eval(SCRIPTS.registerTransferSplit.lua, 3, ...t, ...args)) as [number, string, string, string[]];
+    expect(reply.slice(0, 2)).toEqual([1, 'WARNED']);
+    expect(reply[3]).toHaveLength(1);
+    const fx = JSON.parse(reply[3][0]!) as { aw: string; awAt: string; event: string[] };
+    expect([fx.aw, fx.awAt]).toEqual(['add', '5000']);
+    const g = SCRIPT_KEYS.lifecycleEffects.map((x) => x.key(keys, ids));
+    expect(await redis.eval(SCRIPTS.lifecycleEffects.lua, 4, ...g, ids.transferId, 'add', 5_000, '', '', 60_000, ...fx.event)).toBe(1);
+    expect(await redis.eval(SCRIPTS.lifecycleEffects.lua, 4, ...g, ids.transferId, 'add', 5_000, '', '', 60_000, ...fx.event)).toBe(0);
+    expect(await redis.xlen(g[2]!)).toBe(1);
+    const [pending] = SCRIPT_KEYS.lifecycleIntent.map((x) => x.key(keys, ids));
+    const at = (await redis.eval(SCRIPTS.lifecycleIntent.lua, 1, pending!, 'begin', ids.transferId, 7)) as number;
+    expect(await redis.eval(SCRIPTS.lifecycleIntent.lua, 1, pending!, 'begin', ids.transferId, 7)).toBe(at + 1);
+    expect(await redis.eval(SCRIPTS.lifecycleIntent.lua, 1, pending!, 'end', ids.transferId, at)).toBe(0);
+    expect(await redis.eval(SCRIPTS.lifecycleIntent.lua, 1, pending!, 'end', ids.transferId, at + 1)).toBe(1);
+    await Promise.all([...t, ...g, pending!].map((key) => redis.del(key)));
   });
 
   it('the sample entities hash to different slots of the cluster (so CROSSSLOT below is real)', async () => {
@@ -253,10 +280,10 @@ describe('the slot audit (src/store/key-slots.ts) against the scripts and a real
   });
 
   it('names every Lua file of src/store/lua that is a script of its own', () => {
-    expect(scripts.map(luaFile).sort()).toEqual(
+    expect([...new Set(scripts.map(luaFile))].sort()).toEqual(
       ['abandon-transfer', 'cancel-transfer', 'confirm-transfer', 'dead-letter', 'dead-letter-remove', 'escalate-hold', 'expire-hold', 'guardian-refund',
         'register-transfer', 'report-flags', 'review-transfer', 'rules-pointer', 'score-features',
-        'score-step-claim', 'score-step-payer', 'score-step-payee', 'score-step-device', 'merge-pair-in'].map((f) => `${f}.lua`).sort(),
+        'score-step-claim', 'score-step-payer', 'score-step-payee', 'score-step-device', 'merge-pair-in', 'lifecycle-effects', 'lifecycle-intent'].map((f) => `${f}.lua`).sort(),
     );
   });
 });
