@@ -215,8 +215,6 @@ export function clusterBlockingScripts(k: Keys): ScriptName[] {
 /** What else sends keys of several slots in one request (pipelines, scans); docs/cluster-keys.md. */
 export const CROSS_SLOT_REQUESTS: readonly string[] = [
   "the decision write (FeatureStore's pipeline: the lifecycle registration, the guardian refund, the decision stream and the transfer's decision)",
-  'the degraded reconciler (the same writes)',
-  "the training replay's key cleanup (SCAN and UNLINK over every node)",
 ];
 
 /**

@@ -17,6 +17,7 @@ import { Lifecycle } from '../../src/cooling/lifecycle.ts';
 import { LifecycleStore, type TransitionOutcome } from '../../src/cooling/lifecycle-store.ts';
 import { registrationFor, type RegisteredDecision } from '../../src/cooling/registration.ts';
 import { INTENT_GRACE_MS } from '../../src/cooling/split-transitions.ts';
+import { holdJobId } from '../../src/cooling/transfer-states.ts';
 import { ReportFlags } from '../../src/cases/report-flags.ts';
 import { FEATURE_COUNT, idx, type FeatureValue } from '../../src/features/catalogue.ts';
 import type { TransferEvent } from '../../src/features/transfer-event.ts';
@@ -314,11 +315,17 @@ describe('the assembled lifecycle on a cluster: timers on {cp:bull}, relay, webh
       await s.store.register('T2', registration(config, 'T2', { decidedMs: now, payee: 'q-mule' }));
       const held = await lifecycle.service.confirm('T1', 'ok');
       expect(held.view.state).toBe('COOLING_OFF');
+      expect(await (await lifecycle.timers.queue.getJob(holdJobId('T1')))?.isDelayed()).toBe(true);
       expect((await lifecycle.service.confirm('T2', '')).view.state).toBe('COOLING_OFF');
       // a scam report on T2's payee: the case library's flags, then escalatePayee
       await new ReportFlags(s.redis as Redis, s.keys, 30).apply({ caseId: 'c-1', payeeId: 'q-mule', reporterKey: 'user:1', reportedAtMs: Date.now() });
       expect(await lifecycle.service.escalatePayee('q-mule', 'new scam report c-1 names the payee')).toEqual(['T2']);
-      await waitFor('T1 released by its timer', async () => (await s.redis.hget(s.keys.txState('T1'), 'state')) === 'RELEASED', 15_000);
+      await waitFor('T1 released', async () => (await s.redis.hget(s.keys.txState('T1'), 'state')) === 'RELEASED', 15_000);
+      // its timer is a BullMQ job on the queue's prefix ({cp:bull} on a cluster), run by the worker
+      expect(lifecycle.timers.queue.opts.prefix).toBe(mode === 'cluster' ? `{${s.keys.prefix}bull}` : `${s.keys.prefix}bull`);
+      // run and removed on completion (removeOnComplete), none failed
+      await waitFor('the hold timer job done', async () => (await lifecycle.timers.queue.getJob(holdJobId('T1'))) === undefined, 15_000);
+      expect(await lifecycle.timers.queue.getFailedCount()).toBe(0);
       const path = `/hooks-${mode.replace(' ', '-')}`;
       await waitFor('six webhooks', () => receiver.unique().filter((r) => r.path === path).length >= 6, 15_000);
       const mine = receiver.unique().filter((r) => r.path === path);

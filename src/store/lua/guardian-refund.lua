@@ -11,9 +11,10 @@
   nothing when that day's field is gone) and appends ',r' to the record.
 
   keys.ts uses this file twice: as a script of its own (the decision write of a `block`,
-  FeatureStore) and prepended to the lifecycle scripts whose transitions end a transfer unpaid
-  (cancel-transfer, abandon-transfer, review-transfer), which call refund_guardian_spend in the
-  same atomic step as the transition.
+  FeatureStore; and on a Redis Cluster the refund effect of a lifecycle transition,
+  split-transitions.ts) and prepended to every lifecycle script: on one Redis the transitions
+  that end a transfer unpaid (cancel-transfer, abandon-transfer, review-transfer) call
+  refund_guardian_spend in the same atomic step as the transition (lifecycle-common.lua).
 
   As a script:
   KEYS[1] payer guardian  hash (keys.accountGuardian of the payer)
