@@ -1,4 +1,5 @@
 import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
+import { Cluster, Redis } from 'ioredis';
 import { closeRedis, type RedisClient, type RedisConnections } from '../store/redis-connections.ts';
 import type { Language } from '../i18n/language.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
@@ -110,6 +111,9 @@ export class LifecycleWorker {
     const { config, connection, bullPrefix, service, store, log, clock } = this.deps;
     const concurrency = config.workerConcurrency;
     const base = { prefix: bullPrefix, concurrency };
+    // options are copied per worker (BullMQ sets its own on them); a connection (a Cluster, on a
+    // cluster) is shared: BullMQ opens each worker's blocking connection from it (duplicate())
+    const connectionOf = (): ConnectionOptions => (connection instanceof Cluster || connection instanceof Redis ? connection : { ...connection });
     const holds = new Worker<HoldJob>(
       HOLD_QUEUE,
       async (job, token) => {
@@ -120,12 +124,12 @@ export class LifecycleWorker {
           throw new DelayedError();
         }
       },
-      { ...base, ...HOLD_LOCK, connection: { ...connection } },
+      { ...base, ...HOLD_LOCK, connection: connectionOf() },
     );
     const deliveryDeps = { config, store, post: this.http.post };
     const deliveryOptions = { ...base, ...DELIVERY_LOCK };
-    const webhooks = new Worker<DeliveryJob>(WEBHOOK_QUEUE, (job) => deliver(job, deliveryDeps), { ...deliveryOptions, connection: { ...connection } });
-    const notifications = new Worker<DeliveryJob>(NOTIFY_QUEUE, (job) => deliver(job, deliveryDeps), { ...deliveryOptions, connection: { ...connection } });
+    const webhooks = new Worker<DeliveryJob>(WEBHOOK_QUEUE, (job) => deliver(job, deliveryDeps), { ...deliveryOptions, connection: connectionOf() });
+    const notifications = new Worker<DeliveryJob>(NOTIFY_QUEUE, (job) => deliver(job, deliveryDeps), { ...deliveryOptions, connection: connectionOf() });
     for (const w of [holds, webhooks, notifications]) {
       w.on('error', (err) => log.error({ err, queue: w.name }, 'lifecycle worker error'));
       w.on('failed', (job, err) => log.warn({ err, queue: w.name, jobId: job?.id, attempts: job?.attemptsMade }, 'lifecycle job failed'));

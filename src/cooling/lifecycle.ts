@@ -1,4 +1,6 @@
+import type { ConnectionOptions } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
+import { Cluster } from 'ioredis';
 import type { Language } from '../i18n/language.ts';
 import type { EnginePolicy } from '../scoring/decide.ts';
 import type { RuleSet } from '../rules/language/rule-set.ts';
@@ -63,21 +65,33 @@ export class Lifecycle {
   readonly deadLetters: DeadLetters;
   private readonly deps: LifecycleDeps;
   private worker: { redis: RedisClient; deliveries: DeliveryQueues; worker: LifecycleWorker } | null = null;
+  /**
+   * On a cluster, the Cluster connections given to BullMQ (connections.bullmq()), which BullMQ
+   * does not close: closed here after the queues and workers that use them.
+   */
+  private readonly bullClients: { readonly worker: RedisClient[]; readonly queues: RedisClient[] } = { worker: [], queues: [] };
 
   constructor(deps: LifecycleDeps) {
     this.deps = deps;
     const { config, policy, storeDeadlineMs, redis, connections, keys, clock, log, ruleSet, unappliedReports, degradedPending } = deps;
     this.store = new LifecycleStore(redis, keys, deps.idempotencyTtlSeconds * 1000, this.storeOptions());
-    this.timers = new HoldTimers(connections.bullmq(), keys.bullPrefix(), clock);
+    this.timers = new HoldTimers(this.bullmq('queues'), keys.bullPrefix(), clock);
     this.service = new LifecycleService({ store: this.store, timers: this.timers, config, policy, storeDeadlineMs, ruleSet, clock, log, unappliedReports, degradedPending });
     this.deadLetters = new DeadLetters({
       store: this.store,
       config,
-      connection: connections.bullmq(),
+      connection: this.bullmq('queues'),
       bullPrefix: keys.bullPrefix(),
       clock,
       log,
     });
+  }
+
+  /** BullMQ's connection (options on one Redis, a Cluster on a cluster: remembered to be closed). */
+  private bullmq(owner: 'worker' | 'queues'): ConnectionOptions {
+    const c = this.deps.connections.bullmq();
+    if (c instanceof Cluster) this.bullClients[owner].push(c);
+    return c;
   }
 
   private storeOptions(): { split?: boolean } {
@@ -97,11 +111,11 @@ export class Lifecycle {
     redis.on('error', (err: Error) => log.warn({ err }, 'lifecycle worker: Redis connection error (reconnecting)'));
     const store = new LifecycleStore(redis, keys, this.deps.idempotencyTtlSeconds * 1000, this.storeOptions());
     const service = new LifecycleService({ store, timers: this.timers, config, policy, storeDeadlineMs, ruleSet, clock, log, unappliedReports });
-    const deliveries = new DeliveryQueues(connections.bullmq(), keys.bullPrefix(), config);
+    const deliveries = new DeliveryQueues(this.bullmq('worker'), keys.bullPrefix(), config);
     const worker = await LifecycleWorker.start({
       config,
       defaultLanguage,
-      connection: connections.bullmq(),
+      connection: this.bullmq('worker'),
       bullPrefix: keys.bullPrefix(),
       connections,
       store,
@@ -125,6 +139,7 @@ export class Lifecycle {
       if (!graceful) w.redis.disconnect(); // its sweep's commands would wait out 20 reconnects
       if (!(await settlesWithin(w.deliveries.close(), graceful ? CLOSE_GRACE_MS : 0))) w.deliveries.disconnect();
       await closeRedis(w.redis);
+      await closeAll(this.bullClients.worker.splice(0), graceful);
     }
   }
 
@@ -133,5 +148,10 @@ export class Lifecycle {
     await this.stopWorker();
     await this.deadLetters.close();
     await this.timers.close();
+    await closeAll(this.bullClients.queues.splice(0), true);
   }
+}
+
+async function closeAll(clients: readonly RedisClient[], graceful: boolean): Promise<void> {
+  await Promise.all(clients.map((c) => (graceful ? closeRedis(c) : Promise.resolve(c.disconnect()))));
 }
