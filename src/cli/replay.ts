@@ -23,7 +23,7 @@ import { loadConfig } from '../config.ts';
 import { intOption, parseCliOptions, type CliOptions } from './cli-args.ts';
 import { GBDT_OPTION_NAMES, GBDT_USAGE, gbdtOptions } from './gbdt-options.ts';
 import { progressLine } from './progress.ts';
-import { handbookTable, summaryTable, weekSummary } from '../replay/replay-summary.ts';
+import { handbookTable, interventionTable, summaryTable, weekSummary } from '../replay/replay-summary.ts';
 import { CONFIGURED_BUDGET, flagPolicyOf, rulePerformanceTable } from '../rules/performance/rule-performance.ts';
 import { consecutiveWindows, DAY_MS, HANDBOOK_BASELINES, runReplay, windowProblems, type ReplayWindows } from '../replay/replay-run.ts';
 import { formatRuleError, loadRuleDir } from '../rules/language/index.ts';
@@ -190,6 +190,8 @@ async function main(argv: string[]): Promise<number> {
   log(summaryTable(report.summary));
   log("\nthe handbook's test set (payers known compromised on the day left out), the set its published baselines are measured on:");
   log(handbookTable(report.summary));
+  log("\nthe engine's decisions (rules + the week's GBDT through the policy), every test row:");
+  log(interventionTable(report.summary));
   for (const w of outcome.weeks) {
     log(`\nRule performance, test week ${dayOf(w.windows.testFromMs)}..${dayOf(w.windows.testToMs - DAY_MS)} (the engine's decisions: rules + the week's GBDT):`);
     log(rulePerformanceTable(w.rulePerformance));

@@ -51,6 +51,8 @@ export function actionRates(actions: readonly Action[]): ActionRates {
 export interface DecisionSplit {
   readonly legitimate: ActionRates;
   readonly fraud: ActionRates;
+  /** share of the fraud's value (sum of amounts) with any intervention; NaN without amounts or fraud */
+  readonly fraudValueInterventionRate: number;
 }
 
 export interface DecisionReport extends DecisionSplit {
@@ -69,13 +71,28 @@ export interface DecidedRows {
   /** '0' for legitimate rows */
   readonly scenarios: readonly string[];
   readonly verdicts: readonly RuleVerdict[];
+  /** the transfers' amounts (for the fraud value with an intervention) */
+  readonly amounts?: readonly number[];
 }
 
 function split(d: DecidedRows, keep: (i: number) => boolean): DecisionSplit {
   const legit: Action[] = [];
   const fraud: Action[] = [];
-  for (let i = 0; i < d.actions.length; i++) if (keep(i)) (d.labels[i] === 1 ? fraud : legit).push(d.actions[i]!);
-  return { legitimate: actionRates(legit), fraud: actionRates(fraud) };
+  let value = 0;
+  let valueIntervened = 0;
+  for (let i = 0; i < d.actions.length; i++) {
+    if (!keep(i)) continue;
+    const a = d.actions[i]!;
+    if (d.labels[i] === 1) {
+      fraud.push(a);
+      const amount = d.amounts?.[i] ?? Number.NaN;
+      value += amount;
+      if (a !== 'allow') valueIntervened += amount;
+    } else {
+      legit.push(a);
+    }
+  }
+  return { legitimate: actionRates(legit), fraud: actionRates(fraud), fraudValueInterventionRate: value > 0 ? valueIntervened / value : Number.NaN };
 }
 
 export function decisionReport(d: DecidedRows): DecisionReport {

@@ -285,7 +285,7 @@ function runWeek(r: Replayed, w: ReplayWindows, params: GbdtParams, fraudWeight:
   const handbook = handbookTestSet(r, w, testIdx, scored(gbdtScores), scored(logisticScores));
   const testVerdicts = testIdx.map((i) => r.verdicts[i]!);
   const decided = (actions: readonly Action[]): DecisionReport =>
-    decisionReport({ actions, labels: test.labels, scenarios: testScenarios, verdicts: testVerdicts });
+    decisionReport({ actions, labels: test.labels, scenarios: testScenarios, verdicts: testVerdicts, amounts: testIdx.map((i) => r.amounts[i]!) });
   const engineActions = testVerdicts.map((v, k) => replayAction(v, gbdtScores[k]!, policy));
   const transfers = testIdx.map(
     (i, k): DecidedTransfer => ({

@@ -22,6 +22,8 @@ export interface WeekLine {
   /** the engine's actions (rules + the week's GBDT through the policy) on legitimate transfers and on fraud */
   readonly legitimate: DecisionLine;
   readonly fraud: DecisionLine;
+  /** share of the fraud's value with any intervention (warn, hold or block) */
+  readonly fraudValueIntervened: number;
   /** the figures on the handbook's test set, the only ones its published baselines compare with */
   readonly handbook: HandbookLine;
 }
@@ -49,6 +51,8 @@ export interface DecisionLine {
   readonly warn: number;
   readonly hold: number;
   readonly block: number;
+  /** any intervention: warn, hold or block */
+  readonly any: number;
 }
 
 export interface WeekSummary {
@@ -57,7 +61,7 @@ export interface WeekSummary {
 }
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-const decisionLine = (r: ActionRates): DecisionLine => ({ warn: r.warnRate, hold: r.holdRate, block: r.blockRate });
+const decisionLine = (r: ActionRates): DecisionLine => ({ warn: r.warnRate, hold: r.holdRate, block: r.blockRate, any: r.interventionRate });
 
 export function weekLine(w: WeekOutcome): WeekLine {
   const g = w.gbdt.metrics.overall;
@@ -74,6 +78,7 @@ export function weekLine(w: WeekOutcome): WeekLine {
     logisticAveragePrecision: w.logisticBaseline.metrics.overall.averagePrecision,
     legitimate: decisionLine(w.decisions.engine.legitimate),
     fraud: decisionLine(w.decisions.engine.fraud),
+    fraudValueIntervened: w.decisions.engine.fraudValueInterventionRate,
     handbook: handbookLine(w),
   };
 }
@@ -103,6 +108,7 @@ export function weekSummary(weeks: readonly WeekOutcome[]): WeekSummary {
     warn: mean((l) => l[side].warn),
     hold: mean((l) => l[side].hold),
     block: mean((l) => l[side].block),
+    any: mean((l) => l[side].any),
   });
   return {
     weeks: lines,
@@ -119,6 +125,7 @@ export function weekSummary(weeks: readonly WeekOutcome[]): WeekSummary {
       logisticAveragePrecision: mean((l) => l.logisticAveragePrecision),
       legitimate: meanDecisions('legitimate'),
       fraud: meanDecisions('fraud'),
+      fraudValueIntervened: mean((l) => l.fraudValueIntervened),
       handbook: {
         testRows: mean((l) => l.handbook.testRows),
         testFrauds: mean((l) => l.handbook.testFrauds),
@@ -148,6 +155,20 @@ export function summaryTable(s: WeekSummary): string {
     `| ${l.testWeek} | ${Math.round(l.testFrauds)} | ${Math.round(l.trees)} | ${f3(l.rocAuc)} | ${f3(l.averagePrecision)} | ` +
     `${f3(l.cardPrecisionAt100)} (${f3(l.cardPrecisionAt100ExcludingDetected)}) | ${f3(l.recallAt1pct)} | ${f3(l.fraudValueRecallAt1pct)} | ` +
     `${f3(l.logisticAveragePrecision)} | ${rates(l.legitimate)} | ${rates(l.fraud)} |`;
+  return [head, rule, ...s.weeks.map(row), row(s.mean)].join('\n');
+}
+
+/**
+ * The engine's decisions per week as a Markdown table (docs/intervention-budget.md): legitimate
+ * transfers warned / held / blocked and with any intervention, fraud with any intervention by
+ * count and by value.
+ */
+export function interventionTable(s: WeekSummary): string {
+  const head = '| test week | legit warned | legit held | legit blocked | legit any | fraud any (count) | fraud any (value) |';
+  const rule = `|${'---|'.repeat(7)}`;
+  const p2 = (x: number): string => `${(x * 100).toFixed(2)}%`;
+  const row = (l: WeekLine): string =>
+    `| ${l.testWeek} | ${p2(l.legitimate.warn)} | ${p2(l.legitimate.hold)} | ${p2(l.legitimate.block)} | ${p2(l.legitimate.any)} | ${pct(l.fraud.any)} | ${pct(l.fraudValueIntervened)} |`;
   return [head, rule, ...s.weeks.map(row), row(s.mean)].join('\n');
 }
 

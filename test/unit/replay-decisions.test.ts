@@ -100,6 +100,11 @@ describe('the engine decisions on replayed transfers', () => {
     expect(bands.elderly!.fraud.counts).toEqual({ allow: 1, warn: 0, cool_off: 0, block: 0 });
     expect(bands.unknown!.legitimate.counts).toEqual({ allow: 1, warn: 1, cool_off: 0, block: 0 });
     expect(report.ruleErrors).toBe(0);
+    // the fraud's value with an intervention: all but the allowed fraud (the last row)
+    const amounts = [50, 50, 2000, 50, 100, 200, 300, 400];
+    const valued = decisionReport({ actions, labels: rows.map((r) => r.fraud), scenarios: rows.map((r) => r.scen), verdicts, amounts });
+    expect(valued.fraudValueInterventionRate).toBeCloseTo(600 / 1000, 12);
+    expect(report.fraudValueInterventionRate).toBeNaN();
   });
 
   it('says so when the data knows no ages, rather than inventing bands', () => {

@@ -195,6 +195,7 @@ describe("PaySim's isFlaggedFraud next to calmpay's decisions", () => {
   const decisions = (legit: Parameters<typeof actionRates>[0], fraud: Parameters<typeof actionRates>[0]): DecisionReport => ({
     legitimate: actionRates(legit),
     fraud: actionRates(fraud),
+    fraudValueInterventionRate: Number.NaN,
     fraudByScenario: {},
     byAgeBand: { unavailable: 'none' },
     ruleErrors: 0,

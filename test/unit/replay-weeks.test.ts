@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consecutiveWindows, unweightedProbabilities, weightFrauds, windowProblems, type ReplayWindows } from '../../src/replay/replay-run.ts';
-import { handbookTable, summaryTable, weekSummary } from '../../src/replay/replay-summary.ts';
+import { handbookTable, interventionTable, summaryTable, weekSummary } from '../../src/replay/replay-summary.ts';
 import type { WeekOutcome } from '../../src/replay/replay-run.ts';
 import { loadConfig } from '../../src/config.ts';
 import { enginePolicy } from '../../src/scoring/decide.ts';
@@ -72,7 +72,7 @@ describe('the summary over weeks', () => {
     fraudValueRecallAt5pct: 0.9,
   });
   const week = (testFrom: string, ap: number, legitHold: number, handbookAp = 0.5): WeekOutcome => {
-    const decisions = { legitimate: rates(0.01, legitHold, 0), fraud: rates(0.1, 0.3, 0.4), fraudByScenario: {}, byAgeBand: { unavailable: 'x' }, ruleErrors: 0 };
+    const decisions = { legitimate: rates(0.01, legitHold, 0), fraud: rates(0.1, 0.3, 0.4), fraudValueInterventionRate: 0.9, fraudByScenario: {}, byAgeBand: { unavailable: 'x' }, ruleErrors: 0 };
     return {
       windows: { fromMs: 0, trainFromMs: 0, trainToMs: 0, testFromMs: d(testFrom), testToMs: d(testFrom) + 7 * DAY, labelDelayDays: 7, validDays: 2 },
       rows: { train: 1, trainFrauds: 1, trainLabelNotYetKnown: 0, test: 100, testFrauds: 10 },
@@ -104,6 +104,9 @@ describe('the summary over weeks', () => {
     expect(table).toHaveLength(5);
     expect(table[2]).toBe('| 2018-07-04..2018-07-10 | 10 | 40 | 0.900 | 0.600 | 0.500 (0.400) | 0.600 | 0.700 | 0.400 | 1.0% / 10.0% / 0.0% | 10.0% / 30.0% / 40.0% |');
     expect(table[4]).toContain('| mean | 10 | 40 | 0.900 | 0.650 |');
+    const decisions = interventionTable(s).split('\n');
+    expect(decisions[2]).toBe('| 2018-07-04..2018-07-10 | 1.00% | 10.00% | 0.00% | 11.00% | 80.0% | 90.0% |');
+    expect(decisions[4]).toBe('| mean | 1.00% | 15.00% | 0.00% | 16.00% | 80.0% | 90.0% |');
   });
 
   it("has the handbook test set's figures per week and their mean, with card precision as the handbook computes it", () => {
