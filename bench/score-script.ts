@@ -84,8 +84,8 @@ try {
       new FeatureStore(redis, keys, OPTS, onErr); // defines cpScoreFeatures
       return pipelinedScript(redis, keys);
     });
-    add('4 steps (pipelined per turn)', 'q:', (keys) => {
-      const steps = new ScoreSteps(redis, keys, OPTS);
+    add('claim, then 3 steps (pipelined per turn)', 'q:', (keys) => {
+      const steps = new ScoreSteps(redis, keys, OPTS, 5_000);
       return (e) => steps.score({ e, tMs: Date.parse(e.occurredAt), eventHash: eventHash(e), claimMs: Date.now() });
     });
   }

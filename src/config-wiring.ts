@@ -20,6 +20,7 @@ export function featureStoreOptions(config: Config): FeatureStoreOptions {
     distinctCap: config.features.distinctCap,
     reportHalfLifeHours: config.features.reportHalfLifeHours,
     decisionStreamMaxLen: config.decisions.decisionStreamMaxLen,
+    claimLeaseMs: config.scoring.claimLeaseMs,
   };
 }
 

@@ -1,10 +1,12 @@
-import type { ChainableCommander, Redis, Result } from 'ioredis';
+import { Cluster, type ChainableCommander, type Redis, type Result } from 'ioredis';
 import { WINDOWS } from './catalogue.ts';
 import type { TransferEvent } from './transfer-event.ts';
 import { decodeScoreReply } from './score-reply.ts';
 import { DEFAULT_REPORT_HALF_LIFE_HOURS, halfLifeMs } from './report-age.ts';
 import { toStoredAmount, type VelocityState } from './velocity-state.ts';
-import { decodeStoredClaim } from './score-step-replies.ts';
+import { completedClaim, decodeStoredClaim, StepConflictError } from './score-step-replies.ts';
+import { ScoreSteps } from './score-steps.ts';
+import type { RedisClient } from '../store/redis-connections.ts';
 import { isTimeZone, localDate } from './time-zones.ts';
 import type { TransferRegistration } from '../cooling/registration.ts';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
@@ -24,11 +26,30 @@ export interface FeatureStoreOptions {
   readonly decisionStreamMaxLen: number;
   /** the half-life of a scam report's weight (REPORT_HALF_LIFE_HOURS; default DEFAULT_REPORT_HALF_LIFE_HOURS) */
   readonly reportHalfLifeHours?: number;
+  /**
+   * CLAIM_LEASE_MS, for the split score (issue 15): a pending claim of the same event older than
+   * this is completed by its entity steps' markers; default DEFAULT_CLAIM_LEASE_MS
+   */
+  readonly claimLeaseMs?: number;
 }
 
 /** The report half-life the scripts take, in ms. */
 export function reportHalfLifeArg(opts: FeatureStoreOptions): number {
   return halfLifeMs(opts.reportHalfLifeHours ?? DEFAULT_REPORT_HALF_LIFE_HOURS);
+}
+
+/** CLAIM_LEASE_MS's default (src/scoring/scoring-config.ts), for stores built without it (tools, tests). */
+export const DEFAULT_CLAIM_LEASE_MS = 5_000;
+
+/**
+ * How FeatureStore scores. `steps`: by the split score's per-entity steps, claim first
+ * (src/features/score-steps.ts; docs/cluster-keys.md); otherwise by score-features.lua, one
+ * call. Default: the steps on a Redis Cluster (score-features.lua is CROSSSLOT there), the single
+ * script on one Redis (it costs Redis 1.55-1.67x less CPU per score; docs/benchmarks.md). Tests
+ * choose the steps on one Redis to compare both paths.
+ */
+export interface ScoreMode {
+  readonly steps?: boolean;
 }
 
 export type ClaimResult =
@@ -58,11 +79,19 @@ interface PendingRecord {
   readonly guardianRefundOf: string | null;
   readonly resolve: (outcome: RecordOutcome) => void;
   readonly reject: (err: Error) => void;
+  /** the claim in its completed form, written over the split score's pending claim; null on the single script's path */
+  readonly completion: string | null;
 }
 
 export const DAY_MS = 86_400_000;
 /** payers with guardian limits whose time zone is remembered; a miss costs one extra call */
 const GUARDIAN_ZONE_CACHE = 100_000;
+/**
+ * transfers scored by steps whose decision is not recorded yet -> their completed claim (the
+ * record writes it); bounded: a score that never records (it failed) leaves its claim pending,
+ * and a retry after the lease completes it from the markers
+ */
+const COMPLETIONS_CACHE = 50_000;
 
 /** Per window: bucket count, current bucket index and that bucket's field name (see the script header). */
 export function windowArgs(tMs: number): string[] {
@@ -140,20 +169,24 @@ export function scoreScriptCall(
  * event-loop turn; the caller awaits the batch before answering (docs/score-durability.md).
  */
 export class FeatureStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: Keys;
   private readonly opts: FeatureStoreOptions;
   private readonly onWriteError: (err: Error) => void;
   /** payer -> time zone of its guardian limits, for the accounts that have limits (bounded) */
   private readonly guardianZones = new BoundedCache<string, string>(GUARDIAN_ZONE_CACHE);
+  /** the split score, when this store scores by steps (ScoreMode), else null */
+  private readonly steps: ScoreSteps | null;
+  private readonly completions = new BoundedCache<string, string>(COMPLETIONS_CACHE);
   private pending: PendingRecord[] = [];
   private flushing: Promise<void> | null = null;
 
-  constructor(redis: Redis, keys: Keys, opts: FeatureStoreOptions, onWriteError: (err: Error) => void) {
+  constructor(redis: RedisClient, keys: Keys, opts: FeatureStoreOptions, onWriteError: (err: Error) => void, mode: ScoreMode = {}) {
     this.redis = redis;
     this.keys = keys;
     this.opts = opts;
     this.onWriteError = onWriteError;
+    this.steps = (mode.steps ?? redis instanceof Cluster) ? new ScoreSteps(redis, keys, opts, opts.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS) : null;
     if (typeof (redis as Partial<Redis>).cpScoreFeatures !== 'function') {
       redis.defineCommand('cpScoreFeatures', SCRIPTS.scoreFeatures);
     }
@@ -178,6 +211,7 @@ export class FeatureStore {
    * that a retry can tell an abandoned claim from one still being decided, and complete it.
    */
   async claimAndUpdate(e: TransferEvent, tMs: number, eventHash: string, claimMs: number = Date.now()): Promise<ClaimResult> {
+    if (this.steps !== null) return this.claimBySteps(this.steps, e, tMs, eventHash, claimMs);
     const payer = e.payer.accountId;
     let zone = this.guardianZones.get(payer) ?? '';
     for (let attempt = 0; ; attempt++) {
@@ -191,6 +225,31 @@ export class FeatureStore {
       this.guardianZones.set(payer, actual);
       zone = actual;
     }
+  }
+
+  /**
+   * The split score (claim first, then the entity steps; docs/cluster-keys.md) answered as the
+   * single script's path answers: `new` with the state; a duplicate with the claim's event hash,
+   * decision, time and state — a completed claim's state, or for a pending claim of this event
+   * older than the lease the state its steps' markers give (the completion of a crashed score),
+   * else null (a young pending claim: in progress). An entity step holding another event under
+   * this id while this event holds the claim is answered as a duplicate of that event (409
+   * conflict). For `new` and a completion, the record writes the claim's completed form.
+   */
+  private async claimBySteps(steps: ScoreSteps, e: TransferEvent, tMs: number, eventHash: string, claimMs: number): Promise<ClaimResult> {
+    let r;
+    try {
+      r = await steps.score({ e, tMs, eventHash, claimMs });
+    } catch (err) {
+      if (err instanceof StepConflictError) return { kind: 'duplicate', eventHash: err.otherEventHash, decision: null, claimedAtMs: null, state: null };
+      throw err;
+    }
+    if (r.kind === 'new') {
+      this.completions.set(e.transferId, completedClaim(eventHash, claimMs, r.state));
+      return r;
+    }
+    if (r.pending && r.state !== null && r.claimedAtMs !== null) this.completions.set(e.transferId, completedClaim(r.eventHash, r.claimedAtMs, r.state));
+    return { kind: 'duplicate', eventHash: r.eventHash, decision: r.decision, claimedAtMs: r.claimedAtMs, state: r.state };
   }
 
   private callScoreScript(e: TransferEvent, tMs: number, eventHash: string, zone: string, claimMs: number): Promise<unknown> {
@@ -231,7 +290,9 @@ export class FeatureStore {
     guardianRefundOf: string | null = null,
   ): Promise<RecordOutcome> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ transferId, decisionJson, entry, registration, guardianRefundOf, resolve, reject });
+      const completion = this.completions.get(transferId) ?? null;
+      if (completion !== null) this.completions.delete(transferId);
+      this.pending.push({ transferId, decisionJson, entry, registration, guardianRefundOf, resolve, reject, completion });
       if (this.flushing === null) this.scheduleFlush();
     });
   }
@@ -249,36 +310,44 @@ export class FeatureStore {
   private async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
+    try {
+      if (this.redis instanceof Cluster) await this.writeBySlot(this.redis, batch);
+      else await this.writeOnePipeline(this.redis, batch);
+    } finally {
+      this.flushing = null;
+      if (this.pending.length > 0) this.scheduleFlush();
+    }
+  }
+
+  /** The stream entry's XADD arguments (after the key). */
+  private streamEntry(r: PendingRecord): (string | number)[] {
+    const { transferId, decisionJson, entry } = r;
+    return ['MAXLEN', '~', this.opts.decisionStreamMaxLen, '*', 'transferId', transferId, 'decision', decisionJson, 'event', entry.event, 'features', entry.features, 'catalogue', entry.catalogue];
+  }
+
+  /**
+   * One Redis: the whole batch as one pipeline, each record's writes in order (registration,
+   * guardian refund, stream entry, the claim's completion on the split score's path, then the
+   * decision key): one connection executes them in that order.
+   */
+  private async writeOnePipeline(redis: Redis, batch: readonly PendingRecord[]): Promise<void> {
     const k = this.keys;
     const ttlMs = this.opts.idempotencyTtlSeconds * 1000;
-    const p = this.redis.pipeline();
+    const p = redis.pipeline();
     /** per record: the index of its first command in the pipeline */
     const starts: number[] = [];
-    for (const { transferId, decisionJson, entry, registration, guardianRefundOf } of batch) {
+    for (const r of batch) {
+      const { transferId, registration, guardianRefundOf, completion } = r;
       starts.push(p.length);
       if (registration !== null) {
         p.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...registration.args);
       }
       if (guardianRefundOf !== null) this.refundGuardianSpend(p, guardianRefundOf, transferId);
-      p.xadd(
-        k.decisionStream(),
-        'MAXLEN',
-        '~',
-        this.opts.decisionStreamMaxLen,
-        '*',
-        'transferId',
-        transferId,
-        'decision',
-        decisionJson,
-        'event',
-        entry.event,
-        'features',
-        entry.features,
-        'catalogue',
-        entry.catalogue,
-      );
+      p.xadd(k.decisionStream(), ...(this.streamEntry(r) as [string]));
+      // the claim holds its state from now on (XX: never a claim without its TTL)
+      if (completion !== null) p.set(k.tx(transferId), completion, 'KEEPTTL', 'XX');
       // last (see above); NX GET answers the decision recorded first, if any
-      p.set(k.txDecision(transferId), decisionJson, 'PX', ttlMs, 'NX', 'GET');
+      p.set(k.txDecision(transferId), r.decisionJson, 'PX', ttlMs, 'NX', 'GET');
     }
     starts.push(p.length);
     try {
@@ -296,17 +365,60 @@ export class FeatureStore {
         // a command before the decision's SET failed (the pipeline went on): take the decision
         // back, so that the claim reads as unrecorded and a retry completes the whole record
         if (setErr === null && previous === null) {
-          await this.redis.del(k.txDecision(r.transferId)).catch((err: Error) => this.onWriteError(err));
+          await redis.del(k.txDecision(r.transferId)).catch((err: Error) => this.onWriteError(err));
         }
         r.reject(failed[0]!);
       }
     } catch (err) {
       this.onWriteError(err as Error);
       for (const r of batch) r.reject(err as Error);
-    } finally {
-      this.flushing = null;
-      if (this.pending.length > 0) this.scheduleFlush();
     }
+  }
+
+  /**
+   * A Redis Cluster (issue 15): an ioredis Cluster refuses a pipeline whose keys live on several
+   * nodes, so each write is one command, all sent at once (the score connection auto-pipelines
+   * them per node). Two rounds: first every record's registration (transfer slot), guardian
+   * refund (payer slot), stream entry (`{decisions}`) and the claim's completion (transfer
+   * slot); then, for the records whose first-round writes all answered, the decision key
+   * (transfer slot). The decision key stays last, as on one Redis: once it exists, the stream
+   * entry and the lifecycle were written (docs/score-durability.md). A record whose first round
+   * failed gets no decision key, so its claim reads as unrecorded and a retry completes it.
+   */
+  private async writeBySlot(cluster: Cluster, batch: readonly PendingRecord[]): Promise<void> {
+    const k = this.keys;
+    const ttlMs = this.opts.idempotencyTtlSeconds * 1000;
+    const firstRound = batch.map(async (r): Promise<Error | null> => {
+      const { transferId, registration, guardianRefundOf, completion } = r;
+      const writes: Promise<unknown>[] = [];
+      if (registration !== null) {
+        writes.push(cluster.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...registration.args));
+      }
+      if (guardianRefundOf !== null) writes.push(cluster.cpGuardianRefund(k.accountGuardian(guardianRefundOf), transferId));
+      writes.push(cluster.xadd(k.decisionStream(), ...(this.streamEntry(r) as [string])));
+      if (completion !== null) writes.push(cluster.set(k.tx(transferId), completion, 'KEEPTTL', 'XX'));
+      const settled = await Promise.allSettled(writes);
+      const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      return failed === undefined ? null : (failed.reason as Error);
+    });
+    const firstErrors = await Promise.all(firstRound);
+    await Promise.all(
+      batch.map(async (r, i) => {
+        const err = firstErrors[i]!;
+        if (err !== null) {
+          this.onWriteError(err);
+          r.reject(err);
+          return;
+        }
+        try {
+          const previous = await cluster.set(k.txDecision(r.transferId), r.decisionJson, 'PX', ttlMs, 'NX', 'GET');
+          r.resolve(typeof previous === 'string' ? { kind: 'existing', decision: previous } : { kind: 'recorded' });
+        } catch (e) {
+          this.onWriteError(e as Error);
+          r.reject(e as Error);
+        }
+      }),
+    );
   }
 
   /**

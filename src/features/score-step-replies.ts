@@ -5,7 +5,7 @@
  * (assembleSteps). Pure: no Redis here.
  */
 import { ScriptReplyError, replyCode, replyString } from '../store/script-reply.ts';
-import { AGED_REPORT_INTS, decodeVelocityReply, VELOCITY_REPLY_LENGTH, type VelocityState } from './velocity-state.ts';
+import { AGED_REPORT_INTS, decodeVelocityReply, toStoredAmount, VELOCITY_REPLY_LENGTH, type VelocityState } from './velocity-state.ts';
 
 export type EntityStep = 'payer' | 'payee' | 'device';
 export type StepName = 'claim' | EntityStep;
@@ -139,13 +139,17 @@ export function stateFromParts(payer: PayerPart, payee: readonly number[], devic
 
 /**
  * An entity step found another event's marker under this transfer id while this event holds
- * the claim (two different events sent concurrently under one id: a client bug): the state
- * cannot be assembled, and the other event's steps counted what they ran (no undo yet).
+ * the claim (the claim expired before the other event's markers, or a node that sent every
+ * step at once raced this one): the state cannot be assembled. Nothing was counted for this
+ * event by the steps that found the marker; the score answers 409 conflict.
  */
 export class StepConflictError extends Error {
-  constructor(transferId: string, steps: readonly EntityStep[]) {
+  /** the event hash the other event's marker holds */
+  readonly otherEventHash: string;
+  constructor(transferId: string, steps: readonly EntityStep[], otherEventHash: string) {
     super(`transfer ${transferId}: the ${steps.join(', ')} step(s) already hold another event under this transfer id`);
     this.name = 'StepConflictError';
+    this.otherEventHash = otherEventHash;
   }
 }
 
@@ -164,9 +168,9 @@ export type StepsResult =
       /** the claim was written by the claim step and not completed by a record yet */
       readonly pending: boolean;
       /**
-       * entity steps that changed state on this call: completing a crashed score (pending claim of
-       * this event), or counting a conflicting event (another event's claim; no undo yet), or
-       * counting a duplicate of a transfer claimed by score-features.lua (no markers)
+       * entity steps that changed state on this call: only when completing a crashed score (a
+       * pending claim of this event older than the lease); the entity steps are not sent for any
+       * other claim, so a conflicting event or a duplicate of a score-features.lua claim counts nothing
        */
       readonly countedNow: readonly EntityStep[];
     };
@@ -187,12 +191,11 @@ export function assembleSteps(transferId: string, eventHash: string, r: StepRepl
     ['device', r.device],
   ];
   const countedNow = entity.filter(([, x]) => x?.kind === 'ran').map(([s]) => s);
-  const conflicts = entity.filter(([, x]) => x?.kind === 'conflict').map(([s]) => s);
   const parts = (): VelocityState => {
-    if (conflicts.length > 0 || r.payer.kind === 'conflict' || r.payee.kind === 'conflict' || r.device?.kind === 'conflict') {
-      throw new StepConflictError(transferId, conflicts);
-    }
-    return stateFromParts(r.payer.part, r.payee.part, r.device === null ? null : r.device.part);
+    const conflicts = entity.flatMap(([s, x]) => (x?.kind === 'conflict' ? [[s, x.eventHash] as const] : []));
+    if (conflicts.length > 0) throw new StepConflictError(transferId, conflicts.map(([s]) => s), conflicts[0]![1]);
+    const part = <T>(x: EntityStepReply<T>): T => (x as Exclude<EntityStepReply<T>, { kind: 'conflict' }>).part;
+    return stateFromParts(part(r.payer), part(r.payee), r.device === null ? null : part(r.device));
   };
   if (r.claim.kind === 'claimed') return { kind: 'new', state: parts() };
   const c = r.claim.claim;
@@ -200,4 +203,63 @@ export function assembleSteps(transferId: string, eventHash: string, r: StepRepl
   if (c.form === 'legacy') return { ...base, claimedAtMs: null, state: null };
   if (c.form === 'complete') return { ...base, claimedAtMs: c.claimedAtMs, state: c.state };
   return { ...base, claimedAtMs: c.claimedAtMs, state: c.eventHash === eventHash ? parts() : null };
+}
+
+/**
+ * Whether the entity steps are sent after the claim step answered (claim first, issue 15): for a
+ * claim made now, and for a pending claim of this event older than the lease (its score crashed
+ * or failed to record: the entity steps' markers give its state, those that never ran run now).
+ * Not for anything else: a completed claim holds its state, a young pending claim is still being
+ * decided, another event's claim is a conflict, and an earlier version's claim has no state.
+ */
+export function entityStepsWanted(claim: ClaimStepReply, eventHash: string, nowMs: number, claimLeaseMs: number): boolean {
+  if (claim.kind === 'claimed') return true;
+  const c = claim.claim;
+  return c.form === 'pending' && c.eventHash === eventHash && nowMs - c.claimedAtMs >= claimLeaseMs;
+}
+
+/** The answer to a claim step whose entity steps are not sent (entityStepsWanted false): a duplicate. */
+export function claimOnly(claim: Extract<ClaimStepReply, { kind: 'claimed-before' }>): StepsResult {
+  const c = claim.claim;
+  const base = { kind: 'duplicate', eventHash: c.eventHash, decision: claim.decision, pending: c.form === 'pending', countedNow: [] } as const;
+  if (c.form === 'complete') return { ...base, claimedAtMs: c.claimedAtMs, state: c.state };
+  return { ...base, claimedAtMs: c.form === 'pending' ? c.claimedAtMs : null, state: null };
+}
+
+/**
+ * The claim in score-features.lua's completed form, `<event hash>|<claim ms>|<33 integers>|<currency>|<aged reports>`
+ * (what decodeStoredClaim reads back as `complete` with the same state): the record writes it
+ * over a pending claim (SET XX KEEPTTL) so later duplicates never reach the entity steps.
+ */
+export function completedClaim(eventHash: string, claimedAtMs: number, s: VelocityState): string {
+  const ms = (x: number | null): number => x ?? -1;
+  const stored = (x: number): number => toStoredAmount(x);
+  const windows = (w: VelocityState['payerOut']): number[] => w.counts.flatMap((c, i) => [c, stored(w.sums[i]!)]);
+  const g = s.guardian;
+  const guardianCode = g === null ? 0 : { within: 1, per_transfer: 2, daily: 3, currency: 4 }[g.outcome];
+  const ints = [
+    ...windows(s.payerOut),
+    ms(s.payerLastMs),
+    s.payerDistinctPayees24h,
+    s.pairCount,
+    ms(s.pairFirstMs),
+    s.deviceNewForPayer === null ? -1 : s.deviceNewForPayer ? 1 : 0,
+    ms(s.deviceDistinctPayers24h),
+    ...windows(s.payeeIn),
+    stored(s.payeeOutSum1h),
+    stored(s.payeeOutSum24h),
+    s.payeeDistinctPayers24h,
+    s.payeeNewPayers24h,
+    s.payeeReportCount,
+    s.payeeDistinctReporters,
+    ms(s.payeeLastReportMs),
+    guardianCode,
+    g === null ? 0 : stored(g.spentToday),
+    g?.perTransferLimit == null ? -1 : stored(g.perTransferLimit),
+    g?.dailyLimit == null ? -1 : stored(g.dailyLimit),
+  ];
+  const claim = `${eventHash}|${claimedAtMs}|${ints.join(',')}|${g?.currency ?? ''}`;
+  const aged = s.payeeReportsAged;
+  if (aged === null) return claim;
+  return `${claim}|${[aged.last1d, aged.last7d, aged.last28d, Math.round(aged.decayed * 1000)].join(',')}`;
 }

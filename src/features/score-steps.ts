@@ -4,10 +4,11 @@
  * (`{d:<x>}`) — sent at once, each answering for its own slot, added up to the velocity state
  * the single score script (score-features.lua) answers today.
  *
- * Not wired into the score route yet: the route still calls score-features.lua through
- * FeatureStore. The steps of every transfer scored in one event-loop turn go out together: one
- * pipeline on one Redis; on a Cluster one command each (batched per node by ioredis when the
- * connection has enableAutoPipelining).
+ * The score route uses them through FeatureStore on a Redis Cluster (and on one Redis when asked:
+ * tests); on one Redis it calls score-features.lua by default. The claim step goes first; the
+ * entity steps follow only for a claim made now or a crashed score of this event (ScoreSteps).
+ * The steps of every transfer of one round go out together: one pipeline on one Redis; on a
+ * Cluster one command each (batched per node by ioredis: enableAutoPipelining on the score role).
  */
 import { Cluster, type Redis, type Result } from 'ioredis';
 import { BoundedCache } from '../bounded-cache.ts';
@@ -16,6 +17,8 @@ import type { RedisClient } from '../store/redis-connections.ts';
 import { DAY_MS, reportHalfLifeArg, WINDOW_TTL_MS, windowArgs, type FeatureStoreOptions } from './feature-store.ts';
 import {
   assembleSteps,
+  claimOnly,
+  entityStepsWanted,
   decodeClaimStep,
   decodeDeviceStep,
   decodePayeeStep,
@@ -115,6 +118,7 @@ export function stepCall(k: Keys, opts: FeatureStoreOptions, x: StepsInput, step
           k.accountDevices(payer),
           k.accountGuardian(payer),
           k.accountStep(payer, id),
+          k.pair(payer, payee),
           ...common,
           WINDOW_TTL_MS,
           ...windowArgs(tMs),
@@ -194,23 +198,41 @@ interface Pending {
 /** payers with guardian limits whose time zone is remembered; a miss costs one more payer step */
 const GUARDIAN_ZONE_CACHE = 100_000;
 
+/** The steps a transfer still needs: the claim first; then the entity steps not answered yet. */
+function stepsDue(p: Pending): StepName[] {
+  if (p.claim === null) return ['claim'];
+  const due: StepName[] = [];
+  if (p.payer === null) due.push('payer');
+  if (p.payee === null) due.push('payee');
+  if (p.device === null && p.x.e.payer.deviceId !== undefined) due.push('device');
+  return due;
+}
+
 /**
- * Scores transfers by steps on one connection (one Redis or a Cluster). Each score() joins the
- * steps sent at the end of this event-loop turn. A payer step answering that the guardian
+ * Scores transfers by steps on one connection (one Redis or a Cluster): **claim first**, then
+ * the entity steps (docs/cluster-keys.md, "Claim first"). The claim steps of every score() of an
+ * event-loop turn go out together; the payer, payee and device steps of the transfers whose
+ * claim answers `claimed` (or a pending claim of this event older than `claimLeaseMs`: the
+ * completion of a crashed score) go out together in the next turn, with the claims of that turn.
+ * Any other claim is answered from the claim alone, so a conflicting event and a duplicate of a
+ * transfer claimed by score-features.lua count nothing. A payer step answering that the guardian
  * limits use another time zone is sent again alone, with that zone's local date.
  */
 export class ScoreSteps {
   private readonly redis: RedisClient;
   private readonly keys: Keys;
   private readonly opts: FeatureStoreOptions;
+  private readonly claimLeaseMs: number;
   private readonly guardianZones = new BoundedCache<string, string>(GUARDIAN_ZONE_CACHE);
   private pending: Pending[] = [];
   private scheduled = false;
 
-  constructor(redis: RedisClient, keys: Keys, opts: FeatureStoreOptions) {
+  /** @param claimLeaseMs CLAIM_LEASE_MS: a pending claim of the same event older than this is completed */
+  constructor(redis: RedisClient, keys: Keys, opts: FeatureStoreOptions, claimLeaseMs: number) {
     this.redis = redis;
     this.keys = keys;
     this.opts = opts;
+    this.claimLeaseMs = claimLeaseMs;
     defineScoreSteps(redis);
   }
 
@@ -236,9 +258,7 @@ export class ScoreSteps {
     const calls: StepCall[] = [];
     const owners: Pending[] = [];
     for (const p of batch) {
-      const steps: StepName[] = p.claim === null ? ['claim', 'payer', 'payee'] : ['payer'];
-      if (p.claim === null && p.x.e.payer.deviceId !== undefined) steps.push('device');
-      for (const s of steps) {
+      for (const s of stepsDue(p)) {
         calls.push(stepCall(this.keys, this.opts, p.x, s, p.zone));
         owners.push(p);
       }
@@ -265,11 +285,18 @@ export class ScoreSteps {
     }
     for (const p of batch) {
       const err = failed.get(p);
-      if (err !== undefined) p.reject(err);
-      else if (p.payer === null) this.queue(p); // the payer step, again in the guardian limits' zone
-      else {
+      if (err !== undefined) {
+        p.reject(err);
+        continue;
+      }
+      const claim = p.claim!;
+      if (p.payee === null && p.payer === null && !entityStepsWanted(claim, p.x.eventHash, p.x.claimMs, this.claimLeaseMs)) {
+        p.resolve(claimOnly(claim as Extract<ClaimStepReply, { kind: 'claimed-before' }>));
+      } else if (stepsDue(p).length > 0) {
+        this.queue(p); // the entity steps after the claim; or the payer step again in the guardian limits' zone
+      } else {
         try {
-          p.resolve(assembleSteps(p.x.e.transferId, p.x.eventHash, { claim: p.claim!, payer: p.payer, payee: p.payee!, device: p.device }));
+          p.resolve(assembleSteps(p.x.e.transferId, p.x.eventHash, { claim, payer: p.payer!, payee: p.payee!, device: p.device }));
         } catch (e) {
           p.reject(e as Error);
         }

@@ -82,6 +82,7 @@ export const SCRIPT_KEYS: Readonly<Record<ScriptName, readonly ScriptKey[]>> = {
     key('payer devices', 'payer', (k, i) => k.accountDevices(i.payer)),
     payerGuardian,
     key("payer's marker", 'payer', (k, i) => k.accountStep(i.payer, i.transferId)),
+    key("pair (today's layout, written only: rollback)", 'payer', (k, i) => k.pair(i.payer, i.payee)),
   ],
   scoreStepPayee: [
     key('payee in', 'payee', (k, i) => k.accountIn(i.payee)),

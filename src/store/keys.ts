@@ -50,7 +50,10 @@ export interface Keys {
    * (no TTL: set and removed by a guardian; spend records are dropped with their day)
    */
   accountGuardian(accountId: string): string;
-  /** first time and count of payer -> payee transfers (in the payer's slot; score-features.lua reads it) */
+  /**
+   * first time and count of payer -> payee transfers (in the payer's slot; score-features.lua
+   * reads it; the split score's payer step writes it for a rollback, issue 15)
+   */
   pair(payerId: string, payeeId: string): string;
   /**
    * the same pair in the payee's slot, for the split score (score-step-payee.lua; issue 15); also
@@ -185,7 +188,7 @@ function scoreStepLua(name: string, windows: boolean, reportAge = false): string
 export const SCRIPTS = {
   scoreFeatures: { lua: `${lua('report-age')}\n${lua('score-features')}`, numberOfKeys: 15 },
   scoreStepClaim: { lua: lua('score-step-claim'), numberOfKeys: 2 },
-  scoreStepPayer: { lua: scoreStepLua('score-step-payer', true), numberOfKeys: 5 },
+  scoreStepPayer: { lua: scoreStepLua('score-step-payer', true), numberOfKeys: 6 },
   scoreStepPayee: { lua: scoreStepLua('score-step-payee', true, true), numberOfKeys: 8 },
   scoreStepDevice: { lua: scoreStepLua('score-step-device', false), numberOfKeys: 2 },
   reportFlags: { lua: lua('report-flags'), numberOfKeys: 4 },

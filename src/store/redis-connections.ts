@@ -8,9 +8,12 @@ import { redactUrl } from './sql/sql-store.ts';
  * opened here, for a named role, with the role's retry and deadline policy. Each connection
  * is named `calmpay:<role>` (CLIENT LIST shows who holds what).
  *
- * Auto-pipelining is off everywhere: measured with npm run bench, it batches the score
+ * Auto-pipelining is off on one Redis: measured with npm run bench, it batches the score
  * scripts of concurrent requests into lock-step rounds (Redis busy while Node waits, then
  * the reverse) and lowered throughput; decision writes are batched by FeatureStore instead.
+ * On a cluster the score role has it on: the split score's steps and the record's writes are
+ * sent one command each (a Cluster pipeline must stay on one node), and auto-pipelining
+ * batches them per node (issue 15, docs/cluster-keys.md; not measured yet).
  *
  * Cluster mode (REDIS_CLUSTER_NODES, issue 15): every role gets an ioredis `Cluster` with the
  * same policy (client()); create() and open() stay single-Redis only, because the engine does
@@ -173,7 +176,7 @@ export function clusterOptions(role: RedisRole, deadlineMs: number, target: Redi
     enableReadyCheck: true,
     scaleReads: 'master',
     enableOfflineQueue,
-    enableAutoPipelining: false,
+    enableAutoPipelining: role === 'score',
     lazyConnect,
     redisOptions: {
       ...perNode,

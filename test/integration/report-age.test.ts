@@ -42,7 +42,7 @@ class ThreePaths {
   private readonly store = new FeatureStore(redis, this.single, OPTS, (err) => {
     throw err;
   });
-  private readonly steps = new ScoreSteps(redis, this.split, OPTS);
+  private readonly steps = new ScoreSteps(redis, this.split, OPTS, 5_000);
   private readonly flags = [new ReportFlags(redis, this.single, 36_500), new ReportFlags(redis, this.split, 36_500)];
   private readonly model = new VelocityModel(OPTS.distinctCap);
   readonly reports: Report[] = [];

@@ -126,15 +126,16 @@ async function content(redis: RedisClient, key: string): Promise<{ type: string;
 
 /**
  * The window, set, pair, device, guardian and report keys of a run, named without the prefix;
- * the pair as the split score keeps it (`{a:<payee>}:pairin:<payer>`, which score-features.lua
- * also writes since release A: pairsInBothSlots checks its own `{a:<payer>}:pair:<payee>`);
- * claims (`{t:..}`: complete vs pending), step markers (`:s:<id>`) and `:pair:` keys left out.
+ * the pair in both slots (`{a:<payee>}:pairin:<payer>`, read by the split score's payee step,
+ * and `{a:<payer>}:pair:<payee>`, written by its payer step for a rollback; score-features.lua
+ * writes both since release A); claims (`{t:..}`: complete vs pending) and step markers
+ * (`:s:<id>`) left out.
  */
 async function windowKeys(redis: RedisClient, prefix: string): Promise<Map<string, Awaited<ReturnType<typeof content>>>> {
   const out = new Map<string, Awaited<ReturnType<typeof content>>>();
   for (const key of await keysUnder(redis, prefix)) {
     const name = key.slice(prefix.length);
-    if (name.startsWith('{t:') || /:s:[^:]+$/.test(name) || /^\{a:[^}]+\}:pair:/.test(name)) continue;
+    if (name.startsWith('{t:') || /:s:[^:]+$/.test(name)) continue;
     out.set(name, await content(redis, key));
   }
   return out;
@@ -200,7 +201,7 @@ describe('the split score against score-features.lua (differential)', () => {
    * (minors only pay), so the replies must equal the single script's exactly.
    */
   async function playSteps(redis: RedisClient, items: readonly Item[], k: Keys, seed: number): Promise<Map<number, StepsResult>> {
-    const steps = new ScoreSteps(redis, k, OPTS);
+    const steps = new ScoreSteps(redis, k, OPTS, 0); // a repeat completes (lease 0): its markers answer
     await setGuardians(redis, k);
     const rand = mulberry32(seed);
     const replies = new Map<number, StepsResult>();
@@ -281,6 +282,8 @@ describe('the split score against score-features.lua (differential)', () => {
     expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
     for (const [name, v] of wa) expect(wb.get(name), name).toEqual(v);
     expect([...wa.keys()].some((n) => n.includes(':pairin:'))).toBe(true);
+    // the steps' payer step writes today's pair too (rollback to release A): in both slots, as the single script
+    expect(await pairsInBothSlots(target, kb.prefix)).toBeGreaterThan(10);
     expect([...wa.keys()].some((n) => n.endsWith(':guardian'))).toBe(true);
   }, 120_000);
 });
@@ -305,7 +308,7 @@ describe.each(['one Redis', 'the 3-primary cluster'] as const)('each step on %s'
     defineScoreSteps(r);
     await r.hset(k.accountGuardian('p1'), 'tz', 'Asia/Shanghai', 'currency', 'CNY', 'daily', toStoredAmount(1000));
     // history, so the steps have windows and sets to read and evict
-    const steps = new ScoreSteps(r, k, OPTS);
+    const steps = new ScoreSteps(r, k, OPTS, 5_000);
     for (let n = 0; n < 5; n++) await steps.score(transfer(`h${n}`, { tMs: Date.now() - (5 - n) * 7_200_000 }));
     const x = transfer('tx-repeat');
     for (const call of scoreStepCalls(k, OPTS, x, 'Asia/Shanghai')) {
@@ -337,8 +340,9 @@ describe.each(['one Redis', 'the 3-primary cluster'] as const)('each step on %s'
     const all: StepName[] = ['claim', 'payer', 'payee', 'device'];
     const subsets = Array.from({ length: 15 }, (_, mask) => all.filter((_, b) => mask & (1 << b)));
     const rand = mulberry32(5);
-    const sClean = new ScoreSteps(r, clean, OPTS);
-    const sCrash = new ScoreSteps(r, crashed, OPTS);
+    const sClean = new ScoreSteps(r, clean, OPTS, 0);
+    // the retry comes after the lease (0 here): it completes the crashed score
+    const sCrash = new ScoreSteps(r, crashed, OPTS, 0);
     let t = Date.now() - 2 * DAY;
     for (const [n, subset] of subsets.entries()) {
       for (let rep = 0; rep < 2; rep++) {
@@ -366,23 +370,30 @@ describe.each(['one Redis', 'the 3-primary cluster'] as const)('each step on %s'
     expect(wa.size).toBeGreaterThan(10);
   }, 60_000);
 
-  it('a different event under a claimed id: entities the first event touched change nothing; others are counted (no undo yet) and named', async () => {
+  it('a different event under a claimed id (claim first): no entity step is sent, nothing changes', async () => {
     const r = redis();
     const k = makeKeys(`sx-${randomUUID().slice(0, 8)}:`);
-    const steps = new ScoreSteps(r, k, OPTS);
+    const steps = new ScoreSteps(r, k, OPTS, 0);
     const first = transfer('tx-c', { amount: 100 });
     expect((await steps.score(first)).kind).toBe('new');
     const windowsBefore = await windowKeys(r, k.prefix);
-    // same payer, payee and device, another amount: every entity step finds the first event's marker
+    // same payer, payee and device, another amount; then other entities: the claim answers first
     const sameEntities = transfer('tx-c', { amount: 999 });
     const conflict = await steps.score(sameEntities);
     expect(conflict).toMatchObject({ kind: 'duplicate', eventHash: first.eventHash, pending: true, state: null, countedNow: [] });
+    const otherEntities = await steps.score(transfer('tx-c', { payer: 'p7', payee: 'q9', device: 'd9', amount: 5 }));
+    expect(otherEntities).toMatchObject({ kind: 'duplicate', eventHash: first.eventHash, countedNow: [] });
     expect(await windowKeys(r, k.prefix)).toEqual(windowsBefore);
-    // another payee: its step counts the conflicting event (the undo is for the wiring session)
-    const otherPayee = await steps.score(transfer('tx-c', { payee: 'q9', amount: 5 }));
-    expect(otherPayee).toMatchObject({ kind: 'duplicate', eventHash: first.eventHash, countedNow: ['payee'] });
-    const after = await windowKeys(r, k.prefix);
-    expect([...after.keys()].filter((n) => !windowsBefore.has(n)).every((n) => n.startsWith('{a:q9}'))).toBe(true);
+    // a pending claim of the same event younger than the lease: in progress, no entity step sent
+    const young = new ScoreSteps(r, k, OPTS, 60_000);
+    const x = transfer('tx-young');
+    await sendStepCalls(r, [stepCall(k, OPTS, x, 'claim', '')]);
+    expect(await young.score({ ...x, claimMs: x.claimMs + 1_000 })).toMatchObject({ kind: 'duplicate', pending: true, state: null, countedNow: [] });
+    for (const marker of [k.accountStep('p1', 'tx-young'), k.accountStep('q1', 'tx-young'), k.deviceStep('d1', 'tx-young')]) expect(await r.exists(marker)).toBe(0);
+    // and older than the lease: the entity steps run now (the completion of a crashed score)
+    const done = await young.score({ ...x, claimMs: x.claimMs + 60_000 });
+    expect(done).toMatchObject({ kind: 'duplicate', pending: true, countedNow: ['payer', 'payee', 'device'] });
+    expect((done as Extract<StepsResult, { kind: 'duplicate' }>).state).not.toBeNull();
     // the two events sent in one turn under a fresh id: the claim goes to the first; the second's
     // entity steps find the first's markers (one pipeline, in order) and change nothing
     const [x1, x2] = [transfer('tx-d', { amount: 7 }), transfer('tx-d', { amount: 8 })];

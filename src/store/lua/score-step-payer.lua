@@ -10,8 +10,13 @@
   KEYS[3] payer devices   hash    deviceId -> ms first seen (untouched without a device)
   KEYS[4] payer guardian  hash    guardian limits and spend (score-features.lua's header)
   KEYS[5] marker          string  '{a:<payer>}:s:<transfer id>'
+  KEYS[6] pair            string  '{a:<payer>}:pair:<payee>' = '<ms first paid>,<times paid>':
+                                  today's layout, written (never read) so that a rollback to
+                                  release A keeps the pair's history (docs/cluster-keys.md,
+                                  "Migrating today's data", step 3); the payee step's
+                                  `pairin` is the one read
 
-  ARGV[21] pair ttl ms (the devices hash's TTL)   ARGV[22] payee id   ARGV[23] device id or ''
+  ARGV[21] pair ttl ms (the devices hash's and the pair's TTL)   ARGV[22] payee id   ARGV[23] device id or ''
   ARGV[24] the time zone the caller assumes the guardian limits use, '' when it knows of none
   ARGV[25] the local date (YYYY-MM-DD) of t in that zone, '' with ARGV[24] ''
   ARGV[26] the transfer's currency
@@ -40,6 +45,14 @@ if last == nil or t > last then
 end
 write_windows(KEYS[1], payer_set, payer_moved_30d)
 out[#out + 1] = distinct_24h(KEYS[2], ARGV[22], payer_moved_24h)
+
+-- the pair in today's layout, as score-features.lua writes it (written only, for a rollback)
+local pair = redis.call('SET', KEYS[6], ARGV[1] .. ',1', 'NX', 'GET', 'PX', ARGV[21])
+if pair then
+  local f, c = string.match(pair, '^(%d+),(%d+)$')
+  if t < tonumber(f) then f = ARGV[1] end
+  redis.call('SET', KEYS[6], f .. ',' .. string.format('%d', tonumber(c) + 1), 'PX', ARGV[21])
+end
 
 if ARGV[23] ~= '' then
   local new_device = redis.call('HSETNX', KEYS[3], ARGV[23], ARGV[1])
