@@ -93,6 +93,11 @@ export interface AppOverrides {
   readonly sql?: SqlStore;
   /** degraded answers kept in memory for replays (DegradedSpool's maxRemembered); tests use a small one */
   readonly degradedAnswersInMemory?: number;
+  /**
+   * score by the split score's per-entity steps on one Redis too (FeatureStore's ScoreMode; the
+   * default on one Redis is score-features.lua): tests compare both paths through the route
+   */
+  readonly scoreBySteps?: boolean;
 }
 
 export class StartupError extends Error {
@@ -236,7 +241,13 @@ async function wire(
   lifetime.loop('decision sink', () => (config.decisions.decisionSink ? sink.start() : undefined), () => sink.stop());
   const store = lifetime.opened(
     'decision writes',
-    new FeatureStore(redis, keys, featureStoreOptions(config), (err) => lateLog.error({ err }, 'recording a decision in Redis failed')),
+    new FeatureStore(
+      redis,
+      keys,
+      featureStoreOptions(config),
+      (err) => lateLog.error({ err }, 'recording a decision in Redis failed'),
+      overrides.scoreBySteps === undefined ? {} : { steps: overrides.scoreBySteps },
+    ),
     (s) => s.drain(),
   );
   // degraded decisions: in SQL (or a file under DATA_DIR when SQL fails too) before the answer

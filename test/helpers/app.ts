@@ -17,7 +17,9 @@ const NO_MODELS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
  * Built, not started: no background loop runs (rule sync, decision sink, reconciler, hit
  * counter, lifecycle worker, watchers). Tests that need them use startedApp().
  */
-export async function testApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<App & { prefix: string }> {
+export async function testApp(env: Record<string, string> = {}, given: AppOverrides = {}): Promise<App & { prefix: string }> {
+  // TEST_SCORE_BY_STEPS=1: every app of the run scores by the split steps on one Redis (issue 15; docs/development.md)
+  const overrides: AppOverrides = process.env.TEST_SCORE_BY_STEPS === '1' ? { scoreBySteps: true, ...given } : given;
   const prefix = `test-${randomUUID()}:`;
   const config = loadConfig({
     REDIS_URL: redisUrl(),

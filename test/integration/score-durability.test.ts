@@ -194,7 +194,8 @@ describe('a claim the split score left pending (issue 15: release A beside a nod
   let app: TestApp;
   let now = T0;
   beforeAll(async () => {
-    app = await testApp({ CLAIM_LEASE_MS: String(LEASE_MS) }, { clock: () => now });
+    // this node runs score-features.lua (release A), also under TEST_SCORE_BY_STEPS
+    app = await testApp({ CLAIM_LEASE_MS: String(LEASE_MS) }, { clock: () => now, scoreBySteps: false });
   });
   afterAll(async () => {
     await app.close();
@@ -220,13 +221,13 @@ describe('a claim the split score left pending (issue 15: release A beside a nod
       expect([res.statusCode, res.json()], `at +${at - T0} ms`).toEqual([409, IN_PROGRESS]);
     }
     expect(await app.redis.get(`${app.prefix}{t:pend-1}:d`)).toBeNull();
-    // the payer step counted the transfer once; this node's answers counted nothing more (the
-    // pair is not compared: today's payee step writes only the payee's `pairin`, which this
-    // release does not read)
+    // the payer step counted the transfer once, and wrote today's pair too (for a rollback to
+    // this release); this node's answers counted nothing more
     now = T0 + 100 * LEASE_MS;
     const next = await post(app, '/v1/transfers/score', coolOff('pend-2', 'p-pend-1', 'q-pend-1', T0 + 60_000));
     expect(next.statusCode).toBe(200);
-    expect((await streamFeatures(app, 'pend-2'))[OUT_1H]).toBe(1);
+    const v = await streamFeatures(app, 'pend-2');
+    expect([v[OUT_1H], v[PAIR_COUNT]]).toEqual([1, 1]);
   });
 
   it('answers 409 conflict for another event under the pending id', async () => {
@@ -235,5 +236,79 @@ describe('a claim the split score left pending (issue 15: release A beside a nod
     const res = await post(app, '/v1/transfers/score', { ...coolOff('pend-3'), amount: 1 });
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ code: 'CALMPAY_ERR_TRANSFER_ID_CONFLICT' });
+  });
+});
+
+describe('a claim the split score left pending, on a node running the steps (issue 15, claim first)', () => {
+  let app: TestApp;
+  let now = T0;
+  beforeAll(async () => {
+    app = await testApp({ CLAIM_LEASE_MS: String(LEASE_MS) }, { clock: () => now, scoreBySteps: true });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  async function stepsOnly(body: Record<string, unknown>, atMs: number, steps: readonly StepName[]): Promise<void> {
+    const e = parsed(body);
+    const opts = featureStoreOptions(loadConfig({ REDIS_KEY_PREFIX: app.prefix }));
+    defineScoreSteps(app.redis);
+    const x = { e, tMs: Date.parse(e.occurredAt), eventHash: eventHash(e), claimMs: atMs };
+    for (const [err] of await sendStepCalls(app.redis, steps.map((s) => stepCall(makeKeys(app.prefix), opts, x, s, '')))) expect(err).toBeNull();
+  }
+
+  it('answers 409 in progress within the lease; after it completes the score on the markers, records it and completes the claim, counting once', async () => {
+    const body = coolOff('spend-1');
+    now = T0;
+    // a node died after the claim and the payer step: the payee step never ran
+    await stepsOnly(body, now, ['claim', 'payer']);
+    now = T0 + 1_000;
+    const early = await post(app, '/v1/transfers/score', body);
+    expect([early.statusCode, early.json()]).toEqual([409, IN_PROGRESS]);
+    expect(await app.redis.exists(`${app.prefix}{a:q-spend-1}:s:spend-1`)).toBe(0);
+    now = T0 + LEASE_MS;
+    const done = await post(app, '/v1/transfers/score', body);
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ transferId: 'spend-1', action: 'cool_off' });
+    expect(await app.redis.get(`${app.prefix}{t:spend-1}:d`)).not.toBeNull();
+    // the claim now holds the state (score-features.lua's form), its TTL kept
+    const claim = (await app.redis.get(`${app.prefix}{t:spend-1}`))!;
+    expect(claim.split('|')).toHaveLength(4);
+    expect(claim.startsWith(`${eventHash(parsed(body))}|${T0}|`)).toBe(true);
+    expect(await app.redis.pttl(`${app.prefix}{t:spend-1}`)).toBeGreaterThan(0);
+    // a replay answers the decision; the windows counted the transfer once
+    const again = await post(app, '/v1/transfers/score', body);
+    expect([again.statusCode, again.headers['idempotent-replayed']]).toEqual([200, 'true']);
+    const next = await post(app, '/v1/transfers/score', coolOff('spend-2', 'p-spend-1', 'q-spend-1', T0 + 60_000));
+    expect(next.statusCode).toBe(200);
+    const v = await streamFeatures(app, 'spend-2');
+    expect([v[OUT_1H], v[PAIR_COUNT]]).toEqual([1, 1]);
+  });
+
+  it('a duplicate of a transfer claimed by score-features.lua (release A) is answered from its claim, counting nothing', async () => {
+    now = T0;
+    const body = coolOff('rel-a-1');
+    // an A node claimed it and died before recording: the claim holds the state, there are no markers
+    const vector = await claimOnly(app, parsed(body), now);
+    now = T0 + LEASE_MS;
+    const done = await post(app, '/v1/transfers/score', body);
+    expect(done.statusCode).toBe(200);
+    expect(await streamFeatures(app, 'rel-a-1')).toEqual(vector);
+    expect(await app.redis.exists(`${app.prefix}{a:p-rel-a-1}:s:rel-a-1`)).toBe(0);
+    const next = await post(app, '/v1/transfers/score', coolOff('rel-a-2', 'p-rel-a-1', 'q-rel-a-1', T0 + 60_000));
+    const v = await streamFeatures(app, 'rel-a-2');
+    expect(next.statusCode).toBe(200);
+    expect([v[OUT_1H], v[PAIR_COUNT]]).toEqual([1, 1]);
+  });
+
+  it('answers 409 conflict for another event under a claimed id, counting nothing', async () => {
+    now = T0;
+    const first = await post(app, '/v1/transfers/score', coolOff('conf-1'));
+    expect(first.statusCode).toBe(200);
+    const res = await post(app, '/v1/transfers/score', { ...coolOff('conf-1', 'p-other', 'q-other'), amount: 1 });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'CALMPAY_ERR_TRANSFER_ID_CONFLICT' });
+    expect(await app.redis.exists(`${app.prefix}{a:p-other}:out`, `${app.prefix}{a:p-other}:s:conf-1`)).toBe(0);
+    expect(await app.redis.exists(`${app.prefix}{a:q-other}:in`, `${app.prefix}{a:q-other}:s:conf-1`)).toBe(0);
   });
 });
