@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reporterDigest, type ReportToApply } from '../../src/cases/report-flags.ts';
+import { REPORT_TIMES_CAP } from '../../src/features/report-age.ts';
 import { loadConfig } from '../../src/config.ts';
 import { featureStoreOptions, scoreSettings } from '../../src/config-wiring.ts';
 import { CalmpayError } from '../../src/errors.ts';
@@ -218,7 +219,9 @@ describe('the score route on one Redis and on a Redis Cluster (differential)', (
       }
       if (it.kind === 'report') {
         for (const p of paths) {
-          await p.redis.eval(SCRIPTS.reportFlags.lua, 3, p.keys.accountReports(it.r.payeeId), p.keys.accountReportCases(it.r.payeeId), p.keys.accountReporters(it.r.payeeId), it.r.caseId, reporterDigest(it.r.reporterKey), it.r.reportedAtMs, REPORT_TTL_MS);
+          const k = p.keys;
+          const id = it.r.payeeId;
+          await p.redis.eval(SCRIPTS.reportFlags.lua, 4, k.accountReports(id), k.accountReportCases(id), k.accountReporters(id), k.accountReportTimes(id), it.r.caseId, reporterDigest(it.r.reporterKey), it.r.reportedAtMs, REPORT_TTL_MS, REPORT_TIMES_CAP);
         }
         continue;
       }
