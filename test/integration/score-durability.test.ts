@@ -7,7 +7,7 @@ import { eventHash, parseTransferEvent, type TransferEvent } from '../../src/fea
 import { FeatureStore } from '../../src/features/feature-store.ts';
 import { makeKeys } from '../../src/store/keys.ts';
 import { defineScoreSteps, sendStepCalls, stepCall } from '../../src/features/score-steps.ts';
-import type { StepName } from '../../src/features/score-step-replies.ts';
+import { decodeStoredClaim, type StepName } from '../../src/features/score-step-replies.ts';
 import { testApp } from '../helpers/app.ts';
 import { streamFeatures } from '../helpers/decision-stream.ts';
 
@@ -273,8 +273,7 @@ describe('a claim the split score left pending, on a node running the steps (iss
     expect(await app.redis.get(`${app.prefix}{t:spend-1}:d`)).not.toBeNull();
     // the claim now holds the state (score-features.lua's form), its TTL kept
     const claim = (await app.redis.get(`${app.prefix}{t:spend-1}`))!;
-    expect(claim.split('|')).toHaveLength(4);
-    expect(claim.startsWith(`${eventHash(parsed(body))}|${T0}|`)).toBe(true);
+    expect(decodeStoredClaim(claim)).toMatchObject({ form: 'complete', eventHash: eventHash(parsed(body)), claimedAtMs: T0 });
     expect(await app.redis.pttl(`${app.prefix}{t:spend-1}`)).toBeGreaterThan(0);
     // a replay answers the decision; the windows counted the transfer once
     const again = await post(app, '/v1/transfers/score', body);
