@@ -151,7 +151,12 @@ export class LifecycleWorker {
     const { service, store, clock, log } = this.deps;
     while (this.sweeping) {
       try {
-        while (this.sweeping && (await store.completeCrashed(clock() - INTENT_GRACE_MS, SWEEP_BATCH)) === SWEEP_BATCH);
+        for (;;) {
+          if (!this.sweeping) break;
+          const completed = await store.completeCrashed(clock() - INTENT_GRACE_MS, SWEEP_BATCH);
+          if (completed > 0) log.warn({ completed }, 'intent sweep applied the effects of transitions whose caller stopped before them');
+          if (completed < SWEEP_BATCH) break;
+        }
         while (this.sweeping && (await service.abandonExpired(SWEEP_BATCH)) === SWEEP_BATCH);
         for (;;) {
           if (!this.sweeping) break;

@@ -248,6 +248,7 @@ describe('a transition whose caller dies before its effects is completed by the 
       expect(await s.redis.zscore(k.lifecyclePending(), 'K')).toBe(String(intentK));
 
       // the worker, with its sweep, on this store's Redis
+      const warned: { obj: object; msg: string }[] = [];
       const lifecycle = new Lifecycle({
         ...lifecycleSettings(config),
         redis: s.redis,
@@ -255,7 +256,7 @@ describe('a transition whose caller dies before its effects is completed by the 
         keys: k,
         ruleSet: () => compileRules('[]'),
         clock: Date.now,
-        log: quiet,
+        log: { ...quiet, warn: (obj: object, msg: string) => warned.push({ obj, msg }) },
         ...(mode === 'cluster' ? {} : { splitTransitions: true }),
       });
       await lifecycle.startWorker();
@@ -264,6 +265,8 @@ describe('a transition whose caller dies before its effects is completed by the 
       } finally {
         await lifecycle.close();
       }
+      const completed = warned.filter((w) => w.msg.startsWith('intent sweep applied'));
+      expect(completed.reduce((n, w) => n + (w.obj as { completed: number }).completed, 0)).toBe(2);
       expect(await s.redis.zscore(k.lifecycleDue(), 'H')).toBe(String(holdUntil));
       expect(await s.redis.sismember(k.accountHolds('q-H'), 'H')).toBe(1);
       expect(await s.redis.zscore(k.lifecycleAwaiting(), 'H')).toBeNull();
