@@ -17,6 +17,7 @@
  */
 import { ConfigError, type Config } from './config.ts';
 import type { Env } from './config-env.ts';
+import type { RedisClusterTarget } from './store/redis-target.ts';
 
 export type ServerRole = 'all' | 'api';
 
@@ -62,18 +63,19 @@ export function roleDescription(role: ServerRole): string {
     : 'API node (the lifecycle worker runs in npm run worker, the decision sink in npm run sink)';
 }
 
-/** REDIS_URL and DATABASE_URL, or a ConfigError naming what is missing. */
-export function sinkTargets(config: Config): { redisUrl: string; databaseUrl: string } {
+/** REDIS_URL (or REDIS_CLUSTER_NODES) and DATABASE_URL, or a ConfigError naming what is missing. */
+export function sinkTargets(config: Config): { redis: string | RedisClusterTarget; databaseUrl: string } {
+  const redis = config.store.redisUrl ?? config.store.redisCluster ?? undefined;
   const missing: string[] = [];
-  if (config.store.redisUrl === undefined) missing.push('REDIS_URL: the Redis whose decision stream the API nodes write');
+  if (redis === undefined) missing.push('REDIS_URL (or REDIS_CLUSTER_NODES): the Redis whose decision stream the API nodes write');
   if (config.store.sql.databaseUrl === undefined) {
     missing.push(
       'DATABASE_URL: the Postgres the decisions are copied into (the embedded PGlite belongs to one process: ' +
         'without Postgres, run npm start, whose sink runs inside it)',
     );
   }
-  if (missing.length > 0 || config.store.redisUrl === undefined || config.store.sql.databaseUrl === undefined) {
+  if (missing.length > 0 || redis === undefined || config.store.sql.databaseUrl === undefined) {
     throw new ConfigError(`npm run sink needs ${missing.join('; and ')}`);
   }
-  return { redisUrl: config.store.redisUrl, databaseUrl: config.store.sql.databaseUrl };
+  return { redis, databaseUrl: config.store.sql.databaseUrl };
 }

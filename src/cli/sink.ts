@@ -1,14 +1,12 @@
-import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.ts';
 import { sinkTargets } from '../server-role.ts';
 import { jsonLog } from '../cooling/log.ts';
 import { DecisionSink } from '../decisions/decision-sink.ts';
 import { build } from '../lifetime.ts';
 import { closeWithin, onStopSignals, watchLauncher } from '../process-lifetime.ts';
-import { clusterRefusal } from '../store/key-slots.ts';
 import { makeKeys } from '../store/keys.ts';
-import { plainIds, storedIds } from '../store/pseudonyms.ts';
-import { closeRedis, RedisConnections } from '../store/redis-connections.ts';
+import { storedIds } from '../store/pseudonyms.ts';
+import { closeRedis, RedisConnections, type RedisClient } from '../store/redis-connections.ts';
 import { migrate } from '../store/sql/migrate.ts';
 import { openSqlStore } from '../store/sql/sql-store.ts';
 
@@ -21,7 +19,8 @@ import { openSqlStore } from '../store/sql/sql-store.ts';
  * unacknowledged is taken over by another after 60 s; the insert skips transferIds already
  * stored, so nothing is copied twice).
  *
- * It needs REDIS_URL (the API nodes' Redis, same REDIS_KEY_PREFIX) and DATABASE_URL (their
+ * It needs REDIS_URL or REDIS_CLUSTER_NODES (the API nodes' Redis, same REDIS_KEY_PREFIX; on a
+ * cluster the stream is one key, so one slot) and DATABASE_URL (their
  * Postgres, same DATABASE_SCHEMA): the embedded PGlite belongs to one process, so a sink
  * apart from the API has nothing to write to without Postgres. It applies the SQL migrations
  * (under the advisory lock the API nodes take too), so it may start first.
@@ -39,8 +38,7 @@ async function main(): Promise<void> {
   };
   watchLauncher((why) => onLauncherGone(why));
   const config = loadConfig();
-  if (config.store.redisCluster !== null) throw new ConfigError(clusterRefusal(makeKeys(config.store.redisKeyPrefix, plainIds, { cluster: true })));
-  const { redisUrl, databaseUrl } = sinkTargets(config);
+  const { redis: target, databaseUrl } = sinkTargets(config);
   const log = jsonLog('calmpay-sink', config.process.logLevel);
   const { lifetime, sink, location } = await build(log, async (lifetime) => {
     const sql = lifetime.opened(
@@ -59,15 +57,16 @@ async function main(): Promise<void> {
     await migrate(sql).catch((err: Error) => {
       throw new ConfigError(`Cannot migrate the SQL store at ${sql.location}: ${err.message}`);
     });
-    const connections = new RedisConnections(redisUrl, config.store.storeDeadlineMs);
-    const redis: Redis = lifetime.opened('Redis sink connection', connections.create('sink'), closeRedis);
+    const connections = new RedisConnections(target, config.store.storeDeadlineMs);
+    // one Redis or a cluster (the decision stream is one key: one slot, which the cluster client finds)
+    const redis: RedisClient = lifetime.opened('Redis sink connection', connections.client('sink'), closeRedis);
     redis.on('error', (err: Error) => log.warn({ err }, 'sink: Redis connection error (reconnecting)'));
     await redis.connect().catch((err: Error) => {
       throw new ConfigError(`Cannot connect to Redis at ${connections.location}: ${err.message}`);
     });
     const sink = new DecisionSink(
       redis,
-      makeKeys(config.store.redisKeyPrefix, storedIds(config.store.idHashKey)),
+      makeKeys(config.store.redisKeyPrefix, storedIds(config.store.idHashKey), { cluster: config.store.redisCluster !== null }),
       sql,
       { batchSize: config.decisions.sinkBatchSize, retentionDays: config.decisions.decisionRetentionDays },
       Date.now,

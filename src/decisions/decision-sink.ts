@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Keys } from '../store/keys.ts';
+import type { RedisClient } from '../store/redis-connections.ts';
 import { DecisionHistory, parseStreamEntry, type DecisionRow } from './decision-history.ts';
 import { sqlState, type SqlStore } from '../store/sql/sql-store.ts';
 
@@ -77,7 +77,7 @@ export const DEFAULT_LINGER_MS = 200;
 type StreamReply = [string, [string, string[]][]][] | null;
 
 export class DecisionSink {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly stream: string;
   private readonly history: DecisionHistory;
   private readonly clock: () => number;
@@ -99,8 +99,8 @@ export class DecisionSink {
   private groupReady = false;
   private wake = new AbortController();
 
-  /** @param redis a connection of its own (XREADGROUP BLOCK holds it) */
-  constructor(redis: Redis, keys: Keys, sql: SqlStore, opts: DecisionSinkOptions, clock: () => number, log: SinkLog) {
+  /** @param redis a connection of its own (XREADGROUP BLOCK holds it): one Redis, or a cluster (the stream is one key, so one slot) */
+  constructor(redis: RedisClient, keys: Keys, sql: SqlStore, opts: DecisionSinkOptions, clock: () => number, log: SinkLog) {
     this.redis = redis;
     this.stream = keys.decisionStream();
     this.history = new DecisionHistory(sql);

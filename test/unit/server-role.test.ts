@@ -39,9 +39,11 @@ describe('deployment roles (src/server-role.ts)', () => {
     }
   });
 
-  it('the sink needs REDIS_URL and a Postgres DATABASE_URL', () => {
-    expect(sinkTargets(loadConfig(SHARED))).toEqual({ redisUrl: SHARED.REDIS_URL, databaseUrl: SHARED.DATABASE_URL });
-    expect(() => sinkTargets(loadConfig({}))).toThrow(/npm run sink needs REDIS_URL: .*; and DATABASE_URL: .*PGlite belongs to one process/);
+  it('the sink needs REDIS_URL (or REDIS_CLUSTER_NODES) and a Postgres DATABASE_URL', () => {
+    expect(sinkTargets(loadConfig(SHARED))).toEqual({ redis: SHARED.REDIS_URL, databaseUrl: SHARED.DATABASE_URL });
+    const cluster = sinkTargets(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.5:7000,10.0.0.6:7000', DATABASE_URL: SHARED.DATABASE_URL })).redis;
+    expect(typeof cluster === 'string' ? cluster : cluster.nodes.map((n) => `${n.host}:${n.port}`)).toEqual(['10.0.0.5:7000', '10.0.0.6:7000']);
+    expect(() => sinkTargets(loadConfig({}))).toThrow(/npm run sink needs REDIS_URL \(or REDIS_CLUSTER_NODES\): .*; and DATABASE_URL: .*PGlite belongs to one process/);
     expect(() => sinkTargets(loadConfig({ REDIS_URL: SHARED.REDIS_URL }))).toThrow(/^npm run sink needs DATABASE_URL/);
   });
 });
