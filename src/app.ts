@@ -44,6 +44,10 @@ import type { ClosablePart } from './process-lifetime.ts';
 import { DegradedSpool } from './decisions/degraded-spool.ts';
 import { DegradedReconciler } from './decisions/degraded-reconciler.ts';
 import { SpoolFile } from './store/spool-file.ts';
+import { ConsoleSessions } from './console/console-sessions.ts';
+import { ConsoleAssets } from './console/console-assets.ts';
+import { consoleRoutes } from './console/console-routes.ts';
+import { overviewRoutes } from './http/routes/overview.ts';
 import { DegradedSpoolTable } from './decisions/degraded-spool-table.ts';
 
 /**
@@ -322,7 +326,9 @@ async function wire(
       hitCounter?.note(d);
     },
   });
+  const consoleSessions = new ConsoleSessions(clock);
   const server = await buildServer({
+    consoleSessions,
     bodyLimitBytes: config.http.bodyLimitBytes,
     logLevel: config.process.logLevel,
     service,
@@ -412,6 +418,30 @@ async function wire(
     flags: ruleFlags,
   });
   lifecycle.routes(server);
+  // the analyst console at /console (issue 17): bundled in the background at start, or at its first request
+  const consoleAssets = new ConsoleAssets();
+  consoleRoutes(server, { sessions: consoleSessions, apiKeys, assets: consoleAssets });
+  lifetime.loop('console bundle', () => {
+    consoleAssets.get().then(
+      (b) => lateLog.info({ buildMs: Math.round(b.buildMs) }, `analyst console bundled in ${Math.round(b.buildMs)} ms (served at /console)`),
+      (err: unknown) => lateLog.error({ err }, 'bundling the analyst console failed; /console retries at its next request'),
+    );
+  });
+  overviewRoutes(server, {
+    sql,
+    budget: config.budget,
+    scoreSeconds: metrics.scoreSeconds,
+    clock,
+    rules: () => {
+      const a = ruleVersions.active;
+      return { version: a.ruleSet.version, versionId: a.version.id, ruleCount: a.ruleSet.rules.length, activatedAt: a.pointer.activatedAt, activatedBy: a.pointer.activatedBy };
+    },
+    model: () => {
+      const m = model.status().active;
+      return m === null ? null : { name: m.name, version: m.version, loadedAt: m.loadedAt };
+    },
+    degradedPending: () => degradedSpool.size,
+  });
   reportListeners.push(async (payeeId, caseId) => {
     await lifecycle.service.escalatePayee(payeeId, `new scam report ${caseId} names the payee`);
   });

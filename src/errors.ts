@@ -20,6 +20,7 @@ export const ERRORS = {
   CALMPAY_ERR_NOT_FOUND: { status: 404, message: 'No such resource' },
   CALMPAY_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required' },
   CALMPAY_ERR_FORBIDDEN: { status: 403, message: 'The API key lacks the scope this route needs' },
+  CALMPAY_ERR_CSRF: { status: 403, message: "A write made with a console session needs the session's CSRF token" },
   CALMPAY_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests for this API key; retry after the Retry-After header' },
   CALMPAY_ERR_TRANSFER_ID_CONFLICT: {
     status: 409,

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { CalmpayError } from '../errors.ts';
 import { allows, type ApiKeyRing, type Principal, type Scope } from './api-keys.ts';
+import { cookieValue, CSRF_HEADER, csrfMatches, isSafeMethod, SESSION_COOKIE, type ConsoleSessions } from '../console/console-sessions.ts';
 
 /**
  * Authentication is decided by the route the router MATCHED, never by the URL's text: the
@@ -11,6 +12,11 @@ import { allows, type ApiKeyRing, type Principal, type Scope } from './api-keys.
  * `public: true` (health, readiness, metrics, the docs). A request that matches no route is
  * the not-found handler's 404 either way. With no keys configured the hook is not installed at
  * all (development mode; the start-up log and /readyz say so).
+ *
+ * A request with no key may carry the analyst console's session cookie instead (issue 17): the
+ * session stands for the key it was signed in with, with exactly its scopes, and a write
+ * (any method but GET/HEAD/OPTIONS) must also carry the session's CSRF token. Sessions are
+ * looked up only for requests without a key, so keyed API calls cost what they did.
  */
 
 declare module 'fastify' {
@@ -69,7 +75,26 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof header === 'string' ? header : undefined;
 }
 
-export function installAuth(app: FastifyInstance, ring: ApiKeyRing): void {
+type Resolved = { readonly kind: 'ok'; readonly principal: Principal } | { readonly kind: 'missing' | 'unknown' | 'expired' };
+
+/** The principal of a console session cookie; a write without the session's CSRF token is refused. */
+function sessionPrincipal(request: FastifyRequest, sessions: ConsoleSessions | null): Resolved {
+  const id = sessions === null ? undefined : cookieValue(request.headers.cookie, SESSION_COOKIE);
+  if (sessions === null || id === undefined || id === '') return { kind: 'missing' };
+  const session = sessions.use(id);
+  if (session === null) return { kind: 'expired' };
+  if (!isSafeMethod(request.method)) {
+    const presented = request.headers[CSRF_HEADER];
+    if (!csrfMatches(session, typeof presented === 'string' ? presented : undefined)) {
+      throw new CalmpayError('CALMPAY_ERR_CSRF', `A console write needs the session's CSRF token in the ${CSRF_HEADER} header`, [
+        { field: CSRF_HEADER, message: presented === undefined ? 'missing' : 'does not match the session' },
+      ]);
+    }
+  }
+  return { kind: 'ok', principal: session.principal };
+}
+
+export function installAuth(app: FastifyInstance, ring: ApiKeyRing, sessions: ConsoleSessions | null = null): void {
   if (!ring.enabled) return;
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request, reply) => {
@@ -77,14 +102,17 @@ export function installAuth(app: FastifyInstance, ring: ApiKeyRing): void {
     if (request.is404) return;
     const scope = requiredScope(request.routeOptions.config);
     if (scope === null) return;
-    const result = ring.authenticate(presentedKey(request));
+    const key = presentedKey(request);
+    const result: Resolved = key === undefined ? sessionPrincipal(request, sessions) : ring.authenticate(key);
     if (result.kind !== 'ok') {
       reply.header('www-authenticate', 'Bearer');
       throw new CalmpayError(
         'CALMPAY_ERR_UNAUTHENTICATED',
         result.kind === 'missing'
           ? 'An API key is required: send "Authorization: Bearer <key>" or "x-api-key: <key>"'
-          : 'The API key is not valid (unknown, mistyped or rotated out)',
+          : result.kind === 'expired'
+            ? 'The console session has expired or is unknown: sign in again'
+            : 'The API key is not valid (unknown, mistyped or rotated out)',
       );
     }
     if (!allows(result.principal, scope)) {

@@ -74,6 +74,31 @@ export class Histogram {
     }
   }
 
+  /** observations so far */
+  get total(): number {
+    return this.count;
+  }
+
+  /**
+   * The q-quantile (0-1) estimated from the buckets as Prometheus's histogram_quantile does:
+   * linear within the bucket it falls in (from 0 for the first); the largest bound when it falls
+   * beyond it; null before the first observation. Read by the console, never on the score path.
+   */
+  quantile(q: number): number | null {
+    if (this.count === 0) return null;
+    const rank = q * this.count;
+    let below = 0;
+    for (let i = 0; i < this.bounds.length; i++) {
+      const inBucket = this.counts[i]!;
+      if (below + inBucket >= rank && inBucket > 0) {
+        const lower = i === 0 ? 0 : this.bounds[i - 1]!;
+        return lower + (this.bounds[i]! - lower) * ((rank - below) / inBucket);
+      }
+      below += inBucket;
+    }
+    return this.bounds[this.bounds.length - 1]!;
+  }
+
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     let cumulative = 0;

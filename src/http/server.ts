@@ -11,6 +11,7 @@ import { replySerializer, requestValidator } from './validation.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { scoreRoutes } from './routes/score.ts';
 import type { ScoreService } from '../scoring/score-service.ts';
+import type { ConsoleSessions } from '../console/console-sessions.ts';
 
 export interface RouteScope {
   readonly method: string;
@@ -41,6 +42,8 @@ export interface ServerDeps {
   readonly readinessDeadlineMs: number;
   /** the Prometheus exposition text */
   readonly metrics: () => string;
+  /** the analyst console's sessions, which stand in for an API key on requests without one (src/console) */
+  readonly consoleSessions?: ConsoleSessions;
 }
 
 /** The HTTP shell: fastify with zod schemas, OpenAPI at /docs, one error handler. Not listening. */
@@ -73,7 +76,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(requestValidator);
   app.setSerializerCompiler(replySerializer);
   installErrorHandler(app);
-  installAuth(app, deps.apiKeys);
+  installAuth(app, deps.apiKeys, deps.consoleSessions ?? null);
   // every route with the scope it declares, for the scope matrix and auth bypass tests and docs/api.md's route table
   const routes: RouteScope[] = [];
   app.decorate('calmpayRoutes', routes);

@@ -139,9 +139,16 @@ describe('authentication follows the matched route (issue 19)', () => {
 
   const keyed = (): RouteScope[] => app.server.calmpayRoutes.filter((r) => !r.public);
 
-  it('declares only health, readiness, metrics and the docs public', () => {
+  it('declares only health, readiness, metrics, the docs and the console page and sign-in public', () => {
     const open = app.server.calmpayRoutes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`);
-    expect(open.every((r) => /^GET \/(healthz|readyz|metrics|docs)(\/|$)/.test(r))).toBe(true);
+    expect(open.filter((r) => !/^GET \/(healthz|readyz|metrics|docs)(\/|$)/.test(r))).toEqual([
+      'GET /console',
+      'GET /console/',
+      'GET /console/assets/:file',
+      'POST /console/session',
+      'GET /console/session',
+      'DELETE /console/session',
+    ]);
     expect(open).toEqual(expect.arrayContaining(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /docs', 'GET /docs/json']));
     expect(keyed().length).toBeGreaterThanOrEqual(28);
     expect(keyed().every((r) => r.url.startsWith('/v1/'))).toBe(true);
@@ -217,6 +224,11 @@ describe('authentication follows the matched route (issue 19)', () => {
   it('keeps the public routes open without a key', async () => {
     for (const route of app.server.calmpayRoutes.filter((r) => r.public)) {
       const res = await app.server.inject({ method: 'GET', url: concrete(route) });
+      // the console's session route answers who is signed in: without a session, nobody (issue 17)
+      if (route.url === '/console/session') {
+        expect([res.statusCode, res.json<{ message: string }>().message]).toEqual([401, 'No console session: sign in']);
+        continue;
+      }
       expect([route.url, res.statusCode === 401 || res.statusCode === 403]).toEqual([route.url, false]);
     }
   });

@@ -99,6 +99,8 @@ const STEPS: readonly Step[] = [
   { method: 'GET', route: '/v1/rules/shadow' },
   { method: 'GET', route: '/v1/rules/performance' },
   { method: 'GET', route: '/v1/rules/performance', url: '/v1/rules/performance?from=monday' },
+  { method: 'GET', route: '/v1/overview' },
+  { method: 'GET', route: '/v1/overview', url: '/v1/overview?minutes=0' },
 ];
 
 describe('answers of the /v1 routes', () => {

@@ -49,6 +49,33 @@ describe('scope matrix', () => {
     expect(outcomes).toEqual(expected);
   });
 
+  it('admits a console session exactly where its key is admitted (issue 17), CSRF token sent', async () => {
+    const sessions = new Map<string, { cookie: string; csrf: string }>();
+    for (const scope of SCOPES) {
+      const res = await app.server.inject({ method: 'POST', url: '/console/session', payload: { key: keys[scope]!.key } });
+      expect(res.statusCode).toBe(200);
+      sessions.set(scope, { cookie: String(res.headers['set-cookie']).split(';')[0]!, csrf: res.json<{ csrfToken: string }>().csrfToken });
+    }
+    const outcomes: string[] = [];
+    const expected: string[] = [];
+    for (const route of app.server.calmpayRoutes.filter((r) => r.url.startsWith('/v1/'))) {
+      const url = route.url.replace(/:([a-zA-Z]+)/g, 'x-1');
+      for (const scope of SCOPES) {
+        const s = sessions.get(scope)!;
+        const res = await app.server.inject({
+          method: route.method as 'GET',
+          url,
+          headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+          payload: route.method === 'GET' || route.method === 'DELETE' ? undefined : {},
+        });
+        expect(res.statusCode).not.toBe(500);
+        outcomes.push(`${route.method} ${route.url} ${scope} ${res.statusCode === 403 ? 'refused' : res.statusCode === 401 ? 'unauthenticated' : 'admitted'}`);
+        expected.push(`${route.method} ${route.url} ${scope} ${scope === 'admin' || scope === route.scope || (route.scope === 'rules:read' && (scope === 'rules:write' || scope === 'rules:approve')) ? 'admitted' : 'refused'}`);
+      }
+    }
+    expect(outcomes).toEqual(expected);
+  });
+
   it('keeps health, readiness, metrics and docs public', async () => {
     for (const url of ['/healthz', '/readyz', '/metrics', '/docs/json']) {
       expect([url, (await app.server.inject({ method: 'GET', url })).statusCode]).not.toEqual([url, 401]);

@@ -38,7 +38,8 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
   routes.route({
     method: 'GET',
     url: '/v1/rules',
-    config: { scope: 'rules:write' },
+    // reading the rules is reading, as their performance is: the console's read-only analysts see them (issue 17)
+    config: { scope: 'rules:read' },
     schema: {
       summary: 'The rule version this node scores with',
       description: 'Its rules, files, author and activation. A version published on another node is served here within RULES_POLL_MS at most.',
