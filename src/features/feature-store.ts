@@ -9,6 +9,7 @@ import { ScoreSteps } from './score-steps.ts';
 import type { RedisClient } from '../store/redis-connections.ts';
 import { isTimeZone, localDate } from './time-zones.ts';
 import type { TransferRegistration } from '../cooling/registration.ts';
+import { LifecycleStore } from '../cooling/lifecycle-store.ts';
 import { SCRIPTS, type Keys } from '../store/keys.ts';
 import { BoundedCache } from '../bounded-cache.ts';
 
@@ -178,6 +179,8 @@ export class FeatureStore {
   /** the split score, when this store scores by steps (ScoreMode), else null */
   private readonly steps: ScoreSteps | null;
   private readonly completions = new BoundedCache<string, string>(COMPLETIONS_CACHE);
+  /** registrations on a cluster, by their cluster form (LifecycleStore.register); null on one Redis */
+  private readonly lifecycle: LifecycleStore | null;
   private pending: PendingRecord[] = [];
   private flushing: Promise<void> | null = null;
 
@@ -186,6 +189,7 @@ export class FeatureStore {
     this.keys = keys;
     this.opts = opts;
     this.onWriteError = onWriteError;
+    this.lifecycle = redis instanceof Cluster ? new LifecycleStore(redis, keys, opts.idempotencyTtlSeconds * 1000) : null;
     this.steps = (mode.steps ?? redis instanceof Cluster) ? new ScoreSteps(redis, keys, opts, opts.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS) : null;
     if (typeof (redis as Partial<Redis>).cpScoreFeatures !== 'function') {
       redis.defineCommand('cpScoreFeatures', SCRIPTS.scoreFeatures);
@@ -378,9 +382,10 @@ export class FeatureStore {
   /**
    * A Redis Cluster (issue 15): an ioredis Cluster refuses a pipeline whose keys live on several
    * nodes, so each write is one command, all sent at once (the score connection auto-pipelines
-   * them per node). Two rounds: first every record's registration (transfer slot), guardian
-   * refund (payer slot), stream entry (`{decisions}`) and the claim's completion (transfer
-   * slot); then, for the records whose first-round writes all answered, the decision key
+   * them per node). Two rounds: first every record's registration (its cluster form,
+   * LifecycleStore.register: the transition in the transfer's slot, then its effects in
+   * `{lifecycle}`), guardian refund (payer slot), stream entry (`{decisions}`) and the claim's
+   * completion (transfer slot); then, for the records whose first-round writes all answered, the decision key
    * (transfer slot). The decision key stays last, as on one Redis: once it exists, the stream
    * entry and the lifecycle were written (docs/score-durability.md). A record whose first round
    * failed gets no decision key, so its claim reads as unrecorded and a retry completes it.
@@ -391,9 +396,7 @@ export class FeatureStore {
     const firstRound = batch.map(async (r): Promise<Error | null> => {
       const { transferId, registration, guardianRefundOf, completion } = r;
       const writes: Promise<unknown>[] = [];
-      if (registration !== null) {
-        writes.push(cluster.cpRegisterTransfer(k.txState(transferId), k.txAudit(transferId), k.lifecycleAwaiting(), k.lifecycleEvents(), ...registration.args));
-      }
+      if (registration !== null) writes.push(this.lifecycle!.register(transferId, registration.args));
       if (guardianRefundOf !== null) writes.push(cluster.cpGuardianRefund(k.accountGuardian(guardianRefundOf), transferId));
       writes.push(cluster.xadd(k.decisionStream(), ...(this.streamEntry(r) as [string])));
       if (completion !== null) writes.push(cluster.set(k.tx(transferId), completion, 'KEEPTTL', 'XX'));

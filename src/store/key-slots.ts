@@ -208,26 +208,37 @@ export function crossSlotScripts(k: Keys): ScriptName[] {
   return (Object.keys(SCRIPT_KEYS) as ScriptName[]).filter((s) => scriptTags(s, k, SAMPLE_IDS).length > 1);
 }
 
-/** The cross-slot scripts a cluster would run: those without a cluster form (CLUSTER_FORMS). */
+/**
+ * Scripts never sent to a cluster: score-features.lua, the one-Redis score (FeatureStore scores
+ * by the split steps on a Cluster, score-steps.ts; issue 15).
+ */
+export const ONE_REDIS_ONLY: readonly ScriptName[] = ['scoreFeatures'];
+
+/** The cross-slot scripts a cluster would run: those without a cluster form (CLUSTER_FORMS) that run there. */
 export function clusterBlockingScripts(k: Keys): ScriptName[] {
-  return crossSlotScripts(k).filter((s) => CLUSTER_FORMS[s] === undefined);
+  return crossSlotScripts(k).filter((s) => CLUSTER_FORMS[s] === undefined && !ONE_REDIS_ONLY.includes(s));
 }
 
 /** What else sends keys of several slots in one request (pipelines, scans); docs/cluster-keys.md. */
-export const CROSS_SLOT_REQUESTS: readonly string[] = [
-  "the decision write (FeatureStore's pipeline: the lifecycle registration, the guardian refund, the decision stream and the transfer's decision)",
-];
+export const CROSS_SLOT_REQUESTS: readonly string[] = [];
 
 /**
- * Why the engine refuses to start on a Redis Cluster today (issue 15): named from the audit,
- * so it shrinks as scripts are split.
+ * Why the engine refuses to start on a Redis Cluster today (issue 15): named from the audit, so
+ * it shrinks as scripts are split. Every script and request is cluster-safe now (the score's
+ * steps, the decision write per slot, the lifecycle's cluster forms); what is left is that the
+ * processes still open single-Redis connections (RedisConnections.create).
  */
 export function clusterRefusal(k: Keys): string {
   const scripts = clusterBlockingScripts(k).map((s) => `${luaFile(s)} (${scriptEntities(s).join(', ')})`);
+  const crossSlot = [
+    ...(scripts.length > 0 ? [`these Lua scripts touch keys of several entities in one atomic step, which a cluster refuses (CROSSSLOT): ${scripts.join('; ')}`] : []),
+    ...(CROSS_SLOT_REQUESTS.length > 0 ? [`these requests span slots (CROSSSLOT): ${CROSS_SLOT_REQUESTS.join('; ')}`] : []),
+  ];
   return (
-    'REDIS_CLUSTER_NODES is set, but calmpay does not run on a Redis Cluster yet (issue 15): these Lua scripts touch ' +
-    `keys of several entities in one atomic step, which a cluster refuses (CROSSSLOT): ${scripts.join('; ')}; ` +
-    `and so do ${CROSS_SLOT_REQUESTS.join('; ')}. ` +
+    'REDIS_CLUSTER_NODES is set, but calmpay does not run on a Redis Cluster yet (issue 15): ' +
+    (crossSlot.length > 0 ? `${crossSlot.join('; and ')}; and ` : '') +
+    'the API process, `npm run worker` and `npm run sink` still open single-Redis connections (RedisConnections.create in src/app.ts, ' +
+    'src/cli/worker.ts, src/cli/sink.ts); the score, the decision write and the lifecycle transitions themselves are cluster-safe. ' +
     'Unset REDIS_CLUSTER_NODES and set REDIS_URL to one Redis (or leave both unset for a local one). ' +
     'What is missing and the plan: docs/cluster-keys.md.'
   );

@@ -132,13 +132,13 @@ describe('the connection factory in cluster mode (REDIS_CLUSTER_NODES)', () => {
     }
   });
 
-  it('npm start refuses a cluster before opening anything, naming the scripts that need one slot per entity', async () => {
+  it('npm start refuses a cluster before opening anything, naming what is left (the single-Redis connections), no script', async () => {
     const config = loadConfig({ REDIS_CLUSTER_NODES: cluster.nodeList, DATA_DIR: '/nonexistent/calmpay-cluster-test' });
     const refused = buildApp(config);
     await expect(refused).rejects.toBeInstanceOf(StartupError);
     await expect(refused).rejects.toThrow(/does not run on a Redis Cluster yet/);
-    await expect(refused).rejects.toThrow(/score-features\.lua \(transfer, payer, device, payee\)/);
-    await expect(refused).rejects.toThrow(/CROSSSLOT/);
+    await expect(refused).rejects.toThrow(/still open single-Redis connections/);
+    await expect(refused).rejects.not.toThrow(/\.lua|CROSSSLOT/);
   });
 });
 
@@ -188,12 +188,12 @@ describe('the slot audit (src/store/key-slots.ts) against the scripts and a real
     expect(call.slice(0, SCRIPTS.scoreFeatures.numberOfKeys)).toEqual(SCRIPT_KEYS.scoreFeatures.map((k) => k.key(keys, ids)));
   });
 
-  it('names as cross-slot the score and the one-Redis form of the lifecycle transitions, and no other; only the score blocks a cluster', () => {
+  it('names as cross-slot the single score script and the one-Redis form of the lifecycle transitions, and no other; none blocks a cluster (the score runs by steps there)', () => {
     const lifecycle = ['registerTransfer', 'confirmTransfer', 'cancelTransfer', 'expireHold', 'escalateHold', 'reviewTransfer', 'abandonTransfer'] as const;
     expect(crossSlotScripts(keys).sort()).toEqual(['scoreFeatures', ...lifecycle].sort());
     // each one-Redis transition has its cluster form, one slot
     for (const s of lifecycle) expect(scriptTags(CLUSTER_FORMS[s]!, keys, ids), s).toEqual([tagOf.transfer]);
-    expect(clusterBlockingScripts(keys)).toEqual(['scoreFeatures']);
+    expect(clusterBlockingScripts(keys)).toEqual([]);
   });
 
   it('the cluster forms of the transitions, lifecycle-effects.lua and lifecycle-intent.lua run on the cluster', async () => {

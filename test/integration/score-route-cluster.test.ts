@@ -25,7 +25,7 @@ import { toStoredAmount } from '../../src/features/velocity-state.ts';
 import { compileRuleSetFromText, type RuleSet } from '../../src/rules/language/rule-set.ts';
 import { ScoreService } from '../../src/scoring/score-service.ts';
 import { mulberry32 } from '../../src/sim/random.ts';
-import { crossSlotScripts } from '../../src/store/key-slots.ts';
+import { clusterBlockingScripts } from '../../src/store/key-slots.ts';
 import { makeKeys, SCRIPTS, type Keys } from '../../src/store/keys.ts';
 import { closeRedis, RedisConnections, type RedisClient } from '../../src/store/redis-connections.ts';
 import { parseClusterNodes } from '../../src/store/redis-target.ts';
@@ -50,7 +50,7 @@ const MINORS = [
  * by its score meanwhile.
  */
 function rules(): RuleSet {
-  const warnAction = crossSlotScripts(makeKeys('x:', undefined, { cluster: true })).includes('registerTransfer') ? 'block' : 'warn';
+  const warnAction = clusterBlockingScripts(makeKeys('x:', undefined, { cluster: true })).includes('registerTransfer') ? 'block' : 'warn';
   const text = `
 - id: large-to-new-payee
   description: Large transfer to a payee never paid before
@@ -250,11 +250,22 @@ describe('the score route on one Redis and on a Redis Cluster (differential)', (
     expect(seen.get('block+guardian')).toBeGreaterThan(3);
     expect(seen.get('allow')).toBeGreaterThan(50);
     expect(seen.get('block+minor')).toBeGreaterThan(2);
+    expect(seen.get('warn')).toBeGreaterThan(5);
 
     // every window, set, pair (both slots), device, guardian and report key; every claim
     // (completed: the steps' record wrote score-features.lua's form) and decision key
-    const state = (p: Path) => keysWithContent(p.redis, p.keys.prefix, (name) => !/:s:[^:]+$/.test(name) && name !== '{decisions}');
+    // and every lifecycle a warn registered (its hash and audit; the audit's event ids are named
+    // from the key prefix, and the cluster form's own keys — the effects, `{lifecycle}` — are its tests')
+    const keep = (name: string): boolean => !/:s:[^:]+$/.test(name) && name !== '{decisions}' && !name.startsWith('{lifecycle}') && !name.endsWith(':effects');
+    const state = async (p: Path): Promise<Map<string, KeyContent>> => {
+      const w = await keysWithContent(p.redis, p.keys.prefix, keep);
+      for (const [name, v] of w) {
+        if (name.endsWith(':audit')) w.set(name, { ...v, value: (v.value as string[]).map((x) => x.replace(/"eventId":"evt_[0-9a-f]+"/, '"eventId":"…"')) });
+      }
+      return w;
+    };
     const [wa, wb, wc] = (await Promise.all(paths.map(state))) as [Map<string, KeyContent>, Map<string, KeyContent>, Map<string, KeyContent>];
+    expect([...wa.keys()].filter((n) => n.endsWith(':audit')).length).toBeGreaterThan(5);
     const decisionsOf = (w: Map<string, { value: unknown }>) =>
       new Map([...w].filter(([n]) => n.endsWith(':d')).map(([n, v]) => [n, (({ timingsUs: _, ...d }) => d)(JSON.parse(v.value as string) as { timingsUs: unknown })]));
     const withoutDecisions = (w: Map<string, unknown>) => new Map([...w].filter(([n]) => !n.endsWith(':d')));
