@@ -196,8 +196,13 @@ export const RECENT_DECISIONS = 5_000;
 
 interface RecentDecision {
   readonly eventHash: string;
-  /** as written to the decision key (what a replay from Redis answers) */
-  readonly decision: StoredDecision;
+  /**
+   * the JSON written to the decision key (a replay from Redis answers the same text, parsed).
+   * Kept as that one string rather than the decision's objects: every entry outlives the
+   * young generation, and a flat string costs the scavenger one copy where the decision's
+   * dozen objects cost a dozen (and old-space marking as many)
+   */
+  readonly decisionJson: string;
   /** ms since the epoch when it was recorded: a re-send after IDEMPOTENCY_TTL_SECONDS is no replay */
   readonly atMs: number;
 }
@@ -252,7 +257,7 @@ export class ScoreService {
       const known = this.recentDecision(e.transferId, now);
       if (known !== null) {
         if (known.eventHash !== hash) throw new CalmpayError('CALMPAY_ERR_TRANSFER_ID_CONFLICT', undefined, [{ field: 'transferId', message: `${e.transferId} was scored with a different event` }]);
-        return { decision: known.decision, replayed: true, language };
+        return { decision: JSON.parse(known.decisionJson) as StoredDecision, replayed: true, language };
       }
       const v = eventOnlyVector(e, tMs, ageBands);
       const { decision, choices } = await this.decideOn(e, v, null, ruleSet, language, now, startedAt, validatedAt, true);
@@ -324,9 +329,10 @@ export class ScoreService {
   ): Promise<ScoreResult> {
     const { language } = choices;
     const t0 = performance.now();
-    const outcome = await this.recordWithin({ e, decision, choices, v, guardian });
+    const decisionJson = JSON.stringify(decision);
+    const outcome = await this.recordWithin({ e, decision, choices, v, guardian }, decisionJson);
     if (outcome.kind === 'existing') return { decision: JSON.parse(outcome.decision) as StoredDecision, replayed: true, language };
-    this.recent.set(e.transferId, { eventHash: hash, decision, atMs: this.deps.clock() });
+    this.recent.set(e.transferId, { eventHash: hash, decisionJson, atMs: this.deps.clock() });
     const t1 = performance.now();
     const t = decision.timingsUs;
     const recorded: StoredDecision = {
@@ -344,13 +350,14 @@ export class ScoreService {
     return r;
   }
 
-  private async recordWithin(r: ToRecord): Promise<RecordOutcome> {
+  /** @param decisionJson JSON.stringify(r.decision), as written */
+  private async recordWithin(r: ToRecord, decisionJson: string): Promise<RecordOutcome> {
     const ms = this.deps.config.recordDeadlineMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve(`it was not written within RECORD_DEADLINE_MS (${ms} ms)`), ms);
     });
-    const write = this.record(r);
+    const write = this.record(r, decisionJson);
     try {
       const outcome = await Promise.race([write.catch((err: Error) => `the write failed: ${err.message}`), deadline]);
       if (typeof outcome !== 'string') return outcome;
@@ -470,8 +477,7 @@ export class ScoreService {
    * A `block` of a transfer that added to a minor's daily allowance (`guardian` within the
    * limits) gives it back in that write: a blocked transfer is never paid.
    */
-  private record({ e, decision, choices, v, guardian }: ToRecord): Promise<RecordOutcome> {
-    const json = JSON.stringify(decision);
+  private record({ e, decision, choices, v, guardian }: ToRecord, json: string = JSON.stringify(decision)): Promise<RecordOutcome> {
     const event = JSON.stringify({
       occurredAt: e.occurredAt,
       amount: e.amount,
