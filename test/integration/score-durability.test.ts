@@ -310,4 +310,14 @@ describe('a claim the split score left pending, on a node running the steps (iss
     expect(await app.redis.exists(`${app.prefix}{a:p-other}:out`, `${app.prefix}{a:p-other}:s:conf-1`)).toBe(0);
     expect(await app.redis.exists(`${app.prefix}{a:q-other}:in`, `${app.prefix}{a:q-other}:s:conf-1`)).toBe(0);
   });
+
+  it('answers 409 conflict when an entity step holds another event under an id this event claims (StepConflictError)', async () => {
+    now = T0;
+    // another event's payee step ran under this id (its claim expired before its marker, say)
+    await stepsOnly({ ...coolOff('conf-2'), amount: 7 }, now, ['payee']);
+    const res = await post(app, '/v1/transfers/score', coolOff('conf-2'));
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'CALMPAY_ERR_TRANSFER_ID_CONFLICT' });
+    expect(await app.redis.get(`${app.prefix}{t:conf-2}:d`)).toBeNull();
+  });
 });
