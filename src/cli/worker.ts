@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.ts';
 import { lifecycleSettings } from '../config-wiring.ts';
 import { Lifecycle } from '../cooling/lifecycle.ts';
@@ -7,9 +6,8 @@ import { loadRuleDir } from '../rules/language/index.ts';
 import { RuleVersionFollower } from '../rules/versions/rule-version-follower.ts';
 import { closeWithin, onStopSignals, watchLauncher } from '../process-lifetime.ts';
 import { makeKeys } from '../store/keys.ts';
-import { clusterRefusal } from '../store/key-slots.ts';
-import { plainIds, storedIds } from '../store/pseudonyms.ts';
-import { closeRedis, RedisConnections, type RedisRole } from '../store/redis-connections.ts';
+import { storedIds } from '../store/pseudonyms.ts';
+import { closeRedis, RedisConnections, type RedisClient, type RedisRole } from '../store/redis-connections.ts';
 import { build } from '../lifetime.ts';
 import { CaseRepository } from '../cases/case-repository.ts';
 import { openSqlStore, type SqlStore } from '../store/sql/sql-store.ts';
@@ -20,8 +18,10 @@ import type { StoreConfig } from '../store/store-config.ts';
  * webhook and notification deliveries), so it scales apart from the API. Run any number of
  * them; run the API with RUN_WORKER=false to keep it out of the API process.
  *
- * It needs REDIS_URL (the Redis the API uses) and the same REDIS_KEY_PREFIX and lifecycle
- * settings. SIGTERM / SIGINT: stop taking work, finish the jobs in hand, exit 0; when that takes
+ * It needs REDIS_URL or REDIS_CLUSTER_NODES (the Redis the API uses) and the same
+ * REDIS_KEY_PREFIX and lifecycle settings. On a Redis Cluster every lifecycle step is a
+ * script of one slot (the transitions' cluster form, docs/cluster-keys.md) and the BullMQ queues
+ * carry the hash-tagged prefix `{<prefix>bull}`. SIGTERM / SIGINT: stop taking work, finish the jobs in hand, exit 0; when that takes
  * longer than SHUTDOWN_TIMEOUT_MS (a Redis that is gone: BullMQ and ioredis wait on reconnects),
  * log what did not close and exit 1. A second signal exits at once. The worker also stops when
  * the process that launched it dies (src/process-lifetime.ts).
@@ -48,18 +48,18 @@ async function main(): Promise<void> {
   };
   watchLauncher((why) => onLauncherGone(why));
   const config = loadConfig();
-  if (config.store.redisCluster !== null) throw new ConfigError(clusterRefusal(makeKeys(config.store.redisKeyPrefix, plainIds, { cluster: true })));
-  const redisUrl = config.store.redisUrl;
-  if (redisUrl === undefined) {
-    throw new ConfigError('npm run worker needs REDIS_URL: the Redis of the API it works for');
+  const target = config.store.redisUrl ?? config.store.redisCluster ?? undefined;
+  if (target === undefined) {
+    throw new ConfigError('npm run worker needs REDIS_URL (or REDIS_CLUSTER_NODES): the Redis of the API it works for');
   }
+  const onCluster = typeof target !== 'string';
   const log = jsonLog('calmpay-worker', config.process.logLevel);
-  const { lifetime, follower } = await build(log, async (lifetime) => {
-    const connections = new RedisConnections(redisUrl, config.store.storeDeadlineMs);
-    const open = async (role: RedisRole, name: string): Promise<Redis> => {
-      const redis = lifetime.opened(name, connections.create(role), closeRedis);
+  const { lifetime, follower, location } = await build(log, async (lifetime) => {
+    const connections = new RedisConnections(target, config.store.storeDeadlineMs);
+    const open = async (role: RedisRole, name: string): Promise<RedisClient> => {
+      const redis = lifetime.opened(name, connections.client(role), closeRedis);
       await redis.connect().catch((err: Error) => {
-        throw new ConfigError(`Cannot connect to Redis at ${redisUrl}: ${err.message}`);
+        throw new ConfigError(`Cannot connect to Redis at ${connections.location}: ${err.message}`);
       });
       return redis;
     };
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     // every connection has an error listener: without one ioredis prints each reconnect failure
     redis.on('error', (err: Error) => log.warn({ err }, 'worker: Redis connection error (reconnecting)'));
     const subscriber = await open('subscriber', 'Redis subscriber connection');
-    const keys = makeKeys(config.store.redisKeyPrefix, storedIds(config.store.idHashKey));
+    const keys = makeKeys(config.store.redisKeyPrefix, storedIds(config.store.idHashKey), { cluster: onCluster });
     const follower = lifetime.opened(
       'rule version follower',
       await RuleVersionFollower.start({
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       (l) => l.close(),
     );
     lifetime.loop('lifecycle worker', () => lifecycle.startWorker());
-    return { lifetime, follower };
+    return { lifetime, follower, location: connections.location };
   });
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   onStopSignals((signal) => void stop(signal), log);
   onLauncherGone = (why) => void stop(`launcher gone: ${why}`);
   await lifetime.start();
-  log.info({ pid: process.pid, rules: follower.rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: redisUrl }, 'worker ready');
+  log.info({ pid: process.pid, rules: follower.rules.current.version, ruleVersionId: follower.version?.versionId ?? null, redis: location }, 'worker ready');
 }
 
 /**

@@ -17,7 +17,7 @@
  * While no API node has announced a version (a new Redis), it serves the rule files of
  * RULES_DIR, and says so in the log; the first announced version replaces them.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/redis-connections.ts';
 import type { Keys } from '../../store/keys.ts';
 import { parseActiveRuleFiles, pointerOf } from './active-rule-files.ts';
 import { formatRuleError, type RuleError } from '../language/rule-error.ts';
@@ -26,9 +26,9 @@ import type { RuleVersionsLog } from './rule-versions.ts';
 
 export interface RuleVersionFollowerDeps {
   /** for GETs of the pointer and the files */
-  readonly redis: Redis;
-  /** a connection of its own: a subscribed connection can do nothing else */
-  readonly subscriber: Redis;
+  readonly redis: RedisClient;
+  /** a connection of its own: a subscribed connection can do nothing else (on a cluster, PUBLISH reaches every node) */
+  readonly subscriber: RedisClient;
   readonly keys: Keys;
   readonly pollMs: number;
   readonly log: RuleVersionsLog;
