@@ -237,8 +237,8 @@ export function clusterRefusal(k: Keys): string {
   return (
     'REDIS_CLUSTER_NODES is set, but calmpay does not run on a Redis Cluster yet (issue 15): ' +
     (crossSlot.length > 0 ? `${crossSlot.join('; and ')}; and ` : '') +
-    'the API process and `npm run worker` still open single-Redis connections (RedisConnections.create in src/app.ts and ' +
-    'src/cli/worker.ts); the score, the decision write and the lifecycle transitions themselves are cluster-safe. ' +
+    'the API process still opens single-Redis connections (RedisConnections.create in src/app.ts); the score, the ' +
+    'decision write and the lifecycle transitions themselves are cluster-safe, and `npm run worker` and `npm run sink` run on a cluster. ' +
     'Unset REDIS_CLUSTER_NODES and set REDIS_URL to one Redis (or leave both unset for a local one). ' +
     'What is missing and the plan: docs/cluster-keys.md.'
   );
