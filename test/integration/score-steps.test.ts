@@ -20,6 +20,7 @@ import { scriptTags } from '../../src/store/key-slots.ts';
 import { closeRedis, RedisConnections, type RedisClient } from '../../src/store/redis-connections.ts';
 import { parseClusterNodes } from '../../src/store/redis-target.ts';
 import { redisUrl } from '../helpers/redis.ts';
+import { keysUnder, keysWithContent, type KeyContent } from '../helpers/redis-keys.ts';
 import { startTestCluster, type LocalCluster } from '../helpers/redis-cluster.ts';
 import { transferEvent, velocityStream } from '../helpers/velocity-streams.ts';
 
@@ -93,37 +94,6 @@ async function applyReport(redis: RedisClient, k: Keys, r: ReportToApply): Promi
   );
 }
 
-/** Every key under `prefix`: on each primary of a cluster. */
-async function keysUnder(redis: RedisClient, prefix: string): Promise<string[]> {
-  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  const found: string[] = [];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      found.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-  }
-  return found;
-}
-
-/** A key's content as comparable text, and whether it has a TTL. */
-async function content(redis: RedisClient, key: string): Promise<{ type: string; value: unknown; ttl: boolean }> {
-  const type = await redis.type(key);
-  const ttl = (await redis.pttl(key)) > 0;
-  switch (type) {
-    case 'hash':
-      return { type, ttl, value: Object.entries(await redis.hgetall(key)).sort(([a], [b]) => (a < b ? -1 : 1)) };
-    case 'zset':
-      return { type, ttl, value: await redis.zrange(key, 0, -1, 'WITHSCORES') };
-    case 'string':
-      return { type, ttl, value: await redis.get(key) };
-    default:
-      return { type, ttl, value: null };
-  }
-}
-
 /**
  * The window, set, pair, device, guardian and report keys of a run, named without the prefix;
  * the pair in both slots (`{a:<payee>}:pairin:<payer>`, read by the split score's payee step,
@@ -131,14 +101,8 @@ async function content(redis: RedisClient, key: string): Promise<{ type: string;
  * writes both since release A); claims (`{t:..}`: complete vs pending) and step markers
  * (`:s:<id>`) left out.
  */
-async function windowKeys(redis: RedisClient, prefix: string): Promise<Map<string, Awaited<ReturnType<typeof content>>>> {
-  const out = new Map<string, Awaited<ReturnType<typeof content>>>();
-  for (const key of await keysUnder(redis, prefix)) {
-    const name = key.slice(prefix.length);
-    if (name.startsWith('{t:') || /:s:[^:]+$/.test(name)) continue;
-    out.set(name, await content(redis, key));
-  }
-  return out;
+async function windowKeys(redis: RedisClient, prefix: string): Promise<Map<string, KeyContent>> {
+  return keysWithContent(redis, prefix, (name) => !name.startsWith('{t:') && !/:s:[^:]+$/.test(name));
 }
 
 /**
